@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT := demo-out
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO_OUT)
+	@for f in samples/*.jpg; do \
+		n=$$(basename $$f .jpg); \
+		$(BIN)/rcodec encode $$f $(DEMO_OUT)/$$n.rgc --fg-quality 90 --bg-quality 30 --force || exit 1; \
+		$(BIN)/rcodec decode $(DEMO_OUT)/$$n.rgc $(DEMO_OUT)/$$n.png --force || exit 1; \
+	done
+	@$(BIN)/python benchmarks/demo_table.py samples $(DEMO_OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
