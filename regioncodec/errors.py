@@ -1,0 +1,25 @@
+"""The exceptions regioncodec raises on purpose: one base, then what went wrong."""
+
+
+class RegionCodecError(Exception):
+    """Base of every error regioncodec raises; catch this to catch them all."""
+
+
+class InputError(RegionCodecError, ValueError):
+    """An argument is wrong: an image of the wrong shape or mode, a quality out of range."""
+
+
+class FormatError(RegionCodecError, ValueError):
+    """The bytes are not a valid .rgc file: wrong signature, unsupported version, a broken rule."""
+
+
+class TruncatedError(FormatError):
+    """The bytes end before a size declared in them says they should."""
+
+
+class ChunkError(FormatError):
+    """A chunk is damaged (CRC), unknown and critical, repeated, missing or out of order."""
+
+
+class LimitError(RegionCodecError):
+    """The file is valid but larger than the caller allows (a decompression-bomb guard)."""
