@@ -1,0 +1,43 @@
+"""regioncodec: a region-adaptive image codec.
+
+Detailed blocks are coded at a high JPEG quality, smooth ones at a low one;
+the mask and the per-region payloads live in a .rgc container (spec/format.md).
+
+    >>> data = regioncodec.encode(rgb, fg_quality=90, bg_quality=30)
+    >>> rgb2 = regioncodec.decode(data)
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION
+from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
+from .segment import METHODS
+
+# Last, so that the name regioncodec.segment is the function; the module's
+# contents stay importable with `from regioncodec.segment import ...`.
+from .api import Info, RegionInfo, as_pixels, decode, encode, inspect, read_mask, segment  # noqa: E402
+
+try:
+    __version__ = version("regioncodec")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "MAX_DIMENSION",
+    "METHODS",
+    "ChunkError",
+    "FormatError",
+    "Info",
+    "InputError",
+    "LimitError",
+    "RegionCodecError",
+    "RegionInfo",
+    "TruncatedError",
+    "as_pixels",
+    "decode",
+    "encode",
+    "inspect",
+    "read_mask",
+    "segment",
+]

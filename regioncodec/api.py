@@ -1,0 +1,222 @@
+"""The public functions: encode, decode, segment, inspect, read_mask.
+
+Images go in and come out as numpy uint8 arrays in RGB order (H x W x 3) or
+greyscale (H x W), the order Pillow and imageio use; PIL images are accepted
+on the way in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image
+
+from . import container, regions
+from . import segment as segmentation
+from .container import Container, Header
+from .errors import InputError
+
+DEFAULT_FG_QUALITY = 90
+DEFAULT_BG_QUALITY = 30
+DEFAULT_METHOD = "edges"
+DEFAULT_BLOCK_SIZE = 16  # one 4:2:0 JPEG MCU, the finest grid where regions never share a block
+BACKGROUND, FOREGROUND = 0, 1  # region indexes in the block map
+ROLES = ("background", "foreground")
+
+# Pillow modes turned into L or RGB without losing anything a viewer sees.
+_CONVERTED_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+
+ImageLike = Union[np.ndarray, Image.Image]
+
+
+@dataclass(frozen=True)
+class RegionInfo:
+    """What inspect reports about one region."""
+
+    index: int
+    role: str
+    codec: str
+    quality: int
+    bytes: int
+    fraction: float  # share of the image's pixels this region codes
+
+
+@dataclass(frozen=True)
+class Info:
+    """What inspect reports about a .rgc file, read without decoding pixels."""
+
+    width: int
+    height: int
+    mode: str
+    block_size: int
+    fg_fraction: float
+    regions: tuple[RegionInfo, ...]
+    file_bytes: int
+
+    @property
+    def overhead_bytes(self) -> int:
+        """Bytes of the file that are not coded pixels: signature, chunk framing, header, map."""
+        return self.file_bytes - sum(r.bytes for r in self.regions)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field, overhead included."""
+        return {**asdict(self), "overhead_bytes": self.overhead_bytes}
+
+
+def encode(
+    image: ImageLike,
+    /,
+    *,
+    fg_quality: int = DEFAULT_FG_QUALITY,
+    bg_quality: int = DEFAULT_BG_QUALITY,
+    mask: np.ndarray | None = None,
+    method: str = DEFAULT_METHOD,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> bytes:
+    """Code image as .rgc: foreground blocks at fg_quality, the rest at bg_quality.
+
+    The foreground is mask (H x W, True or non-zero = foreground) when given,
+    else what segment(image, method) finds. Blocks are block_size pixels
+    square; a block with any foreground pixel is coded as foreground.
+    """
+    pixels = as_pixels(image)
+    qualities = [_quality("bg_quality", bg_quality), _quality("fg_quality", fg_quality)]
+    _check_block_size(block_size, pixels)
+    if mask is None:
+        grid = segmentation.block_grid(pixels, method, block_size)
+    else:
+        grid = segmentation.grid_from_mask(_pixel_mask(mask, pixels.shape[:2]), block_size)
+    block_map = grid.astype(np.uint8)
+    layers = regions.encode_layers(pixels, block_map, qualities, block_size)
+    mode = "L" if pixels.ndim == 2 else "RGB"
+    header = Header(pixels.shape[1], pixels.shape[0], mode, block_size, len(qualities))
+    return container.write(Container(header, block_map, tuple(layers)))
+
+
+def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """The image stored in .rgc data: H x W x 3 RGB or H x W greyscale, uint8.
+
+    Raises FormatError for data that breaks the spec and LimitError for images
+    of more than max_pixels pixels (a guard against decompression bombs).
+    """
+    parsed = container.read(_bytes(data), max_pixels=_max_pixels(max_pixels))
+    return regions.decode_layers(parsed.header, parsed.block_map, parsed.layers)
+
+
+def segment(
+    image: ImageLike, /, method: str = DEFAULT_METHOD, *, block_size: int = DEFAULT_BLOCK_SIZE
+) -> np.ndarray:
+    """The boolean H x W foreground mask encode would use for image, block-aligned."""
+    pixels = as_pixels(image)
+    _check_block_size(block_size, pixels)
+    grid = segmentation.block_grid(pixels, method, block_size)
+    return segmentation.expand(grid, pixels.shape[:2], block_size)
+
+
+def inspect(data: bytes, /) -> Info:
+    """Size, mode, block size, foreground share and per-region coding of .rgc data."""
+    parsed = container.read(_bytes(data), max_pixels=container.MAX_DIMENSION**2)
+    areas = _region_areas(parsed)
+    infos = tuple(
+        RegionInfo(layer.region, _role(layer.region), layer.codec, layer.quality, layer.payload_bytes, areas[i])
+        for i, layer in enumerate(parsed.layers)
+    )
+    h = parsed.header
+    return Info(h.width, h.height, h.mode, h.block_size, 1.0 - areas[BACKGROUND], infos, len(data))
+
+
+def read_mask(data: bytes, /) -> np.ndarray:
+    """The boolean H x W foreground mask stored in .rgc data (True where not background)."""
+    parsed = container.read(_bytes(data), max_pixels=container.MAX_DIMENSION**2)
+    h = parsed.header
+    return segmentation.expand(parsed.block_map != BACKGROUND, (h.height, h.width), h.block_size)
+
+
+def as_pixels(image: ImageLike) -> np.ndarray:
+    """A contiguous uint8 H x W or H x W x 3 array of image, or InputError saying why not."""
+    if isinstance(image, Image.Image):
+        image = _pil_pixels(image)
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"image must be a numpy array or PIL.Image, not {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise InputError(f"image must be uint8, not {image.dtype}")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise InputError(f"image must be H x W (greyscale) or H x W x 3 (RGB), not shape {image.shape}")
+    height, width = image.shape[:2]
+    if not (1 <= width <= container.MAX_DIMENSION and 1 <= height <= container.MAX_DIMENSION):
+        raise InputError(f"image is {width}x{height}; each side must be 1..{container.MAX_DIMENSION}")
+    return np.ascontiguousarray(image)
+
+
+def _pil_pixels(image: Image.Image) -> np.ndarray:
+    """Pixels of a PIL image in L or RGB, converting only modes that lose nothing visible."""
+    if image.mode == "P" and "transparency" in image.info:
+        raise InputError("image is a palette image with transparency; alpha is not supported")
+    if image.mode in _CONVERTED_MODES:
+        image = image.convert(_CONVERTED_MODES[image.mode])
+    if image.mode not in ("L", "RGB"):
+        raise InputError(f"image mode {image.mode} is not supported; convert it to RGB or L first")
+    return np.asarray(image)
+
+
+def _pixel_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """mask as a boolean array of shape, or InputError naming both sizes."""
+    if not isinstance(mask, np.ndarray) or not (mask.dtype == bool or np.issubdtype(mask.dtype, np.integer)):
+        raise InputError("mask must be a boolean or integer numpy array (non-zero = foreground)")
+    if mask.shape != shape:
+        raise InputError(
+            f"mask is {_size(mask.shape)} but the image is {_size(shape)}; they must be the same size"
+        )
+    return mask.astype(bool, copy=False)
+
+
+def _quality(name: str, value: Any) -> int:
+    """value if it is an int in 1..100, else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 100:
+        raise InputError(f"{name} must be an integer from 1 to 100, not {value!r}")
+    return int(value)
+
+
+def _check_block_size(block_size: Any, pixels: np.ndarray) -> None:
+    """InputError unless block_size is one the container allows for this image's mode."""
+    smallest = container.MIN_COLOUR_BLOCK if pixels.ndim == 3 else min(container.BLOCK_SIZES)
+    allowed = [b for b in container.BLOCK_SIZES if b >= smallest]
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size not in allowed:
+        raise InputError(f"block_size must be one of {allowed} for this image, not {block_size!r}")
+
+
+def _max_pixels(value: Any) -> int:
+    """value if it is a positive int, else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"max_pixels must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _bytes(data: Any) -> bytes:
+    """data as bytes if it is bytes-like, else InputError."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"data must be bytes, not {type(data).__name__}")
+    return bytes(data)
+
+
+def _region_areas(parsed: Container) -> list[float]:
+    """Share of the image's pixels in each region, counting edge blocks by their visible part."""
+    h = parsed.header
+    rows, cols = h.grid_shape
+    row_px = np.minimum(h.block_size, h.height - h.block_size * np.arange(rows))
+    col_px = np.minimum(h.block_size, h.width - h.block_size * np.arange(cols))
+    weights = np.outer(row_px, col_px)
+    total = h.width * h.height
+    return [float(weights[parsed.block_map == i].sum()) / total for i in range(h.regions)]
+
+
+def _role(region: int) -> str:
+    """Name of a region index."""
+    return ROLES[region] if region < len(ROLES) else f"region {region}"
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    """'WxH' for a shape (H, W, ...)."""
+    return f"{shape[1]}x{shape[0]}"

@@ -1,0 +1,87 @@
+"""JPEG streams of single planes, through Pillow's libjpeg-turbo.
+
+Each plane is coded as a greyscale baseline JPEG with the quantisation table a
+colour JPEG of the same quality would use for it (luma or chroma), so a plane
+here is quantised exactly as in a uniform JPEG, and any JPEG reader opens it.
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .errors import FormatError
+
+# ITU-T T.81 Annex K, tables K.1 and K.2, in natural (row-major) order.
+LUMA_TABLE = (
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+)  # fmt: skip
+CHROMA_TABLE = (
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+) + (99,) * 32  # fmt: skip
+
+
+SOI = b"\xff\xd8"  # T.81 B.1.1.3: start of image
+SOS = 0xDA  # start of scan: the frame header must come before it
+SOF_HUFFMAN = (0xC0, 0xC1, 0xC2)  # baseline, extended sequential, progressive (Huffman)
+SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # lossless, hierarchical, arithmetic
+
+
+def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
+    """Scale a base table to a quality 1..100 exactly as libjpeg's jpeg_set_quality does."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return [min(255, max(1, (value * scale + 50) // 100)) for value in base]
+
+
+def encode_plane(plane: np.ndarray, quality: int, table: tuple[int, ...]) -> bytes:
+    """A greyscale baseline JPEG of plane, quantised with table at quality, Huffman-optimised."""
+    out = io.BytesIO()
+    Image.fromarray(plane, "L").save(out, "JPEG", qtables=[quant_table(table, quality)], optimize=True)
+    return out.getvalue()
+
+
+def decode_plane(data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
+    """Decode a greyscale JPEG that must be exactly shape (rows, cols); what names it in errors.
+
+    The frame header is checked first, so nothing is decoded (or allocated)
+    for a stream of the wrong size; libjpeg-turbo (through OpenCV, which
+    refuses truncated streams) then does the decoding.
+    """
+    rows, cols, components = frame_header(data, what)
+    if components != 1 or (rows, cols) != shape:
+        raise FormatError(
+            f"{what} is a {components}-component JPEG of {cols}x{rows}; "
+            f"the container needs 1 component of {shape[1]}x{shape[0]}"
+        )
+    plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if plane is None or plane.shape != shape:
+        raise FormatError(f"{what} is not a readable JPEG")
+    return plane
+
+
+def frame_header(data: bytes, what: str) -> tuple[int, int, int]:
+    """(rows, cols, components) from the SOF segment of a baseline or progressive Huffman JPEG."""
+    if data[:2] != SOI:
+        raise FormatError(f"{what} is not a JPEG stream (no SOI marker)")
+    offset = 2
+    while offset + 4 <= len(data):
+        marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
+        if data[offset] != 0xFF or length < 2:
+            break
+        if marker in SOF_HUFFMAN and offset + 2 + length <= len(data) and length >= 8:
+            rows = int.from_bytes(data[offset + 5 : offset + 7], "big")
+            cols = int.from_bytes(data[offset + 7 : offset + 9], "big")
+            return rows, cols, data[offset + 9]
+        if marker in SOF_OTHER:
+            raise FormatError(f"{what} uses a JPEG process other than baseline or progressive Huffman")
+        if marker == SOS:
+            break
+        offset += 2 + length
+    raise FormatError(f"{what} has no readable JPEG frame header")

@@ -1,0 +1,111 @@
+"""Pixel planes: RGB <-> JPEG's YCbCr 4:2:0 planes, and packing blocks into mosaics.
+
+Region coding works on raw planes rather than RGB so that every block is coded
+exactly as a uniform JPEG would code it, and so that chroma is upsampled once,
+after the regions are put back together, across true neighbours.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# JFIF's full-range BT.601 conversion (ITU-T T.871) as affine matrices: RGB -> (Cb, Cr),
+# and (Cb, Cr) -> what chroma adds to Y in each of R, G and B.
+_RGB_TO_CHROMA = np.array(
+    [
+        [-0.168735892, -0.331264108, 0.5, 128.0],
+        [0.5, -0.418687589, -0.081312411, 128.0],
+    ],
+    dtype=np.float32,
+)
+_CHROMA_TO_RGB_DELTA = np.array(
+    [
+        [0.0, 1.402, -1.402 * 128],
+        [-0.344136286, -0.714136286, (0.344136286 + 0.714136286) * 128],
+        [1.772, 0.0, -1.772 * 128],
+    ],
+    dtype=np.float32,
+)
+
+
+BAND_PIXELS = 1 << 18  # pixels converted at a time: temporaries of a few MB that stay in cache
+
+
+def pad_to_blocks(image: np.ndarray, block: int) -> np.ndarray:
+    """Repeat the last row and column until both sides are multiples of block, as JPEG does."""
+    height, width = image.shape[:2]
+    bottom, right = -height % block, -width % block
+    if not bottom and not right:
+        return image
+    return cv2.copyMakeBorder(image, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+
+
+def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Split even-sized RGB into a full-size luma plane and a chroma stack (2, H/2, W/2).
+
+    Chroma is that of each 2x2 square's mean colour: the mean of the squares'
+    chroma, as libjpeg's box downsampling takes, since the conversion is linear.
+    """
+    height, width = rgb.shape[:2]
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # Y = 0.299 R + 0.587 G + 0.114 B, rounded
+    means = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    chroma = cv2.transform(means, _RGB_TO_CHROMA)  # computed in float, rounded once
+    return luma, np.ascontiguousarray(chroma.transpose(2, 0, 1))
+
+
+def planes_to_rgb(luma: np.ndarray, chroma: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Upsample chroma with JPEG's triangle filter, convert to RGB rounding once, crop to height x width.
+
+    The conversion is linear, so chroma's share of R, G and B is computed at
+    half size and upsampled (the same as upsampling chroma first), then Y is
+    added. Work goes in bands of rows, each with one chroma row of context on
+    either side, so temporaries stay small and the result is exactly that of
+    converting the whole image at once.
+    """
+    rgb = np.empty((height, width, 3), np.uint8)
+    interleaved = cv2.merge(list(chroma))
+    band = max(2, (BAND_PIXELS // luma.shape[1]) & ~1)
+    for top in range(0, height, band):
+        bottom = min(top + band, height)
+        first, last = max(top // 2 - 1, 0), min((bottom + 1) // 2 + 1, interleaved.shape[0])
+        delta = cv2.transform(interleaved[first:last].astype(np.float32), _CHROMA_TO_RGB_DELTA)
+        delta = cv2.resize(delta, (luma.shape[1], 2 * (last - first)), interpolation=cv2.INTER_LINEAR)
+        skip = top - 2 * first
+        grey = cv2.cvtColor(luma[top:bottom], cv2.COLOR_GRAY2RGB)
+        rgb[top:bottom] = cv2.add(delta[skip : skip + bottom - top], grey, dtype=cv2.CV_8U)[:, :width]
+    return rgb
+
+
+def mosaic_shape(count: int, grid_cols: int) -> tuple[int, int]:
+    """Rows and columns of the mosaic that holds count blocks of a grid grid_cols wide."""
+    cols = min(count, grid_cols)
+    return -(-count // cols), cols
+
+
+def pack(plane: np.ndarray, cells: np.ndarray, cell: int) -> np.ndarray:
+    """Gather the cell x cell blocks where cells is True, in raster order, into a mosaic.
+
+    The mosaic is as wide as the grid (or narrower); cells past the last block
+    are flat at the last block's mean, which JPEG codes almost for free.
+    """
+    blocks = _blocks(plane, cell)[cells]
+    rows, cols = mosaic_shape(len(blocks), cells.shape[1])
+    spare = rows * cols - len(blocks)
+    if spare:
+        flat = np.full((spare, cell, cell), round(float(blocks[-1].mean())), dtype=plane.dtype)
+        blocks = np.concatenate([blocks, flat])
+    return blocks.reshape(rows, cols, cell, cell).transpose(0, 2, 1, 3).reshape(rows * cell, cols * cell)
+
+
+def unpack(mosaic: np.ndarray, cells: np.ndarray, cell: int, plane: np.ndarray) -> None:
+    """Scatter the blocks of a mosaic made by pack back to where cells is True in plane."""
+    rows, cols = mosaic.shape[0] // cell, mosaic.shape[1] // cell
+    blocks = mosaic.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows * cols, cell, cell)
+    _blocks(plane, cell)[cells] = blocks[: int(cells.sum())]
+
+
+def _blocks(plane: np.ndarray, cell: int) -> np.ndarray:
+    """A (rows, cols, cell, cell) view of a plane whose sides are multiples of cell."""
+    height, width = plane.shape
+    return plane.reshape(height // cell, cell, width // cell, cell).swapaxes(1, 2)
