@@ -1,0 +1,226 @@
+"""The rcodec command line: encode, decode, info.
+
+Errors print one line to stderr and exit non-zero with a sysexits code:
+2 usage, 65 bad input data, 66 input cannot be opened, 73 output cannot be
+created, 70 a bug (run with --debug for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import BinaryIO, Callable, Sequence
+
+import numpy as np
+from PIL import Image
+
+from . import __version__, api
+from .errors import InputError, RegionCodecError
+from .files import SameFileError, write_atomic
+from .segment import METHODS
+
+EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_CANTCREAT = 2, 65, 66, 70, 73
+
+ENCODE_EXAMPLES = """examples:
+  rcodec encode photo.jpg photo.rgc
+  rcodec encode photo.jpg photo.rgc --fg-quality 90 --bg-quality 30
+  rcodec encode scan.png scan.rgc --mask scan-mask.png --force"""
+DECODE_EXAMPLES = """examples:
+  rcodec decode photo.rgc photo.png
+  rcodec decode photo.rgc photo.tif --force"""
+INFO_EXAMPLES = """examples:
+  rcodec info photo.rgc
+  rcodec info photo.rgc --json"""
+
+
+class CommandError(Exception):
+    """A failure to report as one line with an exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EX_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run rcodec with argv (default: sys.argv[1:]) and return the exit code."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code or 0)
+    try:
+        args.run(args)
+    except CommandError as exc:
+        return _fail(args, str(exc), exc.code)
+    except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, never a bare traceback
+        return _fail(args, f"internal error: {type(exc).__name__}: {exc}", EX_SOFTWARE)
+    return 0
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """Print message as one line (and the traceback with --debug); return code."""
+    if args.debug:
+        traceback.print_exc()
+    print(f"rcodec: error: {message}", file=sys.stderr)
+    return code
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    """The rcodec parser and its subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback on errors")
+    parser = _Parser(prog="rcodec", description="Region-adaptive image codec.")
+    parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    parser.add_argument("--version", action="version", version=f"rcodec {__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, parser_class=_Parser, metavar="COMMAND")
+    layout = argparse.RawDescriptionHelpFormatter
+
+    enc = commands.add_parser(
+        "encode", parents=[common], help="code an image as .rgc", epilog=ENCODE_EXAMPLES, formatter_class=layout,
+        description="Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another.",
+    )
+    enc.add_argument("input", metavar="IN", type=Path)
+    enc.add_argument("output", metavar="OUT", type=Path)
+    enc.add_argument("--fg-quality", type=_quality, default=api.DEFAULT_FG_QUALITY, metavar="Q",
+                     help=f"JPEG quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})")
+    enc.add_argument("--bg-quality", type=_quality, default=api.DEFAULT_BG_QUALITY, metavar="Q",
+                     help=f"JPEG quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})")
+    enc.add_argument("--method", choices=sorted(METHODS), default=api.DEFAULT_METHOD,
+                     help=f"how to find the foreground (default {api.DEFAULT_METHOD})")
+    enc.add_argument("--mask", type=Path, metavar="MASK",
+                     help="image of the same size whose non-zero pixels are the foreground (instead of --method)")
+    enc.add_argument("--block-size", type=int, default=api.DEFAULT_BLOCK_SIZE, metavar="N",
+                     help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})")
+    enc.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    enc.set_defaults(run=_encode)
+
+    dec = commands.add_parser(
+        "decode", parents=[common], help="decode .rgc to an ordinary image", epilog=DECODE_EXAMPLES,
+        formatter_class=layout, description="Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...).",
+    )
+    dec.add_argument("input", metavar="IN.rgc", type=Path)
+    dec.add_argument("output", metavar="OUT", type=Path)
+    dec.add_argument("--max-pixels", type=int, default=api.container.DEFAULT_MAX_PIXELS, metavar="N",
+                     help="refuse images with more pixels (default %(default)s, as Pillow)")
+    dec.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    dec.set_defaults(run=_decode)
+
+    info = commands.add_parser(
+        "info", parents=[common], help="describe a .rgc file without decoding it", epilog=INFO_EXAMPLES,
+        formatter_class=layout, description="Print size, mode, block size, foreground share and per-region coding.",
+    )
+    info.add_argument("input", metavar="IN.rgc", type=Path)
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.set_defaults(run=_info)
+    return parser
+
+
+def _quality(text: str) -> int:
+    """argparse type: an integer quality 1..100."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"quality must be an integer from 1 to 100, not {text!r}")
+    return value
+
+
+def _encode(args: argparse.Namespace) -> None:
+    """rcodec encode."""
+    image = _open_image(args.input)
+    mask = None if args.mask is None else _open_mask(args.mask)
+    try:
+        data = api.encode(image, fg_quality=args.fg_quality, bg_quality=args.bg_quality,
+                          mask=mask, method=args.method, block_size=args.block_size)
+    except InputError as exc:
+        raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
+    _write(args.output, lambda handle: handle.write(data), args)
+
+
+def _decode(args: argparse.Namespace) -> None:
+    """rcodec decode."""
+    image_format = Image.registered_extensions().get(args.output.suffix.lower())
+    if image_format is None or image_format not in Image.SAVE:
+        raise CommandError(f"{args.output}: cannot tell an image format Pillow writes from its extension", EX_USAGE)
+    pixels = _decode_file(args.input, args.max_pixels)
+    picture = Image.fromarray(pixels)
+    _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
+
+
+def _info(args: argparse.Namespace) -> None:
+    """rcodec info."""
+    data = _read_bytes(args.input)
+    try:
+        info = api.inspect(data)
+    except RegionCodecError as exc:
+        raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
+    print(json.dumps(info.as_dict(), indent=2) if args.json else _info_table(args.input, info))
+
+
+def _info_table(path: Path, info: api.Info) -> str:
+    """Human-readable lines for rcodec info."""
+    lines = [
+        f"{path}: {info.width}x{info.height} {info.mode}, {info.block_size}-pixel blocks, {info.file_bytes:,} bytes",
+        f"foreground: {info.fg_fraction:.1%} of the pixels",
+        f"{'region':<12}{'codec':<7}{'quality':>8}{'bytes':>12}{'pixels':>9}",
+    ]
+    lines += [f"{r.role:<12}{r.codec:<7}{r.quality:>8}{r.bytes:>12,}{r.fraction:>9.1%}" for r in info.regions]
+    lines.append(f"{'overhead':<27}{info.overhead_bytes:>12,}")
+    return "\n".join(lines)
+
+
+def _decode_file(path: Path, max_pixels: int) -> np.ndarray:
+    """Pixels of the .rgc file at path, errors as CommandError."""
+    data = _read_bytes(path)
+    try:
+        return api.decode(data, max_pixels=max_pixels)
+    except RegionCodecError as exc:
+        code = EX_USAGE if isinstance(exc, InputError) else EX_DATAERR
+        raise CommandError(f"{path}: {exc}", code) from None
+
+
+def _open_image(path: Path) -> Image.Image:
+    """Open and load any image Pillow reads, errors as CommandError."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return image
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise CommandError(f"{path}: cannot open: {exc.strerror}", EX_NOINPUT) from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise CommandError(f"{path}: not a readable image: {exc}", EX_DATAERR) from None
+
+
+def _open_mask(path: Path) -> np.ndarray:
+    """A boolean mask from an image file: non-zero pixels are foreground."""
+    return np.asarray(_open_image(path).convert("L")) > 0
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of an input file, errors as CommandError."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise CommandError(f"{path}: cannot open: {exc.strerror}", EX_NOINPUT) from None
+
+
+def _write(path: Path, write: Callable[[BinaryIO], object], args: argparse.Namespace) -> None:
+    """Write an output atomically, never over the input, errors as CommandError."""
+    try:
+        write_atomic(path, write, force=args.force, source=args.input)
+    except (FileExistsError, SameFileError) as exc:
+        raise CommandError(str(exc), EX_CANTCREAT) from None
+    except (OSError, ValueError, KeyError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise CommandError(f"{path}: cannot write: {reason}", EX_CANTCREAT) from None

@@ -1,0 +1,52 @@
+"""Writing output files so that nothing a user owns is lost.
+
+Output goes to a temporary file in the target folder and is moved into place
+only when complete: an error or interruption leaves no partial file, and an
+existing file is never replaced unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+
+class SameFileError(OSError):
+    """The output path names the input file."""
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, force: bool, source: Path | None = None) -> None:
+    """Run write on a temporary file next to path, then move it to path.
+
+    Refuses (FileExistsError) to replace an existing path unless force, and
+    (SameFileError) to write over source even with force.
+    """
+    if source is not None and path.exists() and path.samefile(source):
+        raise SameFileError(f"{path} is the input file; refusing to write over it")
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; use --force to replace it")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _move(temp, path, force)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _move(temp: Path, path: Path, force: bool) -> None:
+    """Put temp at path: replace with force, else link so that a file appearing meanwhile is kept."""
+    if force:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise FileExistsError(f"{path} exists; use --force to replace it") from None
+    except OSError:  # a filesystem without hard links: the exists() check above is all we have
+        os.replace(temp, path)
