@@ -1,0 +1,171 @@
+"""The public API: round trips, options, and clear errors for bad arguments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import regioncodec
+from regioncodec import InputError
+
+from .helpers import pillow_jpeg, psnr, random_image
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (17, 33), (31, 1), (513, 769), (1, 1, 3), (17, 33, 3), (31, 1, 3), (513, 769, 3)])
+def test_round_trip_keeps_shape_and_mode(shape: tuple[int, ...]) -> None:
+    image = random_image(shape)
+    out = regioncodec.decode(regioncodec.encode(image))
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert psnr(out, image) > 25
+
+
+@pytest.mark.parametrize("shape", [(17, 33), (17, 33, 3), (64, 48, 3)])
+@pytest.mark.parametrize("quality", [1, 30, 100])
+def test_error_matches_uniform_jpeg_at_the_same_quality(shape: tuple[int, ...], quality: int) -> None:
+    image = random_image(shape, seed=3)
+    out = regioncodec.decode(regioncodec.encode(image, fg_quality=quality, bg_quality=quality))
+    assert psnr(out, image) == pytest.approx(psnr(pillow_jpeg(image, quality), image), abs=0.5)
+
+
+def test_quality_bounds_order_the_error(photo: np.ndarray) -> None:
+    crop = photo[:128, :128]
+    errors = [psnr(regioncodec.decode(regioncodec.encode(crop, fg_quality=q, bg_quality=q)), crop) for q in (1, 50, 100)]
+    assert errors[0] < errors[1] < errors[2]
+
+
+@pytest.mark.parametrize("fill", [True, False])
+def test_all_foreground_or_all_background_mask(photo: np.ndarray, fill: bool) -> None:
+    crop = photo[:96, :160]
+    data = regioncodec.encode(crop, mask=np.full(crop.shape[:2], fill))
+    info = regioncodec.inspect(data)
+    assert info.fg_fraction == (1.0 if fill else 0.0)
+    empty = info.regions[0 if fill else 1]
+    assert empty.bytes == 0
+    expected_quality = 90 if fill else 30
+    assert psnr(regioncodec.decode(data), crop) == pytest.approx(
+        psnr(regioncodec.decode(regioncodec.encode(crop, fg_quality=expected_quality, bg_quality=expected_quality)), crop)
+    )
+
+
+def test_foreground_error_below_background_error(photo: np.ndarray) -> None:
+    """What the codec is for: the foreground comes out better than the background."""
+    data = regioncodec.encode(photo, fg_quality=90, bg_quality=30)
+    out = regioncodec.decode(data)
+    fg = regioncodec.read_mask(data)
+    assert 0.05 < fg.mean() < 0.95
+    assert psnr(out, photo, fg) > psnr(out, photo, ~fg) + 1.0
+
+
+def test_user_mask_is_used_block_by_block(photo: np.ndarray) -> None:
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[100:101, 200:201] = True  # one pixel makes its 16x16 block foreground
+    stored = regioncodec.read_mask(regioncodec.encode(photo, mask=mask))
+    expected = np.zeros_like(mask)
+    expected[96:112, 192:208] = True
+    assert np.array_equal(stored, expected)
+
+
+def test_integer_mask_non_zero_is_foreground(photo: np.ndarray) -> None:
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[:16, :16] = 255
+    assert regioncodec.read_mask(regioncodec.encode(photo, mask=mask))[:16, :16].all()
+
+
+def test_segment_is_what_encode_uses(photo: np.ndarray) -> None:
+    mask = regioncodec.segment(photo)
+    assert mask.shape == photo.shape[:2] and mask.dtype == bool
+    assert np.array_equal(mask, regioncodec.read_mask(regioncodec.encode(photo)))
+
+
+def test_pil_images_are_accepted() -> None:
+    image = random_image((40, 50, 3))
+    for pil in (Image.fromarray(image), Image.fromarray(image).convert("P"), Image.fromarray(image).convert("CMYK")):
+        assert regioncodec.decode(regioncodec.encode(pil)).shape == (40, 50, 3)
+    assert regioncodec.decode(regioncodec.encode(Image.fromarray(image[..., 0]))).shape == (40, 50)
+    assert regioncodec.decode(regioncodec.encode(Image.fromarray(image).convert("1"))).shape == (40, 50)
+
+
+def test_deterministic(photo: np.ndarray) -> None:
+    assert regioncodec.encode(photo) == regioncodec.encode(photo.copy())
+
+
+@pytest.mark.parametrize("block_size", [16, 32, 64])
+def test_block_sizes(photo: np.ndarray, block_size: int) -> None:
+    crop = photo[:100, :130]
+    data = regioncodec.encode(crop, block_size=block_size)
+    assert regioncodec.inspect(data).block_size == block_size
+    assert psnr(regioncodec.decode(data), crop) > 25
+
+
+def test_greyscale_allows_8_pixel_blocks() -> None:
+    image = random_image((30, 40))
+    assert regioncodec.decode(regioncodec.encode(image, block_size=8)).shape == (30, 40)
+    with pytest.raises(InputError, match="block_size"):
+        regioncodec.encode(np.dstack([image] * 3), block_size=8)
+
+
+def test_inspect_reports_each_region(photo: np.ndarray) -> None:
+    data = regioncodec.encode(photo, fg_quality=85, bg_quality=20)
+    info = regioncodec.inspect(data)
+    assert (info.width, info.height, info.mode, info.block_size) == (512, 768, "RGB", 16)
+    assert [(r.role, r.codec, r.quality) for r in info.regions] == [("background", "jpeg", 20), ("foreground", "jpeg", 85)]
+    assert sum(r.bytes for r in info.regions) + info.overhead_bytes == len(data)
+    assert info.overhead_bytes < 300
+    assert info.fg_fraction == pytest.approx(regioncodec.read_mask(data).mean())
+    assert info.as_dict()["overhead_bytes"] == info.overhead_bytes
+
+
+@pytest.mark.parametrize(
+    "image, match",
+    [
+        (np.zeros((4, 4, 3), np.float32), "uint8"),
+        (np.zeros((4, 4, 4), np.uint8), "shape"),
+        (np.zeros((4,), np.uint8), "shape"),
+        (np.zeros((0, 4), np.uint8), "1..65500"),
+        ([[1, 2], [3, 4]], "numpy array or PIL.Image"),
+        (Image.new("RGBA", (4, 4)), "RGBA"),
+        (Image.new("I;16", (4, 4)), "I;16"),
+    ],
+)
+def test_bad_images_raise_input_error(image: object, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        regioncodec.encode(image)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"fg_quality": 0}, "fg_quality"),
+        ({"bg_quality": 101}, "bg_quality"),
+        ({"fg_quality": 50.5}, "fg_quality"),
+        ({"bg_quality": True}, "bg_quality"),
+        ({"method": "nope"}, "edges"),
+        ({"block_size": 12}, "block_size"),
+        ({"mask": np.zeros((5, 5), bool)}, "mask is 5x5 but the image is 8x6"),
+        ({"mask": np.zeros((6, 8), np.float32)}, "boolean or integer"),
+    ],
+)
+def test_bad_options_raise_input_error(options: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        regioncodec.encode(np.zeros((6, 8, 3), np.uint8), **options)
+
+
+def test_decode_rejects_non_bytes_and_bad_limits() -> None:
+    with pytest.raises(InputError, match="bytes"):
+        regioncodec.decode("not bytes")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="max_pixels"):
+        regioncodec.decode(b"", max_pixels=0)
+
+
+def test_pixel_limit(photo: np.ndarray) -> None:
+    data = regioncodec.encode(photo[:64, :64])
+    assert regioncodec.decode(data, max_pixels=64 * 64).shape == (64, 64, 3)
+    with pytest.raises(regioncodec.LimitError, match="4096 pixels, over the limit of 4095"):
+        regioncodec.decode(data, max_pixels=64 * 64 - 1)
+
+
+def test_errors_share_one_base() -> None:
+    for error in (regioncodec.InputError, regioncodec.FormatError, regioncodec.TruncatedError,
+                  regioncodec.ChunkError, regioncodec.LimitError):
+        assert issubclass(error, regioncodec.RegionCodecError)

@@ -1,0 +1,146 @@
+"""The rcodec command line, run as users run it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import ROOT
+
+SAMPLE = ROOT / "samples" / "kodim04.jpg"
+
+
+def rcodec(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture()
+def encoded(tmp_path: Path) -> Path:
+    out = tmp_path / "photo.rgc"
+    assert rcodec("encode", SAMPLE, out, "--fg-quality", 90, "--bg-quality", 30).returncode == 0
+    return out
+
+
+def test_encode_decode_info(tmp_path: Path, encoded: Path) -> None:
+    png = tmp_path / "back.png"
+    done = rcodec("decode", encoded, png)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(png).size == Image.open(SAMPLE).size
+    info = rcodec("info", encoded)
+    assert info.returncode == 0 and "512x768 RGB" in info.stdout and "foreground" in info.stdout
+    as_json = json.loads(rcodec("info", encoded, "--json").stdout)
+    assert as_json["width"] == 512 and [r["quality"] for r in as_json["regions"]] == [30, 90]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["back.png", "photo.rgc"]  # no temp files left
+
+
+def test_mask_file(tmp_path: Path) -> None:
+    mask = np.zeros((768, 512), np.uint8)
+    mask[:64, :64] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "m.rgc"
+    assert rcodec("encode", SAMPLE, out, "--mask", tmp_path / "mask.png").returncode == 0
+    assert json.loads(rcodec("info", out, "--json").stdout)["fg_fraction"] == pytest.approx(64 * 64 / (768 * 512))
+
+
+def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
+    Image.new("L", (10, 20)).save(tmp_path / "mask.png")
+    done = rcodec("encode", SAMPLE, tmp_path / "m.rgc", "--mask", tmp_path / "mask.png")
+    assert done.returncode == 65
+    assert "mask is 10x20 but the image is 512x768" in done.stderr
+    assert not (tmp_path / "m.rgc").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("encode", SAMPLE, "x.rgc", "--fg-quality", "0"),
+        ("encode", SAMPLE, "x.rgc", "--bg-quality", "abc"),
+        ("encode", SAMPLE, "x.rgc", "--method", "nope"),
+        ("encode", SAMPLE),
+        ("frobnicate",),
+        (),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: tuple[object, ...]) -> None:
+    done = subprocess.run([sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.rgc").exists()
+
+
+def test_missing_input_exits_66(tmp_path: Path) -> None:
+    for args in (("encode", tmp_path / "none.jpg", tmp_path / "o.rgc"), ("decode", tmp_path / "none.rgc", tmp_path / "o.png"),
+                 ("info", tmp_path / "none.rgc")):
+        done = rcodec(*args)
+        assert done.returncode == 66 and "none." in done.stderr and "No such file" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_input_exits_65_and_leaves_nothing(tmp_path: Path, encoded: Path) -> None:
+    data = bytearray(encoded.read_bytes())
+    data[300] ^= 0xFF
+    bad = tmp_path / "bad.rgc"
+    bad.write_bytes(bytes(data))
+    done = rcodec("decode", bad, tmp_path / "bad.png")
+    assert done.returncode == 65 and "CRC" in done.stderr and str(bad) in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bad.png").exists()
+    assert rcodec("info", bad).returncode == 65
+    not_image = tmp_path / "text.jpg"
+    not_image.write_text("hello")
+    assert rcodec("encode", not_image, tmp_path / "t.rgc").returncode == 65
+
+
+def test_refuses_to_overwrite_without_force(tmp_path: Path, encoded: Path) -> None:
+    before = encoded.read_bytes()
+    done = rcodec("encode", SAMPLE, encoded, "--fg-quality", "50")
+    assert done.returncode == 73 and "--force" in done.stderr
+    assert encoded.read_bytes() == before
+    assert rcodec("encode", SAMPLE, encoded, "--fg-quality", "50", "--force").returncode == 0
+    assert encoded.read_bytes() != before
+
+
+def test_never_writes_over_its_input(tmp_path: Path) -> None:
+    copy = tmp_path / "in.png"
+    Image.open(SAMPLE).save(copy)
+    before = copy.read_bytes()
+    done = rcodec("encode", copy, copy, "--force")
+    assert done.returncode == 73 and "input" in done.stderr
+    assert copy.read_bytes() == before
+
+
+def test_unknown_output_extension(tmp_path: Path, encoded: Path) -> None:
+    done = rcodec("decode", encoded, tmp_path / "out.xyz")
+    assert done.returncode == 2 and "extension" in done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.rgc"
+    bad.write_bytes(b"nope")
+    done = rcodec("decode", bad, tmp_path / "o.png", "--debug")
+    assert done.returncode == 65 and "Traceback" in done.stderr
+
+
+def test_help_has_examples() -> None:
+    for command in ("encode", "decode", "info"):
+        done = rcodec(command, "--help")
+        assert done.returncode == 0 and "examples:" in done.stdout and f"rcodec {command}" in done.stdout
+
+
+def test_version() -> None:
+    done = rcodec("--version")
+    assert done.returncode == 0 and done.stdout.startswith("rcodec ")
+
+
+def test_greyscale_stays_greyscale(tmp_path: Path) -> None:
+    grey = tmp_path / "grey.png"
+    Image.open(SAMPLE).convert("L").save(grey)
+    assert rcodec("encode", grey, tmp_path / "g.rgc").returncode == 0
+    assert rcodec("decode", tmp_path / "g.rgc", tmp_path / "g.png").returncode == 0
+    assert Image.open(tmp_path / "g.png").mode == "L"

@@ -1,0 +1,96 @@
+"""Region coding: what the codec is for, measured against uniform JPEG on a real photograph."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import regioncodec
+from regioncodec import container, planes
+
+from .helpers import importance_mask, pillow_jpeg, psnr
+
+
+def test_foreground_loses_nothing_to_region_coding(photo: np.ndarray) -> None:
+    mask = importance_mask(photo)
+    out = regioncodec.decode(regioncodec.encode(photo, mask=mask, fg_quality=90, bg_quality=30))
+    assert psnr(out, photo, mask) >= psnr(pillow_jpeg(photo, 90), photo, mask) - 0.05
+
+
+def test_background_keeps_its_quality(photo: np.ndarray) -> None:
+    mask = importance_mask(photo)
+    out = regioncodec.decode(regioncodec.encode(photo, mask=mask, fg_quality=90, bg_quality=30))
+    assert psnr(out, photo, ~mask) >= psnr(pillow_jpeg(photo, 30), photo, ~mask) - 0.5
+
+
+def test_region_coded_file_is_much_smaller_than_uniform_jpeg(photo: np.ndarray) -> None:
+    data = regioncodec.encode(photo, mask=importance_mask(photo), fg_quality=90, bg_quality=30)
+    out = io.BytesIO()
+    Image.fromarray(photo).save(out, "JPEG", quality=90, optimize=True)
+    assert len(data) < 0.8 * len(out.getvalue())
+
+
+def test_blocks_of_other_regions_cost_almost_nothing(photo: np.ndarray) -> None:
+    """Splitting an image into two regions of the same quality costs little more than one region."""
+    rng = np.random.default_rng(1)
+    scattered = np.repeat(np.repeat(rng.random((48, 32)) < 0.5, 16, 0), 16, 1)
+    one = regioncodec.inspect(regioncodec.encode(photo, mask=np.ones(photo.shape[:2], bool), fg_quality=60, bg_quality=60))
+    two = regioncodec.inspect(regioncodec.encode(photo, mask=scattered, fg_quality=60, bg_quality=60))
+    one_bytes = sum(r.bytes for r in one.regions)
+    two_bytes = sum(r.bytes for r in two.regions)
+    assert two_bytes < 1.08 * one_bytes
+
+
+def test_layer_streams_open_in_pillow_as_mosaics(photo: np.ndarray) -> None:
+    mask = importance_mask(photo)
+    parsed = container.read(regioncodec.encode(photo, mask=mask))
+    for layer in parsed.layers:
+        count = int((parsed.block_map == layer.region).sum())
+        rows, cols = planes.mosaic_shape(count, parsed.block_map.shape[1])
+        luma, chroma = (Image.open(io.BytesIO(s)) for s in layer.streams)
+        assert (luma.format, luma.mode, luma.size) == ("JPEG", "L", (cols * 16, rows * 16))
+        assert (chroma.format, chroma.mode, chroma.size) == ("JPEG", "L", (cols * 8, rows * 16))
+        assert luma.quantization[0] != chroma.quantization[0]  # chroma has its own table
+
+
+@pytest.mark.parametrize("cell", [4, 8, 16])
+def test_pack_and_unpack_are_inverse(cell: int) -> None:
+    rng = np.random.default_rng(cell)
+    plane = rng.integers(0, 256, (5 * cell, 7 * cell), dtype=np.uint8)
+    cells = rng.random((5, 7)) < 0.4
+    mosaic = planes.pack(plane, cells, cell)
+    assert mosaic.shape == tuple(n * cell for n in planes.mosaic_shape(int(cells.sum()), 7))
+    rebuilt = np.zeros_like(plane)
+    planes.unpack(mosaic, cells, cell, rebuilt)
+    whole = np.repeat(np.repeat(cells, cell, 0), cell, 1)
+    assert np.array_equal(rebuilt[whole], plane[whole]) and not rebuilt[~whole].any()
+
+
+def test_colour_conversion_round_trip_is_near_lossless_on_smooth_colour() -> None:
+    """Without quantisation, only rounding and the 4:2:0 filters separate input and output."""
+    y, x = np.mgrid[0:32, 0:48]
+    rgb = np.dstack([4 * x + 20, 6 * y + 10, 200 - 2 * x - 3 * y]).astype(np.uint8)
+    luma, chroma = planes.rgb_to_planes(rgb)
+    assert luma.shape == (32, 48) and chroma.shape == (2, 16, 24)
+    assert np.abs(planes.planes_to_rgb(luma, chroma, 32, 48).astype(int) - rgb)[1:-1, 1:-1].max() <= 2
+
+
+def test_importance_mask_takes_the_busiest_share_of_blocks(textured_scene: tuple[np.ndarray, np.ndarray]) -> None:
+    image, truth = textured_scene
+    mask = importance_mask(image, share=0.25)
+    assert mask.mean() == pytest.approx(0.25, abs=1 / 192)
+    assert (mask & truth).sum() / mask.sum() > 0.95
+
+
+def test_banded_conversion_equals_converting_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(9)
+    luma = rng.integers(0, 256, (64, 48), dtype=np.uint8)
+    chroma = rng.integers(0, 256, (2, 32, 24), dtype=np.uint8)
+    whole = planes.planes_to_rgb(luma, chroma, 61, 45)
+    for band_rows in (2, 4, 6, 34):
+        monkeypatch.setattr(planes, "BAND_PIXELS", band_rows * 48)
+        assert np.array_equal(planes.planes_to_rgb(luma, chroma, 61, 45), whole)
+    assert whole.shape == (61, 45, 3)
