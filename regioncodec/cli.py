@@ -77,20 +77,13 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 
 def _build_parser() -> argparse.ArgumentParser:
     """The rcodec parser and its subcommands."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback on errors")
     parser = _Parser(prog="rcodec", description="Region-adaptive image codec.")
     parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
     parser.add_argument("--version", action="version", version=f"rcodec {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, parser_class=_Parser, metavar="COMMAND")
-    layout = argparse.RawDescriptionHelpFormatter
 
-    enc = commands.add_parser(
-        "encode", parents=[common], help="code an image as .rgc", epilog=ENCODE_EXAMPLES, formatter_class=layout,
-        description="Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another.",
-    )
-    enc.add_argument("input", metavar="IN", type=Path)
-    enc.add_argument("output", metavar="OUT", type=Path)
+    enc = _command(commands, _encode, "code an image as .rgc", ENCODE_EXAMPLES, ("IN", "OUT"),
+                   "Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another.")
     enc.add_argument("--fg-quality", type=_quality, default=api.DEFAULT_FG_QUALITY, metavar="Q",
                      help=f"JPEG quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})")
     enc.add_argument("--bg-quality", type=_quality, default=api.DEFAULT_BG_QUALITY, metavar="Q",
@@ -101,28 +94,38 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="image of the same size whose non-zero pixels are the foreground (instead of --method)")
     enc.add_argument("--block-size", type=int, default=api.DEFAULT_BLOCK_SIZE, metavar="N",
                      help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})")
-    enc.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    enc.set_defaults(run=_encode)
 
-    dec = commands.add_parser(
-        "decode", parents=[common], help="decode .rgc to an ordinary image", epilog=DECODE_EXAMPLES,
-        formatter_class=layout, description="Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...).",
-    )
-    dec.add_argument("input", metavar="IN.rgc", type=Path)
-    dec.add_argument("output", metavar="OUT", type=Path)
+    dec = _command(commands, _decode, "decode .rgc to an ordinary image", DECODE_EXAMPLES, ("IN.rgc", "OUT"),
+                   "Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...).")
     dec.add_argument("--max-pixels", type=int, default=api.container.DEFAULT_MAX_PIXELS, metavar="N",
                      help="refuse images with more pixels (default %(default)s, as Pillow)")
-    dec.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    dec.set_defaults(run=_decode)
 
-    info = commands.add_parser(
-        "info", parents=[common], help="describe a .rgc file without decoding it", epilog=INFO_EXAMPLES,
-        formatter_class=layout, description="Print size, mode, block size, foreground share and per-region coding.",
-    )
-    info.add_argument("input", metavar="IN.rgc", type=Path)
+    info = _command(commands, _info, "describe a .rgc file without decoding it", INFO_EXAMPLES, ("IN.rgc",),
+                    "Print size, mode, block size, foreground share and per-region coding.")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    info.set_defaults(run=_info)
     return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    run: Callable[[argparse.Namespace], None],
+    summary: str,
+    examples: str,
+    paths: tuple[str, ...],
+    description: str,
+) -> argparse.ArgumentParser:
+    """Add a subcommand named after run, with its paths (input, then output), --debug and, with an output, --force."""
+    sub = commands.add_parser(
+        run.__name__.strip("_"), help=summary, description=description, epilog=examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback on errors")
+    for name, metavar in zip(("input", "output"), paths):
+        sub.add_argument(name, metavar=metavar, type=Path)
+    if len(paths) > 1:
+        sub.add_argument("--force", action="store_true", help=f"replace {paths[1]} if it exists")
+    sub.set_defaults(run=run)
+    return sub
 
 
 def _quality(text: str) -> int:
