@@ -17,10 +17,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import regioncodec  # noqa: E402
 from common import (  # noqa: E402
-    best_quality_within, image_paths, load_rgb, paired_ratios, pillow_decode, pillow_jpeg_bytes, tile, verdict,
+    best_quality_within,
+    image_paths,
+    load_rgb,
+    paired_ratios,
+    pillow_decode,
+    pillow_jpeg_bytes,
+    tile,
+    verdict,
 )
+
+import regioncodec  # noqa: E402
 from regioncodec.metrics import importance_mask, psnr  # noqa: E402
 
 FG, BG = 90, 30
@@ -29,14 +37,15 @@ FG, BG = 90, 30
 def rate_distortion(paths: list[Path]) -> list[dict[str, float]]:
     """Per image: sizes, fidelity against uniform JPEG, and the fg gain at equal bytes."""
     rows = []
-    print(f"{'image':<10}{'ours B':>9}{'J90 B':>9}{'saving':>8}{'fg-J90':>8}{'bg-J30':>8}{'eq q':>6}{'eq gain':>9}{'ovh B':>7}")
+    columns = ("ours B", "J90 B", "saving", "fg-J90", "bg-J30", "eq q", "eq gain", "ovh B")
+    print(f"{'image':<10}" + "".join(f"{c:>9}" for c in columns))
     for path in paths:
         image = load_rgb(path)
         mask = importance_mask(image)
         data = regioncodec.encode(image, mask=mask, fg_quality=FG, bg_quality=BG)
         out = regioncodec.decode(data)
         j90, j30 = pillow_jpeg_bytes(image, FG), pillow_jpeg_bytes(image, BG)
-        eq_q, eq = best_quality_within(len(data), lambda q: pillow_jpeg_bytes(image, q))
+        eq_q, eq = best_quality_within(len(data), lambda q, image=image: pillow_jpeg_bytes(image, q))
         row = {
             "bytes": len(data),
             "j90": len(j90),
@@ -48,8 +57,11 @@ def rate_distortion(paths: list[Path]) -> list[dict[str, float]]:
             "overhead": regioncodec.inspect(data).overhead_bytes,
         }
         rows.append(row)
-        print(f"{path.stem:<10}{row['bytes']:>9}{row['j90']:>9}{row['saving']:>8.1%}{row['fg_vs_j90']:>+8.3f}"
-              f"{row['bg_vs_j30']:>+8.3f}{row['eq_q']:>6}{row['eq_gain']:>+9.2f}{row['overhead']:>7}")
+        cells = (
+            f"{row['bytes']:>9}{row['j90']:>9}{row['saving']:>9.1%}{row['fg_vs_j90']:>+9.3f}{row['bg_vs_j30']:>+9.3f}"
+            f"{row['eq_q']:>9}{row['eq_gain']:>+9.2f}{row['overhead']:>9}"
+        )
+        print(f"{path.stem:<10}{cells}")
     return rows
 
 
@@ -58,11 +70,15 @@ def speed(image: np.ndarray, repeat: int) -> dict[str, float]:
     mask = importance_mask(image)
     jpeg = pillow_jpeg_bytes(image, FG)
     ours = regioncodec.encode(image, fg_quality=FG, bg_quality=BG)
-    encode_ratios = paired_ratios(lambda: pillow_jpeg_bytes(image, FG), {
-        "encode": lambda: regioncodec.encode(image, fg_quality=FG, bg_quality=BG),
-        "encode_mask": lambda: regioncodec.encode(image, mask=mask, fg_quality=FG, bg_quality=BG),
-        "segment": lambda: regioncodec.segment(image),
-    }, repeat)
+    encode_ratios = paired_ratios(
+        lambda: pillow_jpeg_bytes(image, FG),
+        {
+            "encode": lambda: regioncodec.encode(image, fg_quality=FG, bg_quality=BG),
+            "encode_mask": lambda: regioncodec.encode(image, mask=mask, fg_quality=FG, bg_quality=BG),
+            "segment": lambda: regioncodec.segment(image),
+        },
+        repeat,
+    )
     decode_ratios = paired_ratios(lambda: pillow_decode(jpeg), {"decode": lambda: regioncodec.decode(ours)}, repeat)
     return {**encode_ratios, **decode_ratios, "segment_share": encode_ratios["segment"] / encode_ratios["encode"]}
 
@@ -91,8 +107,12 @@ def main() -> int:
     ]
     print(f"\nmean overhead {mean['overhead']:.0f} bytes per file ({mean['overhead'] / mean['bytes']:.2%} of the file)")
     print(f"\n{'speed ratio (median of paired runs)':<34}{'768x512':>10}{'4096x3072':>11}")
-    for key, label in (("encode", "encode (segmenting) / Pillow enc"), ("encode_mask", "encode (mask given) / Pillow enc"),
-                       ("decode", "decode / Pillow dec"), ("segment_share", "segmentation share of encode")):
+    for key, label in (
+        ("encode", "encode (segmenting) / Pillow enc"),
+        ("encode_mask", "encode (mask given) / Pillow enc"),
+        ("decode", "decode / Pillow dec"),
+        ("segment_share", "segmentation share of encode"),
+    ):
         print(f"{label:<34}{small[key]:>10.2f}{large[key]:>11.2f}")
     print(f"\n{'figure':<52}{'value':>9}{'target':>9}  verdict")
     missed = 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -53,7 +53,9 @@ def best_quality_within(size: int, encode: Callable[[int], bytes], low: int = 1,
     return low, encode(low)
 
 
-def paired_ratios(baseline: Callable[[], object], runs: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+def paired_ratios(
+    baseline: Callable[[], object], runs: dict[str, Callable[[], object]], repeat: int
+) -> dict[str, float]:
     """Median over repeats of (time of each run / time of baseline measured just before it).
 
     Timing each run right next to its own baseline cancels most of what a

@@ -13,13 +13,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import regioncodec  # noqa: E402
 from common import load_rgb, pillow_jpeg_bytes  # noqa: E402
+
+import regioncodec  # noqa: E402
 from regioncodec.metrics import psnr  # noqa: E402
 
 
 def main(samples: Path, out: Path) -> int:
-    header = f"{'file':<14}{'pixels':>10}{'input B':>10}{'.rgc B':>9}{'JPEG q90 B':>12}{'saving':>8}{'fg PSNR':>9}{'bg PSNR':>9}{'fg share':>10}"
+    columns = ("pixels", "input B", ".rgc B", "JPEG q90 B", "saving", "fg PSNR", "bg PSNR", "fg share")
+    header = f"{'file':<14}" + "".join(f"{c:>11}" for c in columns)
     print(header)
     print("-" * len(header))
     for source in sorted(samples.glob("*.jpg")):
@@ -30,13 +32,16 @@ def main(samples: Path, out: Path) -> int:
         fg = regioncodec.read_mask(data)
         fg_quality = info.regions[1].quality
         uniform = len(pillow_jpeg_bytes(original, fg_quality))
-        print(
-            f"{source.name:<14}{original.shape[0] * original.shape[1]:>10,}{source.stat().st_size:>10,}{len(data):>9,}"
-            f"{uniform:>12,}{1 - len(data) / uniform:>8.1%}{psnr(original, decoded, fg):>9.2f}"
-            f"{psnr(original, decoded, ~fg):>9.2f}{info.fg_fraction:>10.1%}"
+        cells = (
+            f"{original.shape[0] * original.shape[1]:>11,}{source.stat().st_size:>11,}{len(data):>11,}{uniform:>11,}"
+            f"{1 - len(data) / uniform:>11.1%}{psnr(original, decoded, fg):>11.2f}{psnr(original, decoded, ~fg):>11.2f}"
+            f"{info.fg_fraction:>11.1%}"
         )
-    print(f"\nsaving: bytes saved against a uniform JPEG at the foreground quality (Pillow, optimize=True); "
-          f"PSNR in dB inside and outside the foreground mask stored in the .rgc")
+        print(f"{source.name:<14}{cells}")
+    print(
+        "\nsaving: bytes saved against a uniform JPEG at the foreground quality (Pillow, optimize=True); "
+        "PSNR in dB inside and outside the foreground mask stored in the .rgc"
+    )
     return 0
 
 

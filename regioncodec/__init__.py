@@ -9,13 +9,12 @@ the mask and the per-region payloads live in a .rgc container (spec/format.md).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION
-from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
-from .segment import METHODS
-
 # Last, so that the name regioncodec.segment is the function; the module's
 # contents stay importable with `from regioncodec.segment import ...`.
 from .api import Info, RegionInfo, as_pixels, decode, encode, inspect, read_mask, segment  # noqa: E402
+from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION
+from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
+from .segment import METHODS
 
 try:
     __version__ = version("regioncodec")

@@ -8,7 +8,7 @@ on the way in.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -28,7 +28,7 @@ ROLES = ("background", "foreground")
 # Pillow modes turned into L or RGB without losing anything a viewer sees.
 _CONVERTED_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 
-ImageLike = Union[np.ndarray, Image.Image]
+ImageLike = np.ndarray | Image.Image
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,7 @@ def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) ->
     return regions.decode_layers(parsed.header, parsed.block_map, parsed.layers)
 
 
-def segment(
-    image: ImageLike, /, method: str = DEFAULT_METHOD, *, block_size: int = DEFAULT_BLOCK_SIZE
-) -> np.ndarray:
+def segment(image: ImageLike, /, method: str = DEFAULT_METHOD, *, block_size: int = DEFAULT_BLOCK_SIZE) -> np.ndarray:
     """The boolean H x W foreground mask encode would use for image, block-aligned."""
     pixels = as_pixels(image)
     _check_block_size(block_size, pixels)
@@ -166,9 +164,7 @@ def _pixel_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     if not isinstance(mask, np.ndarray) or not (mask.dtype == bool or np.issubdtype(mask.dtype, np.integer)):
         raise InputError("mask must be a boolean or integer numpy array (non-zero = foreground)")
     if mask.shape != shape:
-        raise InputError(
-            f"mask is {_size(mask.shape)} but the image is {_size(shape)}; they must be the same size"
-        )
+        raise InputError(f"mask is {_size(mask.shape)} but the image is {_size(shape)}; they must be the same size")
     return mask.astype(bool, copy=False)
 
 

@@ -11,8 +11,9 @@ import argparse
 import json
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -82,26 +83,72 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rcodec {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    enc = _command(commands, _encode, "code an image as .rgc", ENCODE_EXAMPLES, ("IN", "OUT"),
-                   "Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another.")
-    enc.add_argument("--fg-quality", type=_quality, default=api.DEFAULT_FG_QUALITY, metavar="Q",
-                     help=f"JPEG quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})")
-    enc.add_argument("--bg-quality", type=_quality, default=api.DEFAULT_BG_QUALITY, metavar="Q",
-                     help=f"JPEG quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})")
-    enc.add_argument("--method", choices=sorted(METHODS), default=api.DEFAULT_METHOD,
-                     help=f"how to find the foreground (default {api.DEFAULT_METHOD})")
-    enc.add_argument("--mask", type=Path, metavar="MASK",
-                     help="image of the same size whose non-zero pixels are the foreground (instead of --method)")
-    enc.add_argument("--block-size", type=int, default=api.DEFAULT_BLOCK_SIZE, metavar="N",
-                     help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})")
+    enc = _command(
+        commands,
+        _encode,
+        "code an image as .rgc",
+        ENCODE_EXAMPLES,
+        ("IN", "OUT"),
+        "Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another.",
+    )
+    enc.add_argument(
+        "--fg-quality",
+        type=_quality,
+        default=api.DEFAULT_FG_QUALITY,
+        metavar="Q",
+        help=f"JPEG quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})",
+    )
+    enc.add_argument(
+        "--bg-quality",
+        type=_quality,
+        default=api.DEFAULT_BG_QUALITY,
+        metavar="Q",
+        help=f"JPEG quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})",
+    )
+    enc.add_argument(
+        "--method",
+        choices=sorted(METHODS),
+        default=api.DEFAULT_METHOD,
+        help=f"how to find the foreground (default {api.DEFAULT_METHOD})",
+    )
+    enc.add_argument(
+        "--mask",
+        type=Path,
+        metavar="MASK",
+        help="image of the same size whose non-zero pixels are the foreground (instead of --method)",
+    )
+    enc.add_argument(
+        "--block-size",
+        type=int,
+        default=api.DEFAULT_BLOCK_SIZE,
+        metavar="N",
+        help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
+    )
 
-    dec = _command(commands, _decode, "decode .rgc to an ordinary image", DECODE_EXAMPLES, ("IN.rgc", "OUT"),
-                   "Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...).")
-    dec.add_argument("--max-pixels", type=int, default=api.container.DEFAULT_MAX_PIXELS, metavar="N",
-                     help="refuse images with more pixels (default %(default)s, as Pillow)")
+    dec = _command(
+        commands,
+        _decode,
+        "decode .rgc to an ordinary image",
+        DECODE_EXAMPLES,
+        ("IN.rgc", "OUT"),
+        "Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...).",
+    )
+    dec.add_argument(
+        "--max-pixels",
+        type=int,
+        default=api.container.DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse images with more pixels (default %(default)s, as Pillow)",
+    )
 
-    info = _command(commands, _info, "describe a .rgc file without decoding it", INFO_EXAMPLES, ("IN.rgc",),
-                    "Print size, mode, block size, foreground share and per-region coding.")
+    info = _command(
+        commands,
+        _info,
+        "describe a .rgc file without decoding it",
+        INFO_EXAMPLES,
+        ("IN.rgc",),
+        "Print size, mode, block size, foreground share and per-region coding.",
+    )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
@@ -116,11 +163,14 @@ def _command(
 ) -> argparse.ArgumentParser:
     """Add a subcommand named after run, with its paths (input, then output), --debug and, with an output, --force."""
     sub = commands.add_parser(
-        run.__name__.strip("_"), help=summary, description=description, epilog=examples,
+        run.__name__.strip("_"),
+        help=summary,
+        description=description,
+        epilog=examples,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback on errors")
-    for name, metavar in zip(("input", "output"), paths):
+    for name, metavar in zip(("input", "output"), paths, strict=False):
         sub.add_argument(name, metavar=metavar, type=Path)
     if len(paths) > 1:
         sub.add_argument("--force", action="store_true", help=f"replace {paths[1]} if it exists")
@@ -144,8 +194,14 @@ def _encode(args: argparse.Namespace) -> None:
     image = _open_image(args.input)
     mask = None if args.mask is None else _open_mask(args.mask)
     try:
-        data = api.encode(image, fg_quality=args.fg_quality, bg_quality=args.bg_quality,
-                          mask=mask, method=args.method, block_size=args.block_size)
+        data = api.encode(
+            image,
+            fg_quality=args.fg_quality,
+            bg_quality=args.bg_quality,
+            mask=mask,
+            method=args.method,
+            block_size=args.block_size,
+        )
     except InputError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
     _write(args.output, lambda handle: handle.write(data), args)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import zstandard
@@ -208,8 +208,7 @@ def _read_map(body: bytes, header: Header, offset: int) -> np.ndarray:
         raise FormatError(f"BMAP chunk at byte {offset} is not a zstd frame: {exc}") from None
     if declared != expected:
         raise FormatError(
-            f"BMAP chunk at byte {offset} declares {declared} map bytes; "
-            f"a {rows}x{cols} block grid needs {expected}"
+            f"BMAP chunk at byte {offset} declares {declared} map bytes; a {rows}x{cols} block grid needs {expected}"
         )
     decompressor = zstandard.ZstdDecompressor().decompressobj()
     try:
@@ -220,9 +219,7 @@ def _read_map(body: bytes, header: Header, offset: int) -> np.ndarray:
         raise FormatError(f"BMAP chunk at byte {offset} is not exactly one frame of {expected} bytes")
     block_map = np.frombuffer(raw, dtype=np.uint8).reshape(rows, cols)
     if int(block_map.max()) >= header.regions:
-        raise FormatError(
-            f"BMAP names region {int(block_map.max())} but HEAD declares {header.regions} regions"
-        )
+        raise FormatError(f"BMAP names region {int(block_map.max())} but HEAD declares {header.regions} regions")
     return block_map
 
 
@@ -249,7 +246,9 @@ def _read_layer(body: bytes, header: Header, block_map: np.ndarray, index: int, 
         raise FormatError(f"LAYR chunk at byte {offset} has quality {quality}, outside 1..100")
     rest = len(body) - LAYR_FIELDS.size
     if luma_length > rest:
-        raise TruncatedError(f"LAYR chunk at byte {offset} declares a {luma_length}-byte luma stream; {rest} are present")
+        raise TruncatedError(
+            f"LAYR chunk at byte {offset} declares a {luma_length}-byte luma stream; {rest} are present"
+        )
     luma = body[LAYR_FIELDS.size : LAYR_FIELDS.size + luma_length]
     chroma = body[LAYR_FIELDS.size + luma_length :]
     has_blocks = bool((block_map == region).any())

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 
 class SameFileError(OSError):
     """The output path names the input file."""
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], None], *, force: bool, source: Path | None = None) -> None:
+def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None = None) -> None:
     """Run write on a temporary file next to path, then move it to path.
 
     Refuses (FileExistsError) to replace an existing path unless force, and

@@ -52,7 +52,7 @@ def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ..
         if chroma is not None:
             half = m_rows * b // 2
             stack = jpeg.decode_plane(layer.streams[1], (2 * half, m_cols * b // 2), f"chroma stream of {where}")
-            for plane, part in zip(chroma, (stack[:half], stack[half:])):
+            for plane, part in zip(chroma, (stack[:half], stack[half:]), strict=True):
                 planes.unpack(part, cells, b // 2, plane)
     if chroma is None:
         return np.ascontiguousarray(luma[: header.height, : header.width])

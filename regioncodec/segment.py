@@ -7,7 +7,7 @@ blocks, so masks live on the block grid; `expand` turns one into pixels.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -36,7 +36,7 @@ def grid_from_mask(mask: np.ndarray, block_size: int) -> np.ndarray:
     padded = np.zeros((-(-height // block_size) * block_size, -(-width // block_size) * block_size), bool)
     padded[:height, :width] = mask
     rows, cols = padded.shape[0] // block_size, padded.shape[1] // block_size
-    return padded.reshape(rows, block_size, cols, block_size).any(axis=(1, 3))
+    return np.asarray(padded.reshape(rows, block_size, cols, block_size).any(axis=(1, 3)))
 
 
 def expand(grid: np.ndarray, shape: tuple[int, int], block_size: int) -> np.ndarray:
@@ -58,9 +58,8 @@ def edges(image: np.ndarray, block_size: int) -> np.ndarray:
     density = _block_means(edge_map, block_size)
     level, _ = cv2.threshold(density, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     grid = (density > level).astype(np.uint8)
-    grid = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, CLEANUP_KERNEL)
-    grid = cv2.morphologyEx(grid, cv2.MORPH_OPEN, CLEANUP_KERNEL)
-    return grid.astype(bool)
+    closed = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, CLEANUP_KERNEL)
+    return cv2.morphologyEx(closed, cv2.MORPH_OPEN, CLEANUP_KERNEL).astype(bool)
 
 
 def _block_means(plane: np.ndarray, block_size: int) -> np.ndarray:

@@ -12,7 +12,9 @@ from regioncodec import InputError
 from .helpers import pillow_jpeg, psnr, random_image
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (17, 33), (31, 1), (513, 769), (1, 1, 3), (17, 33, 3), (31, 1, 3), (513, 769, 3)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (17, 33), (31, 1), (513, 769), (1, 1, 3), (17, 33, 3), (31, 1, 3), (513, 769, 3)]
+)
 def test_round_trip_keeps_shape_and_mode(shape: tuple[int, ...]) -> None:
     image = random_image(shape)
     out = regioncodec.decode(regioncodec.encode(image))
@@ -30,7 +32,9 @@ def test_error_matches_uniform_jpeg_at_the_same_quality(shape: tuple[int, ...], 
 
 def test_quality_bounds_order_the_error(photo: np.ndarray) -> None:
     crop = photo[:128, :128]
-    errors = [psnr(regioncodec.decode(regioncodec.encode(crop, fg_quality=q, bg_quality=q)), crop) for q in (1, 50, 100)]
+    errors = [
+        psnr(regioncodec.decode(regioncodec.encode(crop, fg_quality=q, bg_quality=q)), crop) for q in (1, 50, 100)
+    ]
     assert errors[0] < errors[1] < errors[2]
 
 
@@ -44,7 +48,9 @@ def test_all_foreground_or_all_background_mask(photo: np.ndarray, fill: bool) ->
     assert empty.bytes == 0
     expected_quality = 90 if fill else 30
     assert psnr(regioncodec.decode(data), crop) == pytest.approx(
-        psnr(regioncodec.decode(regioncodec.encode(crop, fg_quality=expected_quality, bg_quality=expected_quality)), crop)
+        psnr(
+            regioncodec.decode(regioncodec.encode(crop, fg_quality=expected_quality, bg_quality=expected_quality)), crop
+        )
     )
 
 
@@ -109,7 +115,10 @@ def test_inspect_reports_each_region(photo: np.ndarray) -> None:
     data = regioncodec.encode(photo, fg_quality=85, bg_quality=20)
     info = regioncodec.inspect(data)
     assert (info.width, info.height, info.mode, info.block_size) == (512, 768, "RGB", 16)
-    assert [(r.role, r.codec, r.quality) for r in info.regions] == [("background", "jpeg", 20), ("foreground", "jpeg", 85)]
+    assert [(r.role, r.codec, r.quality) for r in info.regions] == [
+        ("background", "jpeg", 20),
+        ("foreground", "jpeg", 85),
+    ]
     assert sum(r.bytes for r in info.regions) + info.overhead_bytes == len(data)
     assert info.overhead_bytes < 300
     assert info.fg_fraction == pytest.approx(regioncodec.read_mask(data).mean())
@@ -166,6 +175,11 @@ def test_pixel_limit(photo: np.ndarray) -> None:
 
 
 def test_errors_share_one_base() -> None:
-    for error in (regioncodec.InputError, regioncodec.FormatError, regioncodec.TruncatedError,
-                  regioncodec.ChunkError, regioncodec.LimitError):
+    for error in (
+        regioncodec.InputError,
+        regioncodec.FormatError,
+        regioncodec.TruncatedError,
+        regioncodec.ChunkError,
+        regioncodec.LimitError,
+    ):
         assert issubclass(error, regioncodec.RegionCodecError)

@@ -68,15 +68,20 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: tuple[object, ...]) -> None:
-    done = subprocess.run([sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "x.rgc").exists()
 
 
 def test_missing_input_exits_66(tmp_path: Path) -> None:
-    for args in (("encode", tmp_path / "none.jpg", tmp_path / "o.rgc"), ("decode", tmp_path / "none.rgc", tmp_path / "o.png"),
-                 ("info", tmp_path / "none.rgc")):
+    for args in (
+        ("encode", tmp_path / "none.jpg", tmp_path / "o.rgc"),
+        ("decode", tmp_path / "none.rgc", tmp_path / "o.png"),
+        ("info", tmp_path / "none.rgc"),
+    ):
         done = rcodec(*args)
         assert done.returncode == 66 and "none." in done.stderr and "No such file" in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1

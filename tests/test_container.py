@@ -218,7 +218,9 @@ def test_block_map_declaring_a_huge_size_is_refused_before_decompressing() -> No
         regioncodec.decode(replace(SMALLEST, b"BMAP", bomb))
 
 
-def layer(region: int, codec: int, quality: int, luma: bytes, chroma: bytes = b"", luma_length: int | None = None) -> bytes:
+def layer(
+    region: int, codec: int, quality: int, luma: bytes, chroma: bytes = b"", luma_length: int | None = None
+) -> bytes:
     length = len(luma) if luma_length is None else luma_length
     return container.LAYR_FIELDS.pack(region, codec, quality, length) + luma + chroma
 
@@ -238,7 +240,9 @@ def test_bad_layers_are_refused() -> None:
         "not a JPEG stream": layer(0, 1, 30, b"GIF89a"),
         "not a readable JPEG": layer(0, 1, 30, luma[:-40]),
         "other than baseline or progressive": layer(0, 1, 30, luma.replace(b"\xff\xc0", b"\xff\xc9", 1)),
-        "luma stream of region 0 is a 1-component JPEG of 16x8; the container needs 1 component of 8x8": layer(0, 1, 30, _grey_jpeg(16, 8)),
+        "luma stream of region 0 is a 1-component JPEG of 16x8; the container needs 1 component of 8x8": layer(
+            0, 1, 30, _grey_jpeg(16, 8)
+        ),
     }
     for match, body in cases.items():
         variant = [chunks[0], chunks[1], (b"LAYR", body), *chunks[3:]]

@@ -37,7 +37,9 @@ def test_blocks_of_other_regions_cost_almost_nothing(photo: np.ndarray) -> None:
     """Splitting an image into two regions of the same quality costs little more than one region."""
     rng = np.random.default_rng(1)
     scattered = np.repeat(np.repeat(rng.random((48, 32)) < 0.5, 16, 0), 16, 1)
-    one = regioncodec.inspect(regioncodec.encode(photo, mask=np.ones(photo.shape[:2], bool), fg_quality=60, bg_quality=60))
+    one = regioncodec.inspect(
+        regioncodec.encode(photo, mask=np.ones(photo.shape[:2], bool), fg_quality=60, bg_quality=60)
+    )
     two = regioncodec.inspect(regioncodec.encode(photo, mask=scattered, fg_quality=60, bg_quality=60))
     one_bytes = sum(r.bytes for r in one.regions)
     two_bytes = sum(r.bytes for r in two.regions)
