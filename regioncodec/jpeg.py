@@ -1,8 +1,9 @@
 """JPEG streams of single planes, through Pillow's libjpeg-turbo.
 
-Each plane is coded as a greyscale baseline JPEG with the quantisation table a
-colour JPEG of the same quality would use for it (luma or chroma), so a plane
-here is quantised exactly as in a uniform JPEG, and any JPEG reader opens it.
+Each plane is coded as a greyscale baseline JPEG, Huffman-optimised, with a
+quantisation table at least as faithful as the one a colour JPEG of the same
+quality would use for it (luma or chroma; see quantise.py), so any JPEG
+reader opens it and a region loses nothing against a uniform JPEG.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import FormatError
+from .quantise import matched_table
 
 # ITU-T T.81 Annex K, tables K.1 and K.2, in natural (row-major) order.
 LUMA_TABLE = (
@@ -40,10 +42,11 @@ def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
     return [min(255, max(1, (value * scale + 50) // 100)) for value in base]
 
 
-def encode_plane(plane: np.ndarray, quality: int, table: tuple[int, ...]) -> bytes:
-    """A greyscale baseline JPEG of plane, quantised with table at quality, Huffman-optimised."""
+def encode_plane(plane: np.ndarray, quality: int, base: tuple[int, ...]) -> bytes:
+    """A greyscale JPEG of plane, as faithful as base scaled to quality, in as few bytes as we can."""
+    table = matched_table(plane, quant_table(base, quality))
     out = io.BytesIO()
-    Image.fromarray(plane, "L").save(out, "JPEG", qtables=[quant_table(table, quality)], optimize=True)
+    Image.fromarray(plane, "L").save(out, "JPEG", qtables=[table], optimize=True)
     return out.getvalue()
 
 

@@ -47,11 +47,7 @@ def test_all_foreground_or_all_background_mask(photo: np.ndarray, fill: bool) ->
     empty = info.regions[0 if fill else 1]
     assert empty.bytes == 0
     expected_quality = 90 if fill else 30
-    assert psnr(regioncodec.decode(data), crop) == pytest.approx(
-        psnr(
-            regioncodec.decode(regioncodec.encode(crop, fg_quality=expected_quality, bg_quality=expected_quality)), crop
-        )
-    )
+    assert psnr(regioncodec.decode(data), crop) >= psnr(pillow_jpeg(crop, expected_quality), crop) - 0.05
 
 
 def test_foreground_error_below_background_error(photo: np.ndarray) -> None:
