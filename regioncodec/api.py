@@ -13,17 +13,18 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import container, regions
+from . import container, plan, planes, regions
 from . import segment as segmentation
-from .container import Container, Header
+from .container import Container, Header, Layer
 from .errors import InputError
 
 DEFAULT_FG_QUALITY = 90
 DEFAULT_BG_QUALITY = 30
 DEFAULT_METHOD = "edges"
 DEFAULT_BLOCK_SIZE = 16  # one 4:2:0 JPEG MCU, the finest grid where regions never share a block
-BACKGROUND, FOREGROUND = 0, 1  # region indexes in the block map
-ROLES = ("background", "foreground")
+DEFAULT_CODEC = "jpeg"  # fastest to code and decode, and read everywhere
+CODECS = tuple(container.CODEC_CODES.values())
+BACKGROUND = 0  # region index of the background; the others rise in quality
 
 # Pillow modes turned into L or RGB without losing anything a viewer sees.
 _CONVERTED_MODES = {"1": "L", "P": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
@@ -39,6 +40,7 @@ class RegionInfo:
     role: str
     codec: str
     quality: int
+    scale: int
     bytes: int
     fraction: float  # share of the image's pixels this region codes
 
@@ -74,25 +76,80 @@ def encode(
     mask: np.ndarray | None = None,
     method: str = DEFAULT_METHOD,
     block_size: int = DEFAULT_BLOCK_SIZE,
+    levels: int = 2,
+    quality_map: ImageLike | None = None,
+    codec: str = DEFAULT_CODEC,
+    bg_scale: int = 1,
+    target_size: int | None = None,
 ) -> bytes:
     """Code image as .rgc: foreground blocks at fg_quality, the rest at bg_quality.
 
     The foreground is mask (H x W, True or non-zero = foreground) when given,
     else what segment(image, method) finds. Blocks are block_size pixels
     square; a block with any foreground pixel is coded as foreground.
+    levels > 2 splits the background by detail into levels - 1 steps of
+    quality between bg_quality and fg_quality. quality_map (H x W grey, 0 ->
+    quality 1, 255 -> quality 100, a block takes its brightest pixel) replaces
+    mask, method and both qualities. codec is "jpeg", "webp" or "avif";
+    bg_scale (1, 2, 4) codes the background at that fraction of the
+    resolution. target_size (bytes) moves every quality together, then one
+    region at a time, to the largest file that fits.
     """
     pixels = as_pixels(image)
-    qualities = [_quality("bg_quality", bg_quality), _quality("fg_quality", fg_quality)]
     _check_block_size(block_size, pixels)
-    if mask is None:
-        grid = segmentation.block_grid(pixels, method, block_size)
-    else:
-        grid = segmentation.grid_from_mask(_pixel_mask(mask, pixels.shape[:2]), block_size)
-    block_map = grid.astype(np.uint8)
-    layers = regions.encode_layers(pixels, block_map, qualities, block_size)
+    codec = _choice("codec", codec, CODECS)
+    bg_scale = _choice("bg_scale", bg_scale, container.SCALES)
+    block_map, qualities = _plan(pixels, fg_quality, bg_quality, mask, method, block_size, levels, quality_map)
+    scales = [bg_scale] + [1] * (len(qualities) - 1)
+    coder = regions.LayerCoder(pixels, block_map, block_size, codec)
     mode = "L" if pixels.ndim == 2 else "RGB"
     header = Header(pixels.shape[1], pixels.shape[0], mode, block_size, len(qualities))
-    return container.write(Container(header, block_map, tuple(layers)))
+    if target_size is not None:
+        qualities = _fit(coder, header, qualities, scales, _target(target_size))
+    layers = tuple(coder.layer(region, q, s) for region, (q, s) in enumerate(zip(qualities, scales, strict=True)))
+    return container.write(Container(header, block_map, layers))
+
+
+def _plan(
+    pixels: np.ndarray,
+    fg_quality: Any,
+    bg_quality: Any,
+    mask: Any,
+    method: str,
+    block_size: int,
+    levels: Any,
+    quality_map: Any,
+) -> tuple[np.ndarray, list[int]]:
+    """The block map and per-region qualities the options ask for."""
+    levels = _levels(levels)
+    if quality_map is not None:
+        if mask is not None or levels != 2:
+            raise InputError("quality_map replaces mask and levels: give one or the other")
+        grey = _pixel_map(quality_map, pixels.shape[:2])
+        return plan.quality_map_plan(planes.block_max(grey, block_size))
+    low, high = _quality("bg_quality", bg_quality), _quality("fg_quality", fg_quality)
+    if mask is None:
+        foreground = segmentation.block_grid(pixels, method, block_size)
+    else:
+        foreground = planes.block_max(_pixel_mask(mask, pixels.shape[:2]).view(np.uint8), block_size) > 0
+    if levels == 2:
+        return foreground.astype(np.uint8), [low, high]
+    detail = segmentation.edge_density(pixels, block_size)
+    return plan.level_map(foreground, detail, levels), plan.level_qualities(low, high, levels)
+
+
+def _fit(coder: regions.LayerCoder, header: Header, qualities: list[int], scales: list[int], target: int) -> list[int]:
+    """Qualities for the largest file of at most target bytes, coding each (region, quality) once."""
+    cache: dict[tuple[int, int], int] = {}
+
+    def payload(region: int, quality: int) -> int:
+        if (region, quality) not in cache:
+            cache[region, quality] = coder.layer(region, quality, scales[region]).payload_bytes
+        return cache[region, quality]
+
+    empty = tuple(Layer(r, coder.codec, q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
+    overhead = len(container.write(Container(header, coder.block_map, empty)))
+    return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
 
 
 def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -110,7 +167,7 @@ def segment(image: ImageLike, /, method: str = DEFAULT_METHOD, *, block_size: in
     pixels = as_pixels(image)
     _check_block_size(block_size, pixels)
     grid = segmentation.block_grid(pixels, method, block_size)
-    return segmentation.expand(grid, pixels.shape[:2], block_size)
+    return planes.expand(grid, pixels.shape[:2], block_size)
 
 
 def inspect(data: bytes, /) -> Info:
@@ -118,7 +175,15 @@ def inspect(data: bytes, /) -> Info:
     parsed = container.read(_bytes(data), max_pixels=container.MAX_DIMENSION**2)
     areas = _region_areas(parsed)
     infos = tuple(
-        RegionInfo(layer.region, _role(layer.region), layer.codec, layer.quality, layer.payload_bytes, areas[i])
+        RegionInfo(
+            layer.region,
+            _role(layer.region, len(parsed.layers)),
+            layer.codec,
+            layer.quality,
+            layer.scale,
+            layer.payload_bytes,
+            areas[i],
+        )
         for i, layer in enumerate(parsed.layers)
     )
     h = parsed.header
@@ -129,7 +194,7 @@ def read_mask(data: bytes, /) -> np.ndarray:
     """The boolean H x W foreground mask stored in .rgc data (True where not background)."""
     parsed = container.read(_bytes(data), max_pixels=container.MAX_DIMENSION**2)
     h = parsed.header
-    return segmentation.expand(parsed.block_map != BACKGROUND, (h.height, h.width), h.block_size)
+    return planes.expand(parsed.block_map != BACKGROUND, (h.height, h.width), h.block_size)
 
 
 def as_pixels(image: ImageLike) -> np.ndarray:
@@ -183,6 +248,38 @@ def _check_block_size(block_size: Any, pixels: np.ndarray) -> None:
         raise InputError(f"block_size must be one of {allowed} for this image, not {block_size!r}")
 
 
+def _levels(value: Any) -> int:
+    """value if it is an int in 2..MAX_LEVELS, else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 2 <= value <= plan.MAX_LEVELS:
+        raise InputError(f"levels must be an integer from 2 to {plan.MAX_LEVELS}, not {value!r}")
+    return int(value)
+
+
+def _choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    """value if it is one of allowed (and not a bool standing for 1), else InputError listing them."""
+    if isinstance(value, bool) or value not in allowed:
+        raise InputError(f"{name} must be one of {', '.join(map(str, allowed))}, not {value!r}")
+    return value
+
+
+def _target(value: Any) -> int:
+    """value if it is a positive int, else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"target_size must be a positive number of bytes, not {value!r}")
+    return int(value)
+
+
+def _pixel_map(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A quality map as uint8 H x W grey, or InputError."""
+    if isinstance(value, Image.Image):
+        value = np.asarray(value.convert("L"))
+    if not isinstance(value, np.ndarray) or value.dtype != np.uint8 or value.ndim != 2:
+        raise InputError("quality_map must be an H x W uint8 array or a PIL image (grey 0..255)")
+    if value.shape != shape:
+        raise InputError(f"quality_map is {_size(value.shape)} but the image is {_size(shape)}")
+    return value
+
+
 def _max_pixels(value: Any) -> int:
     """value if it is a positive int, else InputError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -208,9 +305,11 @@ def _region_areas(parsed: Container) -> list[float]:
     return [float(weights[parsed.block_map == i].sum()) / total for i in range(h.regions)]
 
 
-def _role(region: int) -> str:
-    """Name of a region index."""
-    return ROLES[region] if region < len(ROLES) else f"region {region}"
+def _role(region: int, regions: int) -> str:
+    """Name of a region: background (0), foreground (the last), or its level between."""
+    if region == BACKGROUND:
+        return "background"
+    return "foreground" if region == regions - 1 else f"level {region}"
 
 
 def _size(shape: tuple[int, ...]) -> str:

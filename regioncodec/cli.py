@@ -28,7 +28,9 @@ EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_CANTCREAT = 2, 65, 66, 70, 73
 ENCODE_EXAMPLES = """examples:
   rcodec encode photo.jpg photo.rgc
   rcodec encode photo.jpg photo.rgc --fg-quality 90 --bg-quality 30
-  rcodec encode scan.png scan.rgc --mask scan-mask.png --force"""
+  rcodec encode scan.png scan.rgc --mask scan-mask.png --force
+  rcodec encode photo.jpg photo.rgc --target-size 80kB
+  rcodec encode photo.jpg photo.rgc --codec avif --levels 3"""
 DECODE_EXAMPLES = """examples:
   rcodec decode photo.rgc photo.png
   rcodec decode photo.rgc photo.tif --force"""
@@ -124,6 +126,37 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
     )
+    enc.add_argument(
+        "--levels",
+        type=int,
+        default=2,
+        metavar="N",
+        help="quality levels: the background is split by detail into N-1 steps up to the foreground (default 2)",
+    )
+    enc.add_argument(
+        "--quality-map",
+        type=Path,
+        metavar="MAP",
+        help="grey image of the same size: 0 = quality 1 ... 255 = quality 100 (instead of qualities and mask)",
+    )
+    enc.add_argument(
+        "--codec", choices=api.CODECS, default=api.DEFAULT_CODEC, help="payload codec (default %(default)s)"
+    )
+    enc.add_argument(
+        "--bg-scale",
+        type=int,
+        choices=(1, 2, 4),
+        default=1,
+        help="code the background at 1/N resolution (default %(default)s)",
+    )
+    target = enc.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-size",
+        type=_size,
+        metavar="SIZE",
+        help="largest file that fits SIZE (e.g. 80000, 80kB, 78KiB, 1.5MB): qualities are chosen to fit",
+    )
+    target.add_argument("--target-bpp", type=float, metavar="BPP", help="as --target-size, in bits per pixel")
 
     dec = _command(
         commands,
@@ -189,10 +222,30 @@ def _quality(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    """argparse type: a byte count with an optional unit (kB/MB are 1000s, KiB/MiB 1024s; K and M as kB and MB)."""
+    units = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "kib": 1024, "mib": 1024**2}
+    number = text.strip().lower().rstrip("bkmi ")
+    unit = text.strip().lower()[len(number) :].strip()
+    try:
+        value = int(float(number) * units[unit])
+    except (ValueError, KeyError):
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"size must be a positive number of bytes such as 80000 or 80kB, not {text!r}")
+    return value
+
+
 def _encode(args: argparse.Namespace) -> None:
     """rcodec encode."""
     image = _open_image(args.input)
     mask = None if args.mask is None else _open_mask(args.mask)
+    quality_map = None if args.quality_map is None else _open_image(args.quality_map).convert("L")
+    target = args.target_size
+    if args.target_bpp is not None:
+        if args.target_bpp <= 0:
+            raise CommandError("--target-bpp must be positive", EX_USAGE)
+        target = max(1, int(args.target_bpp * image.width * image.height / 8))
     try:
         data = api.encode(
             image,
@@ -201,6 +254,11 @@ def _encode(args: argparse.Namespace) -> None:
             mask=mask,
             method=args.method,
             block_size=args.block_size,
+            levels=args.levels,
+            quality_map=quality_map,
+            codec=args.codec,
+            bg_scale=args.bg_scale,
+            target_size=target,
         )
     except InputError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
@@ -232,10 +290,13 @@ def _info_table(path: Path, info: api.Info) -> str:
     lines = [
         f"{path}: {info.width}x{info.height} {info.mode}, {info.block_size}-pixel blocks, {info.file_bytes:,} bytes",
         f"foreground: {info.fg_fraction:.1%} of the pixels",
-        f"{'region':<12}{'codec':<7}{'quality':>8}{'bytes':>12}{'pixels':>9}",
+        f"{'region':<12}{'codec':<7}{'quality':>8}{'scale':>7}{'bytes':>12}{'pixels':>9}",
     ]
-    lines += [f"{r.role:<12}{r.codec:<7}{r.quality:>8}{r.bytes:>12,}{r.fraction:>9.1%}" for r in info.regions]
-    lines.append(f"{'overhead':<27}{info.overhead_bytes:>12,}")
+    lines += [
+        f"{r.role:<12}{r.codec:<7}{r.quality:>8}{'1/' + str(r.scale):>7}{r.bytes:>12,}{r.fraction:>9.1%}"
+        for r in info.regions
+    ]
+    lines.append(f"{'overhead':<34}{info.overhead_bytes:>12,}")
     return "\n".join(lines)
 
 

@@ -32,14 +32,17 @@ LAYR = b"LAYR"  # §7
 DONE = b"DONE"  # §8
 
 HEAD_FIELDS = struct.Struct(">BIIBBB")  # §5: version, width, height, mode, block size, regions
-LAYR_FIELDS = struct.Struct(">BBBI")  # §7: region, codec, quality, luma stream length
+LAYR_FIELDS = struct.Struct(">BBBBI")  # §7: region, codec, quality, scale, first stream length
 
 MAX_DIMENSION = 65_500  # §10: JPEG's own limit on either side (libjpeg JPEG_MAX_DIMENSION)
 DEFAULT_MAX_PIXELS = 178_956_970  # §10: Pillow's decompression-bomb limit, same reasoning
 BLOCK_SIZES = (8, 16, 32, 64)  # §5: multiples of the 8x8 DCT block
 MIN_COLOUR_BLOCK = 16  # §5: a 4:2:0 MCU is 16x16, so colour blocks are never smaller
 MODE_CODES = {1: "L", 3: "RGB"}  # §5: the value is the number of channels
-CODEC_CODES = {1: "jpeg"}  # §7
+CODEC_CODES = {1: "jpeg", 2: "webp", 3: "avif"}  # §7
+PLANE_CODECS = ("jpeg",)  # §7.1: mosaics of raw planes, one stream per plane
+CANVAS_CODECS = ("webp", "avif")  # §7.5: one colour picture of the region's bounding box
+SCALES = (1, 2, 4)  # §7: a layer's pixels may be coded at 1/scale of the image's resolution
 BMAP_ZSTD_LEVEL = 19  # §6: the map is small, so the slowest, tightest level costs little
 
 
@@ -64,13 +67,15 @@ class Header:
 class Layer:
     """One LAYR chunk: the coded pixels of one region.
 
-    streams holds the luma stream and, for RGB, the chroma stream; it is
-    empty when the block map gives the region no blocks.
+    streams holds, for JPEG, the luma stream and (RGB) the chroma stream, and
+    for WebP and AVIF the one picture; it is empty when the block map gives
+    the region no blocks. scale is how much the layer's pixels were reduced.
     """
 
     region: int
     codec: str
     quality: int
+    scale: int
     streams: tuple[bytes, ...]
 
     @property
@@ -226,8 +231,8 @@ def _read_map(body: bytes, header: Header, offset: int) -> np.ndarray:
 def _layer_data(layer: Layer) -> bytes:
     """The data of a LAYR chunk (§7)."""
     codec = {v: k for k, v in CODEC_CODES.items()}[layer.codec]
-    luma = layer.streams[0] if layer.streams else b""
-    fields = LAYR_FIELDS.pack(layer.region, codec, layer.quality, len(luma))
+    first = layer.streams[0] if layer.streams else b""
+    fields = LAYR_FIELDS.pack(layer.region, codec, layer.quality, layer.scale, len(first))
     return fields + b"".join(layer.streams)
 
 
@@ -235,43 +240,50 @@ def _read_layer(body: bytes, header: Header, block_map: np.ndarray, index: int, 
     """Check one LAYR chunk against §7 and the block map."""
     if len(body) < LAYR_FIELDS.size:
         raise ChunkError(f"LAYR chunk at byte {offset} is {len(body)} bytes, shorter than its fields")
-    region, codec, quality, luma_length = LAYR_FIELDS.unpack_from(body)
+    region, code, quality, scale, first_length = LAYR_FIELDS.unpack_from(body)
     if index >= header.regions:
         raise ChunkError(f"LAYR chunk at byte {offset} is one more than the {header.regions} declared")
     if region != index:
         raise ChunkError(f"LAYR chunk at byte {offset} is for region {region}; region {index} comes next")
-    if codec not in CODEC_CODES:
-        raise FormatError(f"LAYR chunk at byte {offset} uses unknown codec {codec}")
+    if code not in CODEC_CODES:
+        raise FormatError(f"LAYR chunk at byte {offset} uses unknown codec {code}")
     if not 1 <= quality <= 100:
         raise FormatError(f"LAYR chunk at byte {offset} has quality {quality}, outside 1..100")
+    if scale not in SCALES:
+        raise FormatError(f"LAYR chunk at byte {offset} has scale {scale}, not one of {SCALES}")
     rest = len(body) - LAYR_FIELDS.size
-    if luma_length > rest:
+    if first_length > rest:
         raise TruncatedError(
-            f"LAYR chunk at byte {offset} declares a {luma_length}-byte luma stream; {rest} are present"
+            f"LAYR chunk at byte {offset} declares a {first_length}-byte first stream; {rest} are present"
         )
-    luma = body[LAYR_FIELDS.size : LAYR_FIELDS.size + luma_length]
-    chroma = body[LAYR_FIELDS.size + luma_length :]
+    first = body[LAYR_FIELDS.size : LAYR_FIELDS.size + first_length]
+    second = body[LAYR_FIELDS.size + first_length :]
+    codec = CODEC_CODES[code]
+    streams = _streams(header.mode, codec, first, second)
     has_blocks = bool((block_map == region).any())
-    streams = _streams(header.mode, luma, chroma)
     if has_blocks != bool(streams):
         state = "has blocks but no streams" if has_blocks else "has no blocks but carries streams"
         raise FormatError(f"region {region} {state} (LAYR chunk at byte {offset})")
-    return Layer(region, CODEC_CODES[codec], quality, streams)
+    return Layer(region, codec, quality, scale, streams)
 
 
-def _streams(mode: str, luma: bytes, chroma: bytes) -> tuple[bytes, ...]:
-    """The streams a layer must carry for its mode (§7): none, luma, or luma and chroma."""
-    if not luma and not chroma:
+def _streams(mode: str, codec: str, first: bytes, second: bytes) -> tuple[bytes, ...]:
+    """The streams a layer must carry (§7): none; or for JPEG luma, plus chroma for RGB; or one picture."""
+    if not first and not second:
         return ()
-    if not luma:
-        raise FormatError("LAYR has a chroma stream but no luma stream")
+    if not first:
+        raise FormatError("LAYR has a second stream but no first one")
+    if codec in CANVAS_CODECS:
+        if second:
+            raise FormatError(f"LAYR of codec {codec} carries a second stream")
+        return (first,)
     if mode == "L":
-        if chroma:
+        if second:
             raise FormatError("LAYR of a greyscale image carries a chroma stream")
-        return (luma,)
-    if not chroma:
+        return (first,)
+    if not second:
         raise FormatError("LAYR of an RGB image lacks its chroma stream")
-    return (luma, chroma)
+    return (first, second)
 
 
 def _finish(
@@ -286,4 +298,7 @@ def _finish(
         raise ChunkError("file has no BMAP chunk")
     if len(layers) != header.regions:
         raise ChunkError(f"file has {len(layers)} LAYR chunks; HEAD declares {header.regions}")
+    layouts = {layer.codec in PLANE_CODECS for layer in layers if layer.streams}
+    if len(layouts) > 1:
+        raise FormatError("file mixes JPEG layers with WebP or AVIF layers")
     return Container(header, block_map, tuple(layers))

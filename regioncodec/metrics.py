@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .segment import expand
+from .planes import expand
 
 
 def psnr(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None) -> float:

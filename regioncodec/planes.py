@@ -105,6 +105,26 @@ def unpack(mosaic: np.ndarray, cells: np.ndarray, cell: int, plane: np.ndarray) 
     _blocks(plane, cell)[cells] = blocks[: int(cells.sum())]
 
 
+def expand(cells: np.ndarray, shape: tuple[int, int], cell: int) -> np.ndarray:
+    """Pixel mask of shape (height, width) from a grid of cell x cell blocks."""
+    full = np.repeat(np.repeat(cells, cell, axis=0), cell, axis=1)
+    return np.ascontiguousarray(full[: shape[0], : shape[1]])
+
+
+def block_max(plane: np.ndarray, cell: int) -> np.ndarray:
+    """Largest value in each cell x cell block of a uint8 plane (edge blocks padded with zeros)."""
+    height, width = plane.shape
+    rows, cols = -(-height // cell), -(-width // cell)
+    padded = np.zeros((rows * cell, cols * cell), np.uint8)
+    padded[:height, :width] = plane
+    return np.asarray(padded.reshape(rows, cell, cols, cell).max(axis=(1, 3)))
+
+
+def copy_blocks(source: np.ndarray, target: np.ndarray, cells: np.ndarray, cell: int) -> None:
+    """Copy the cell x cell blocks where cells is True from source to target (same shape)."""
+    _blocks(target, cell)[cells] = _blocks(source, cell)[cells]
+
+
 def _blocks(plane: np.ndarray, cell: int) -> np.ndarray:
     """A (rows, cols, cell, cell) view of a plane whose sides are multiples of cell."""
     height, width = plane.shape

@@ -1,59 +1,160 @@
 """Region coding: an image and its block map become one layer per region, and back.
 
-A layer holds only its own region's blocks, packed into a mosaic (spec §7), so
-no bytes go to blocks another region codes. Planes are coded separately
-(luma, then Cb over Cr at half size) and chroma is upsampled only after all
-layers are put back, so a block decodes exactly as in a uniform JPEG of its
-quality, and the chroma filter reads true neighbours across region borders.
+JPEG layers (spec §7.1) hold only their own region's blocks, packed into a
+mosaic, so no bytes go to blocks another region codes. Planes are coded
+separately (luma, then Cb over Cr at half size) and chroma is upsampled only
+after all layers are put back, so a block decodes exactly as in a JPEG of
+its quality, and the chroma filter reads true neighbours across region borders.
+
+WebP and AVIF layers (spec §7.5) are canvases: the region's bounding box with
+the rest smoothly filled (see canvas.py).
+
+A layer of scale s is coded at 1/s of the image's resolution and enlarged
+after the full-resolution layers are in place, so its interpolation reads
+their pixels across the border.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from . import jpeg, planes
-from .container import Header, Layer
+from . import canvas, jpeg, planes
+from .container import PLANE_CODECS, Header, Layer
+
+Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) for RGB
 
 
-def encode_layers(image: np.ndarray, block_map: np.ndarray, qualities: list[int], block_size: int) -> list[Layer]:
-    """Code each region of image (L or RGB) at its quality; region i gets qualities[i]."""
-    padded = planes.pad_to_blocks(image, block_size)
-    if padded.ndim == 2:
-        luma, chroma = padded, None
-    else:
-        luma, chroma = planes.rgb_to_planes(padded)
-    layers = []
-    for region, quality in enumerate(qualities):
-        cells = block_map == region
+class LayerCoder:
+    """Codes the layers of one image, preparing its planes once (a size search codes many)."""
+
+    def __init__(self, image: np.ndarray, block_map: np.ndarray, block_size: int, codec: str) -> None:
+        self.block_map = block_map
+        self.block_size = block_size
+        self.codec = codec
+        if codec in PLANE_CODECS:
+            padded = planes.pad_to_blocks(image, block_size)
+            full: Planes = (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
+            self._planes = {1: full}
+        else:
+            canvas.check_available(codec)
+            self._rgb = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+
+    def layer(self, region: int, quality: int, scale: int) -> Layer:
+        """The layer of region at quality, its pixels reduced by scale."""
+        cells = self.block_map == region
         streams: tuple[bytes, ...] = ()
         if cells.any():
-            streams = (jpeg.encode_plane(planes.pack(luma, cells, block_size), quality, jpeg.LUMA_TABLE),)
-            if chroma is not None:
-                stack = np.vstack([planes.pack(c, cells, block_size // 2) for c in chroma])
-                streams += (jpeg.encode_plane(stack, quality, jpeg.CHROMA_TABLE),)
-        layers.append(Layer(region, "jpeg", quality, streams))
-    return layers
+            code = self._plane_streams if self.codec in PLANE_CODECS else self._canvas_streams
+            streams = code(cells, quality, scale)
+        return Layer(region, self.codec, quality, scale, streams)
+
+    def _plane_streams(self, cells: np.ndarray, quality: int, scale: int) -> tuple[bytes, ...]:
+        """JPEG: a luma mosaic and (RGB) a Cb-over-Cr chroma mosaic of the region's blocks."""
+        if scale not in self._planes:
+            self._planes[scale] = _resize_planes(self._planes[1], 1 / scale)
+        luma, chroma = self._planes[scale]
+        cell = self.block_size // scale
+        luma_stream = jpeg.encode_plane(planes.pack(luma, cells, cell), quality, jpeg.LUMA_TABLE)
+        if chroma is None:
+            return (luma_stream,)
+        stack = np.vstack([planes.pack(c, cells, cell // 2) for c in chroma])
+        return luma_stream, jpeg.encode_plane(stack, quality, jpeg.CHROMA_TABLE)
+
+    def _canvas_streams(self, cells: np.ndarray, quality: int, scale: int) -> tuple[bytes, ...]:
+        """WebP/AVIF: the region's bounding box with the outside filled, reduced by scale."""
+        box, keep = _region_box(cells, self.block_size, self._rgb.shape[:2])
+        picture = canvas.fill_outside(self._rgb[box], keep)
+        if scale > 1:
+            rows, cols = _reduced_size(keep.shape, scale)
+            picture = cv2.resize(picture, (cols, rows), interpolation=cv2.INTER_AREA)
+        return (canvas.encode_canvas(picture, self.codec, quality),)
 
 
 def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...]) -> np.ndarray:
-    """Rebuild the image from its layers: scatter every mosaic, then convert once."""
+    """Rebuild the image from its layers (all JPEG, or all WebP/AVIF: the container checks)."""
+    coded = [layer for layer in layers if layer.streams]
+    if coded and coded[0].codec not in PLANE_CODECS:
+        return _decode_canvas_layers(header, block_map, coded)
+    return _decode_plane_layers(header, block_map, coded)
+
+
+def _decode_plane_layers(header: Header, block_map: np.ndarray, layers: list[Layer]) -> np.ndarray:
+    """Scatter every mosaic into the planes, smallest scale first, then convert once."""
     rows, cols = header.grid_shape
     b = header.block_size
-    luma = np.empty((rows * b, cols * b), dtype=np.uint8)
-    chroma = np.empty((2, rows * b // 2, cols * b // 2), dtype=np.uint8) if header.mode == "RGB" else None
-    for layer in layers:
-        if not layer.streams:
-            continue
-        cells = block_map == layer.region
-        m_rows, m_cols = planes.mosaic_shape(int(cells.sum()), cols)
-        where = f"region {layer.region}"
-        mosaic = jpeg.decode_plane(layer.streams[0], (m_rows * b, m_cols * b), f"luma stream of {where}")
-        planes.unpack(mosaic, cells, b, luma)
-        if chroma is not None:
-            half = m_rows * b // 2
-            stack = jpeg.decode_plane(layer.streams[1], (2 * half, m_cols * b // 2), f"chroma stream of {where}")
-            for plane, part in zip(chroma, (stack[:half], stack[half:]), strict=True):
-                planes.unpack(part, cells, b // 2, plane)
+    luma = np.zeros((rows * b, cols * b), dtype=np.uint8)
+    chroma = np.zeros((2, rows * b // 2, cols * b // 2), dtype=np.uint8) if header.mode == "RGB" else None
+    full: Planes = (luma, chroma)
+    for scale in sorted({layer.scale for layer in layers}):
+        target = full if scale == 1 else _resize_planes(full, 1 / scale)
+        same_scale = [layer for layer in layers if layer.scale == scale]
+        for layer in same_scale:
+            _unpack_layer(layer, block_map == layer.region, b // scale, target)
+        if scale > 1:
+            enlarged = _resize_planes(target, scale)
+            for layer in same_scale:
+                cells = block_map == layer.region
+                planes.copy_blocks(enlarged[0], luma, cells, b)
+                if chroma is not None and enlarged[1] is not None:
+                    for source, plane in zip(enlarged[1], chroma, strict=True):
+                        planes.copy_blocks(source, plane, cells, b // 2)
     if chroma is None:
         return np.ascontiguousarray(luma[: header.height, : header.width])
     return planes.planes_to_rgb(luma, chroma, header.height, header.width)
+
+
+def _unpack_layer(layer: Layer, cells: np.ndarray, cell: int, target: Planes) -> None:
+    """Decode a JPEG layer's streams and scatter its blocks (cell pixels square) into target."""
+    luma, chroma = target
+    m_rows, m_cols = planes.mosaic_shape(int(cells.sum()), cells.shape[1])
+    where = f"region {layer.region}"
+    mosaic = jpeg.decode_plane(layer.streams[0], (m_rows * cell, m_cols * cell), f"luma stream of {where}")
+    planes.unpack(mosaic, cells, cell, luma)
+    if chroma is not None:
+        half = m_rows * cell // 2
+        stack = jpeg.decode_plane(layer.streams[1], (2 * half, m_cols * cell // 2), f"chroma stream of {where}")
+        for plane, part in zip(chroma, (stack[:half], stack[half:]), strict=True):
+            planes.unpack(part, cells, cell // 2, plane)
+
+
+def _resize_planes(source: Planes, factor: float) -> Planes:
+    """Planes resized by factor: box-averaged when reducing, triangle-filtered when enlarging."""
+    luma, chroma = source
+    method = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+
+    def resize(plane: np.ndarray) -> np.ndarray:
+        size = (round(plane.shape[1] * factor), round(plane.shape[0] * factor))
+        return cv2.resize(plane, size, interpolation=method)
+
+    return resize(luma), None if chroma is None else np.stack([resize(c) for c in chroma])
+
+
+def _decode_canvas_layers(header: Header, block_map: np.ndarray, layers: list[Layer]) -> np.ndarray:
+    """Paste the region's pixels of every canvas into the image."""
+    rgb = np.zeros((header.height, header.width, 3), dtype=np.uint8)
+    for layer in layers:
+        box, keep = _region_box(block_map == layer.region, header.block_size, rgb.shape[:2])
+        shape = _reduced_size(keep.shape, layer.scale)
+        picture = canvas.decode_canvas(layer.streams[0], layer.codec, shape, f"picture of region {layer.region}")
+        if layer.scale > 1:
+            picture = cv2.resize(picture, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
+        rgb[box][keep] = picture[keep]
+    return rgb if header.mode == "RGB" else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def _region_box(cells: np.ndarray, block_size: int, shape: tuple[int, int]) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The pixel bounding box of a region's blocks (clipped to the image), and its mask inside the box."""
+    rows = np.flatnonzero(cells.any(axis=1))
+    cols = np.flatnonzero(cells.any(axis=0))
+    top, left = rows[0] * block_size, cols[0] * block_size
+    bottom = min((rows[-1] + 1) * block_size, shape[0])
+    right = min((cols[-1] + 1) * block_size, shape[1])
+    box = (slice(top, bottom), slice(left, right))
+    keep = planes.expand(cells, shape, block_size)[box]
+    return box, keep
+
+
+def _reduced_size(shape: tuple[int, ...], scale: int) -> tuple[int, int]:
+    """(rows, cols) of a picture of shape coded at 1/scale (rounded up)."""
+    return -(-shape[0] // scale), -(-shape[1] // scale)

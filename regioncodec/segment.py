@@ -2,7 +2,7 @@
 
 A method maps a greyscale or RGB uint8 image and a block size to a boolean
 grid with one cell per block (True = foreground). The encoder codes whole
-blocks, so masks live on the block grid; `expand` turns one into pixels.
+blocks, so masks live on the block grid; `planes.expand` turns one into pixels.
 """
 
 from __future__ import annotations
@@ -30,21 +30,6 @@ def block_grid(image: np.ndarray, method: str, block_size: int) -> np.ndarray:
     return run(image, block_size)
 
 
-def grid_from_mask(mask: np.ndarray, block_size: int) -> np.ndarray:
-    """Block grid of a pixel mask: a block is foreground if any of its pixels is."""
-    height, width = mask.shape
-    padded = np.zeros((-(-height // block_size) * block_size, -(-width // block_size) * block_size), bool)
-    padded[:height, :width] = mask
-    rows, cols = padded.shape[0] // block_size, padded.shape[1] // block_size
-    return np.asarray(padded.reshape(rows, block_size, cols, block_size).any(axis=(1, 3)))
-
-
-def expand(grid: np.ndarray, shape: tuple[int, int], block_size: int) -> np.ndarray:
-    """Pixel mask of shape (height, width) from a block grid."""
-    full = np.repeat(np.repeat(grid, block_size, axis=0), block_size, axis=1)
-    return np.ascontiguousarray(full[: shape[0], : shape[1]])
-
-
 def edges(image: np.ndarray, block_size: int) -> np.ndarray:
     """Blocks dense in Canny edges, split from the rest by Otsu, then cleaned up.
 
@@ -53,13 +38,17 @@ def edges(image: np.ndarray, block_size: int) -> np.ndarray:
     split between the two populations of blocks; a morphological close then
     open fills one-block holes and removes one-block specks.
     """
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    edge_map = cv2.Canny(grey, CANNY_LOW, CANNY_HIGH, L2gradient=True)
-    density = _block_means(edge_map, block_size)
+    density = edge_density(image, block_size)
     level, _ = cv2.threshold(density, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     grid = (density > level).astype(np.uint8)
     closed = cv2.morphologyEx(grid, cv2.MORPH_CLOSE, CLEANUP_KERNEL)
     return cv2.morphologyEx(closed, cv2.MORPH_OPEN, CLEANUP_KERNEL).astype(bool)
+
+
+def edge_density(image: np.ndarray, block_size: int) -> np.ndarray:
+    """Share of Canny edge pixels in each block, 0..255 (uint8): how detailed each block is."""
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return _block_means(cv2.Canny(grey, CANNY_LOW, CANNY_HIGH, L2gradient=True), block_size)
 
 
 def _block_means(plane: np.ndarray, block_size: int) -> np.ndarray:

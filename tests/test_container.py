@@ -219,10 +219,16 @@ def test_block_map_declaring_a_huge_size_is_refused_before_decompressing() -> No
 
 
 def layer(
-    region: int, codec: int, quality: int, luma: bytes, chroma: bytes = b"", luma_length: int | None = None
+    region: int,
+    codec: int,
+    quality: int,
+    luma: bytes,
+    chroma: bytes = b"",
+    luma_length: int | None = None,
+    scale: int = 1,
 ) -> bytes:
     length = len(luma) if luma_length is None else luma_length
-    return container.LAYR_FIELDS.pack(region, codec, quality, length) + luma + chroma
+    return container.LAYR_FIELDS.pack(region, codec, quality, scale, length) + luma + chroma
 
 
 def test_bad_layers_are_refused() -> None:
@@ -233,7 +239,10 @@ def test_bad_layers_are_refused() -> None:
         "unknown codec 9": layer(0, 9, 30, luma),
         "quality 0": layer(0, 1, 0, luma),
         "quality 101": layer(0, 1, 101, luma),
-        "declares a 1000-byte luma stream": layer(0, 1, 30, luma, luma_length=1000),
+        "declares a 1000-byte first stream": layer(0, 1, 30, luma, luma_length=1000),
+        "scale 3": layer(0, 1, 30, luma, scale=3),
+        "scale 0": layer(0, 1, 30, luma, scale=0),
+        "codec webp carries a second stream": layer(0, 2, 30, luma, b"x"),
         "region 0 has blocks but no streams": layer(0, 1, 30, b""),
         "greyscale image carries a chroma stream": layer(0, 1, 30, luma, b"x"),
         "no readable JPEG frame header": layer(0, 1, 30, b"\xff\xd8 garbage"),

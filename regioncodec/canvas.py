@@ -1,0 +1,64 @@
+"""Canvas layers: a region coded as one WebP or AVIF picture of its bounding box.
+
+WebP and AVIF predict each block from its neighbours and filter across block
+edges, so a mosaic of unrelated blocks would code badly. A canvas keeps the
+region where it is: the bounding box of its blocks, with everything outside
+the region replaced by a smooth extrapolation of the region's own colours
+(cheap to code, and no false edge for the codec's filters to smear inward).
+"""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image, features
+
+from .errors import FormatError, InputError
+
+PILLOW_FORMATS = {"webp": "WEBP", "avif": "AVIF"}
+MAX_SIDE = {"webp": 16_383, "avif": 65_500}  # libwebp's own limit; AVIF's is past ours
+FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide enough to hide the region's texture
+
+
+def check_available(codec: str) -> None:
+    """InputError unless this Pillow can write codec."""
+    if not features.check(PILLOW_FORMATS[codec].lower()):
+        raise InputError(
+            f"this Pillow cannot write {codec.upper()}; install a Pillow built with it or use codec='jpeg'"
+        )
+
+
+def fill_outside(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """image with pixels outside keep replaced by a normalised-convolution blur of the pixels inside."""
+    weight = keep.astype(np.float32)
+    spread = cv2.GaussianBlur(image.astype(np.float32) * weight[..., None], (0, 0), FILL_SIGMA)
+    reach = cv2.GaussianBlur(weight, (0, 0), FILL_SIGMA)[..., None]
+    filled = np.clip(np.rint(spread / np.maximum(reach, 1e-6)), 0, 255).astype(np.uint8)
+    return np.where(keep[..., None], image, filled)
+
+
+def encode_canvas(picture: np.ndarray, codec: str, quality: int) -> bytes:
+    """An RGB picture as a lossy WebP or AVIF at quality, with Pillow's default effort."""
+    height, width = picture.shape[:2]
+    if max(height, width) > MAX_SIDE[codec]:
+        raise InputError(f"{codec.upper()} pictures are limited to {MAX_SIDE[codec]} pixels a side; use codec='jpeg'")
+    out = io.BytesIO()
+    Image.fromarray(picture, "RGB").save(out, PILLOW_FORMATS[codec], quality=quality)
+    return out.getvalue()
+
+
+def decode_canvas(data: bytes, codec: str, shape: tuple[int, int], what: str) -> np.ndarray:
+    """Decode a WebP or AVIF picture that must be exactly shape (rows, cols), as RGB."""
+    try:
+        with Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[codec]]) as image:
+            if (image.height, image.width) != shape:
+                raise FormatError(
+                    f"{what} is a {image.width}x{image.height} picture; the container needs {shape[1]}x{shape[0]}"
+                )
+            return np.asarray(image.convert("RGB"))
+    except FormatError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise FormatError(f"{what} is not a readable {codec.upper()} picture: {exc}") from None

@@ -1,0 +1,85 @@
+"""Planning: which blocks go to which region, and at what quality.
+
+Regions are numbered by rising quality; region 0 is the background. A plan
+is a block map (one region index per block) and one quality per region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .errors import InputError
+
+MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
+
+
+def level_map(foreground: np.ndarray, detail: np.ndarray, levels: int) -> np.ndarray:
+    """Block map of levels (> 2) regions: the foreground on top, the rest split by detail rank into equal shares.
+
+    The background's most detailed blocks (often those next to the
+    foreground) get the intermediate levels, so quality steps down gradually.
+    """
+    block_map = np.zeros(foreground.shape, np.uint8)
+    block_map[foreground] = levels - 1
+    rest = ~foreground
+    if rest.any():
+        rank = np.empty(int(rest.sum()), np.intp)
+        rank[np.argsort(detail[rest], kind="stable")] = np.arange(len(rank))  # ties in raster order
+        block_map[rest] = rank * (levels - 1) // len(rank)
+    return block_map
+
+
+def level_qualities(bg_quality: int, fg_quality: int, levels: int) -> list[int]:
+    """levels qualities spaced evenly from bg_quality up to fg_quality."""
+    return [int(round(q)) for q in np.linspace(bg_quality, fg_quality, levels)]
+
+
+def quality_map_plan(block_grey: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Block map and qualities from each block's grey level (0 -> quality 1, 255 -> quality 100).
+
+    At most MAX_LEVELS distinct qualities are kept: beyond that, qualities
+    are rounded to MAX_LEVELS evenly spaced values over the map's range.
+    """
+    quality = 1 + np.rint(block_grey.astype(np.float64) * 99 / 255)
+    distinct = np.unique(quality)
+    if len(distinct) > MAX_LEVELS:
+        steps = np.linspace(distinct[0], distinct[-1], MAX_LEVELS)
+        quality = steps[np.abs(quality[..., None] - steps).argmin(axis=-1)]
+        distinct = np.unique(quality)
+    block_map = np.searchsorted(distinct, quality).astype(np.uint8)
+    return block_map, [int(q) for q in distinct]
+
+
+def fit_to_size(target: int, qualities: list[int], size_of: Callable[[list[int]], int]) -> list[int]:
+    """Qualities whose file is as large as possible but at most target bytes.
+
+    All qualities move together first (keeping their differences, clamped to
+    1..100), by bisection; then single regions, best first, step up while the
+    file still fits. size_of gives the file size of a list of qualities.
+    File size is not always monotonic in quality: every answer is measured,
+    never predicted, so the target is never exceeded.
+    """
+    smallest = size_of([1] * len(qualities))
+    if smallest > target:
+        raise InputError(f"target size {target} bytes is out of reach: the smallest file is {smallest} bytes")
+
+    def shifted(offset: int) -> list[int]:
+        return [min(100, max(1, q + offset)) for q in qualities]
+
+    low, high = -100, 100  # size_of(shifted(-100)) == smallest fits
+    while high - low > 1:
+        middle = (low + high) // 2
+        if size_of(shifted(middle)) <= target:
+            low = middle
+        else:
+            high = middle
+    best = shifted(low)
+    for region in sorted(range(len(best)), key=lambda r: -best[r]):
+        while best[region] < 100:
+            trial = best[:region] + [best[region] + 1] + best[region + 1 :]
+            if size_of(trial) > target:
+                break
+            best = trial
+    return best

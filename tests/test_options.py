@@ -1,0 +1,168 @@
+"""Encoder options: payload codecs, background scale, quality levels, quality maps, target sizes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import regioncodec
+from regioncodec import FormatError, InputError, container
+
+from .helpers import importance_mask, pillow_jpeg, psnr
+
+
+@pytest.fixture(scope="module")
+def crop(photo: np.ndarray) -> np.ndarray:
+    """A 192x256 piece of the portrait: face, hair and a smooth backdrop."""
+    return np.ascontiguousarray(photo[160:352, 128:384])
+
+
+@pytest.fixture(scope="module")
+def crop_mask(crop: np.ndarray) -> np.ndarray:
+    return importance_mask(crop)
+
+
+def uniform(image: np.ndarray, codec: str, quality: int) -> np.ndarray:
+    """image after a uniform Pillow round trip in codec at quality."""
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, codec.upper(), quality=quality)
+    return np.asarray(Image.open(out).convert("RGB"))
+
+
+@pytest.mark.parametrize("codec", ["webp", "avif"])
+def test_canvas_codecs_round_trip_and_keep_their_promise(crop: np.ndarray, crop_mask: np.ndarray, codec: str) -> None:
+    data = regioncodec.encode(crop, mask=crop_mask, codec=codec)
+    out = regioncodec.decode(data)
+    assert out.shape == crop.shape
+    assert [r.codec for r in regioncodec.inspect(data).regions] == [codec, codec]
+    assert psnr(crop, out, crop_mask) > psnr(crop, out, ~crop_mask)
+    assert psnr(crop, out, ~crop_mask) >= psnr(crop, uniform(crop, codec, 30), ~crop_mask) - 0.5
+
+
+@pytest.mark.parametrize("codec", ["webp", "avif"])
+def test_canvas_is_a_plain_picture_of_the_region_box(crop: np.ndarray, codec: str) -> None:
+    mask = np.zeros(crop.shape[:2], bool)
+    mask[40:70, 100:150] = True  # blocks rows 2..4, cols 6..9
+    parsed = container.read(regioncodec.encode(crop, mask=mask, codec=codec))
+    with Image.open(io.BytesIO(parsed.layers[1].streams[0])) as picture:
+        assert (picture.format, picture.size) == (codec.upper(), (64, 48))
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "webp", "avif"])
+def test_greyscale_round_trips_with_every_codec(crop: np.ndarray, codec: str) -> None:
+    grey = np.ascontiguousarray(crop[..., 1])
+    out = regioncodec.decode(regioncodec.encode(grey, codec=codec))
+    assert out.shape == grey.shape and psnr(grey, out) > 28
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "avif"])
+@pytest.mark.parametrize("scale", [2, 4])
+def test_background_scale_shrinks_the_background(
+    crop: np.ndarray, crop_mask: np.ndarray, codec: str, scale: int
+) -> None:
+    full = regioncodec.inspect(regioncodec.encode(crop, mask=crop_mask, codec=codec))
+    data = regioncodec.encode(crop, mask=crop_mask, codec=codec, bg_scale=scale)
+    reduced = regioncodec.inspect(data)
+    assert [r.scale for r in reduced.regions] == [scale, 1]
+    assert reduced.regions[0].bytes < 0.7 * full.regions[0].bytes
+    assert reduced.regions[1].bytes == full.regions[1].bytes or codec != "jpeg"
+    out = regioncodec.decode(data)
+    assert psnr(crop, out, crop_mask) > psnr(crop, out, ~crop_mask) > 20
+
+
+def test_background_scale_blends_at_the_border() -> None:
+    """A reduced background is enlarged from its neighbours too: no seam where it meets the foreground."""
+    ramp = np.tile(np.linspace(40, 200, 128, dtype=np.float32), (64, 1)).astype(np.uint8)
+    image = np.dstack([ramp] * 3)
+    mask = np.zeros((64, 128), bool)
+    mask[:, :64] = True
+    out = regioncodec.decode(regioncodec.encode(image, mask=mask, bg_scale=2, fg_quality=95, bg_quality=95))
+    step = np.abs(np.diff(out[:, 60:68, 1].astype(int), axis=1)).max()
+    assert step <= 4  # the ramp rises 1.3 per pixel; a seam would jump far more
+
+
+@pytest.mark.parametrize("levels", [3, 4])
+def test_levels_split_the_background_by_detail(crop: np.ndarray, crop_mask: np.ndarray, levels: int) -> None:
+    data = regioncodec.encode(crop, mask=crop_mask, levels=levels, fg_quality=90, bg_quality=30)
+    info = regioncodec.inspect(data)
+    qualities = [r.quality for r in info.regions]
+    assert len(qualities) == levels and qualities[0] == 30 and qualities[-1] == 90 and qualities == sorted(qualities)
+    assert info.regions[-1].role == "foreground" and info.regions[1].role == "level 1"
+    background_share = [r.fraction for r in info.regions[:-1]]
+    assert max(background_share) - min(background_share) < 0.02  # equal shares of the background
+    two = regioncodec.decode(regioncodec.encode(crop, mask=crop_mask))
+    out = regioncodec.decode(data)
+    assert psnr(crop, out, ~crop_mask) > psnr(crop, two, ~crop_mask)
+    assert psnr(crop, out, crop_mask) >= psnr(crop, pillow_jpeg(crop, 90), crop_mask) - 0.05
+
+
+def test_quality_map_sets_each_block(crop: np.ndarray) -> None:
+    quality_map = np.zeros(crop.shape[:2], np.uint8)
+    quality_map[:, 128:] = 255
+    quality_map[:64, :64] = 127
+    info = regioncodec.inspect(regioncodec.encode(crop, quality_map=quality_map))
+    assert [(r.quality, round(r.fraction, 3)) for r in info.regions] == [(1, 0.417), (50, 0.083), (100, 0.5)]
+    from_pil = regioncodec.encode(crop, quality_map=Image.fromarray(quality_map))
+    assert from_pil == regioncodec.encode(crop, quality_map=quality_map)
+
+
+def test_quality_map_keeps_at_most_eight_levels(crop: np.ndarray) -> None:
+    gradient = np.tile(np.linspace(0, 255, crop.shape[1]).astype(np.uint8), (crop.shape[0], 1))
+    info = regioncodec.inspect(regioncodec.encode(crop, quality_map=gradient))
+    assert (
+        len(info.regions) == 8 and info.regions[0].quality == 7 and info.regions[-1].quality == 100
+    )  # blocks take their brightest pixel
+
+
+@pytest.mark.parametrize("codec", ["jpeg", "webp"])
+@pytest.mark.parametrize("share", [0.25, 0.6])
+def test_target_size_lands_within_five_percent_below(crop: np.ndarray, codec: str, share: float) -> None:
+    target = int(share * len(regioncodec.encode(crop, fg_quality=95, bg_quality=95, codec=codec)))
+    data = regioncodec.encode(crop, target_size=target, codec=codec)
+    assert 0.95 * target <= len(data) <= target
+
+
+def test_target_size_out_of_reach(crop: np.ndarray) -> None:
+    with pytest.raises(InputError, match="target size 100 bytes is out of reach: the smallest file is"):
+        regioncodec.encode(crop, target_size=100)
+
+
+def test_mixed_layouts_are_refused(crop: np.ndarray, crop_mask: np.ndarray) -> None:
+    jpeg = container.read(regioncodec.encode(crop, mask=crop_mask))
+    webp = container.read(regioncodec.encode(crop, mask=crop_mask, codec="webp"))
+    mixed = container.Container(jpeg.header, jpeg.block_map, (jpeg.layers[0], webp.layers[1]))
+    with pytest.raises(FormatError, match="mixes JPEG layers with WebP or AVIF"):
+        regioncodec.decode(container.write(mixed))
+
+
+def test_canvas_of_the_wrong_size_is_refused(crop: np.ndarray, crop_mask: np.ndarray) -> None:
+    parsed = container.read(regioncodec.encode(crop, mask=crop_mask, codec="webp"))
+    small = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(small, "WEBP")
+    layer = container.Layer(1, "webp", 90, 1, (small.getvalue(),))
+    with pytest.raises(FormatError, match="picture of region 1 is a 8x8 picture"):
+        regioncodec.decode(
+            container.write(container.Container(parsed.header, parsed.block_map, (parsed.layers[0], layer)))
+        )
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"codec": "png"}, "codec must be one of jpeg, webp, avif"),
+        ({"bg_scale": 3}, "bg_scale must be one of 1, 2, 4"),
+        ({"bg_scale": True}, "bg_scale"),
+        ({"levels": 1}, "levels must be an integer from 2 to 8"),
+        ({"levels": 9}, "levels"),
+        ({"target_size": 0}, "target_size"),
+        ({"quality_map": np.zeros((3, 3), np.uint8)}, "quality_map is 3x3 but the image is 256x192"),
+        ({"quality_map": np.zeros((192, 256), np.float32)}, "uint8"),
+        ({"quality_map": np.zeros((192, 256), np.uint8), "levels": 3}, "replaces mask and levels"),
+    ],
+)
+def test_bad_options(crop: np.ndarray, options: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        regioncodec.encode(crop, **options)
