@@ -77,6 +77,7 @@ def encode(
     method: str = DEFAULT_METHOD,
     block_size: int = DEFAULT_BLOCK_SIZE,
     levels: int = 2,
+    transition: bool = False,
     quality_map: ImageLike | None = None,
     codec: str = DEFAULT_CODEC,
     bg_scale: int = 1,
@@ -88,7 +89,9 @@ def encode(
     else what segment(image, method) finds. Blocks are block_size pixels
     square; a block with any foreground pixel is coded as foreground.
     levels > 2 splits the background by detail into levels - 1 steps of
-    quality between bg_quality and fg_quality. quality_map (H x W grey, 0 ->
+    quality between bg_quality and fg_quality. transition adds a one-block
+    ring around the foreground at the quality halfway to the level below, so
+    quality steps down without a visible seam. quality_map (H x W grey, 0 ->
     quality 1, 255 -> quality 100, a block takes its brightest pixel) replaces
     mask, method and both qualities. codec is "jpeg", "webp" or "avif";
     bg_scale (1, 2, 4) codes the background at that fraction of the
@@ -100,6 +103,10 @@ def encode(
     codec = _choice("codec", codec, CODECS)
     bg_scale = _choice("bg_scale", bg_scale, container.SCALES)
     block_map, qualities = _plan(pixels, fg_quality, bg_quality, mask, method, block_size, levels, quality_map)
+    if transition:
+        if len(qualities) >= plan.MAX_LEVELS or quality_map is not None:
+            raise InputError(f"transition adds a level: use it without quality_map and with levels < {plan.MAX_LEVELS}")
+        block_map, qualities = plan.with_transition(block_map, qualities)
     scales = [bg_scale] + [1] * (len(qualities) - 1)
     coder = regions.LayerCoder(pixels, block_map, block_size, codec)
     mode = "L" if pixels.ndim == 2 else "RGB"

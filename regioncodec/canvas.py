@@ -10,6 +10,7 @@ the region replaced by a smooth extrapolation of the region's own colours
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -19,6 +20,7 @@ from .errors import FormatError, InputError
 
 PILLOW_FORMATS = {"webp": "WEBP", "avif": "AVIF"}
 MAX_SIDE = {"webp": 16_383, "avif": 65_500}  # libwebp's own limit; AVIF's is past ours
+MATCHED_CODECS = ("webp",)  # see matched_quality
 FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide enough to hide the region's texture
 
 
@@ -37,6 +39,28 @@ def fill_outside(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
     reach = cv2.GaussianBlur(weight, (0, 0), FILL_SIGMA)[..., None]
     filled = np.clip(np.rint(spread / np.maximum(reach, 1e-6)), 0, 255).astype(np.uint8)
     return np.where(keep[..., None], image, filled)
+
+
+def matched_quality(encode: Callable[[int], bytes], error: Callable[[bytes], float], target: float) -> bytes:
+    """The smallest canvas whose region error is at most target: bisection over quality 1..100.
+
+    libwebp spreads its quantisers over segments by how busy each is: once a
+    region's surroundings are filled smooth, the region is the busiest part
+    of its canvas and gets coarser quantisers than in a uniform picture of
+    the same quality (measured on Kodak: background PSNR 1.7 dB below uniform
+    WebP's). So a WebP canvas is held to the error a uniform WebP of its box
+    at the asked quality makes on the region, by measuring, not by the number.
+    """
+    low, high = 1, 100
+    best = encode(100)
+    while low <= high:
+        middle = (low + high) // 2
+        data = encode(middle)
+        if error(data) <= target:
+            best, high = data, middle - 1
+        else:
+            low = middle + 1
+    return best
 
 
 def encode_canvas(picture: np.ndarray, codec: str, quality: int) -> bytes:

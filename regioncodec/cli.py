@@ -134,6 +134,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="quality levels: the background is split by detail into N-1 steps up to the foreground (default 2)",
     )
     enc.add_argument(
+        "--transition",
+        action="store_true",
+        help="ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest",
+    )
+    enc.add_argument(
         "--quality-map",
         type=Path,
         metavar="MAP",
@@ -255,6 +260,7 @@ def _encode(args: argparse.Namespace) -> None:
             method=args.method,
             block_size=args.block_size,
             levels=args.levels,
+            transition=args.transition,
             quality_map=quality_map,
             codec=args.codec,
             bg_scale=args.bg_scale,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from .errors import InputError
 
 MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
+RING_KERNEL = np.ones((3, 3), np.uint8)  # the transition ring: blocks touching the foreground, corners too
 
 
 def level_map(foreground: np.ndarray, detail: np.ndarray, levels: int) -> np.ndarray:
@@ -29,6 +31,23 @@ def level_map(foreground: np.ndarray, detail: np.ndarray, levels: int) -> np.nda
         rank[np.argsort(detail[rest], kind="stable")] = np.arange(len(rank))  # ties in raster order
         block_map[rest] = rank * (levels - 1) // len(rank)
     return block_map
+
+
+def with_transition(block_map: np.ndarray, qualities: list[int]) -> tuple[np.ndarray, list[int]]:
+    """Add a one-block ring around the foreground (the top region) as a region of intermediate quality.
+
+    The ring steps quality down gradually where the foreground meets the rest,
+    so no hard seam shows there; it takes the ring's blocks from whatever
+    lower region they were in.
+    """
+    top = len(qualities) - 1
+    foreground = (block_map == top).astype(np.uint8)
+    ring = cv2.dilate(foreground, RING_KERNEL).astype(bool) & ~foreground.astype(bool)
+    shifted = block_map.copy()
+    shifted[block_map == top] = top + 1
+    shifted[ring] = top
+    middle = (qualities[top] + qualities[top - 1] + 1) // 2
+    return shifted, [*qualities[:top], middle, qualities[top]]
 
 
 def level_qualities(bg_quality: int, fg_quality: int, levels: int) -> list[int]:

@@ -64,11 +64,22 @@ class LayerCoder:
     def _canvas_streams(self, cells: np.ndarray, quality: int, scale: int) -> tuple[bytes, ...]:
         """WebP/AVIF: the region's bounding box with the outside filled, reduced by scale."""
         box, keep = _region_box(cells, self.block_size, self._rgb.shape[:2])
-        picture = canvas.fill_outside(self._rgb[box], keep)
+        original = self._rgb[box]
+        picture = canvas.fill_outside(original, keep)
         if scale > 1:
             rows, cols = _reduced_size(keep.shape, scale)
             picture = cv2.resize(picture, (cols, rows), interpolation=cv2.INTER_AREA)
-        return (canvas.encode_canvas(picture, self.codec, quality),)
+        if self.codec not in canvas.MATCHED_CODECS:
+            return (canvas.encode_canvas(picture, self.codec, quality),)
+
+        def error(data: bytes, shape: tuple[int, ...] = picture.shape) -> float:
+            decoded = canvas.decode_canvas(data, self.codec, (shape[0], shape[1]), "canvas")
+            if decoded.shape != original.shape:
+                decoded = cv2.resize(decoded, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
+            return float(np.square(decoded[keep].astype(np.float64) - original[keep]).mean())
+
+        target = error(canvas.encode_canvas(original, self.codec, quality), original.shape)
+        return (canvas.matched_quality(lambda q: canvas.encode_canvas(picture, self.codec, q), error, target),)
 
 
 def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...]) -> np.ndarray:

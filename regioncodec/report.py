@@ -1,0 +1,206 @@
+"""Rate-distortion reports: regioncodec against uniform codecs at equal bytes.
+
+Each peer codes the whole image at the highest quality whose file is no
+larger than ours; both are then measured inside the foreground, in the
+background and overall (PSNR and SSIM). `rcodec bench` and the benchmarks
+use this module, so a figure means the same wherever it is printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, fields
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import api
+from .metrics import boundary_band, psnr, seam_step, ssim
+
+PEERS = ("jpeg", "jpegli", "webp", "avif")  # jpeg is libjpeg-turbo through Pillow; jpegli needs pyjpegli
+PILLOW_PEERS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
+BASELINE_QUALITY = 90  # speed is reported against one Pillow JPEG encode/decode at this quality
+
+
+@dataclass(frozen=True)
+class Row:
+    """One coder's result on one image."""
+
+    image: str
+    coder: str
+    quality: str
+    bytes: int
+    bpp: float
+    psnr_fg: float
+    psnr_bg: float
+    psnr_all: float
+    ssim_fg: float
+    ssim_bg: float
+    ssim_all: float
+    psnr_band: float  # within 8 px of the foreground's border
+    seam_step: float  # squared error of steps across the border (lower is better)
+    encode_ratio: float
+    decode_ratio: float
+
+
+def peer_available(peer: str) -> bool:
+    """Whether this machine can code peer (jpegli needs the optional pyjpegli; AVIF a Pillow with it)."""
+    if peer == "jpegli":
+        try:
+            import pyjpegli  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    from PIL import features
+
+    return peer == "jpeg" or bool(features.check(PILLOW_PEERS[peer].lower()))
+
+
+def peer_encode(image: np.ndarray, peer: str, quality: int) -> bytes:
+    """image coded uniformly by peer at quality, with the peer's default effort."""
+    rgb = image if image.ndim == 3 else np.dstack([image] * 3)
+    if peer == "jpegli":
+        import pyjpegli
+
+        return bytes(pyjpegli.encode(rgb.tobytes(), rgb.shape[1], rgb.shape[0], quality))
+    out = io.BytesIO()
+    options = {"optimize": True} if peer == "jpeg" else {}
+    Image.fromarray(rgb).save(out, PILLOW_PEERS[peer], quality=quality, **options)
+    return out.getvalue()
+
+
+def pillow_decode(data: bytes) -> np.ndarray:
+    """Any picture Pillow reads, as RGB."""
+    with Image.open(io.BytesIO(data)) as picture:
+        return np.asarray(picture.convert("RGB"))
+
+
+def at_most(size: int, encode: Callable[[int], bytes], qualities: range = range(1, 101)) -> tuple[int, bytes] | None:
+    """The highest quality whose output fits size bytes: bisection, then a look just above for non-monotonic sizes."""
+    low, high, best = qualities.start, qualities.stop - 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        data = encode(middle)
+        if len(data) <= size:
+            best, low = (middle, data), middle + 1
+        else:
+            high = middle - 1
+    start = best[0] if best else qualities.start - 1
+    for quality in range(start + 1, min(start + 4, qualities.stop)):
+        data = encode(quality)
+        if len(data) <= size:
+            best = (quality, data)
+    return best
+
+
+def compare(
+    name: str, image: np.ndarray, mask: np.ndarray, options: dict[str, object], peers: Iterable[str], repeat: int = 3
+) -> list[Row]:
+    """regioncodec with options, then each peer at equal bytes, measured on mask (True = foreground)."""
+
+    def encode_ours() -> bytes:
+        return api.encode(image, mask=mask, **options)  # type: ignore[arg-type]
+
+    ours = encode_ours()
+    speed = _speed_ratios(image, repeat)
+    ratios = speed(encode_ours, lambda: api.decode(ours))
+    rows = [_row(name, "regioncodec", _setting(options), image, ours, api.decode(ours), mask, *ratios)]
+    for peer in peers:
+        found = at_most(len(ours), partial(peer_encode, image, peer))
+        if found is None:
+            continue
+        quality, data = found
+        ratios = speed(partial(peer_encode, image, peer, quality), partial(pillow_decode, data))
+        rows.append(_row(name, peer, str(quality), image, data, pillow_decode(data), mask, *ratios))
+    return rows
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    """All rows as CSV, one column per Row field."""
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(Row)])
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+
+
+def markdown(rows: list[Row]) -> str:
+    """A markdown table of every row, then the mean foreground gain of regioncodec over each peer."""
+    head = (
+        "| image | coder | quality | bytes | bpp | PSNR fg | PSNR bg | PSNR all | SSIM fg | SSIM bg | SSIM all "
+        "| PSNR band | seam step | enc x | dec x |"
+    )
+    lines = [head, "|" + "---|" * 15]
+    for r in rows:
+        lines.append(
+            f"| {r.image} | {r.coder} | {r.quality} | {r.bytes} | {r.bpp:.3f} | {r.psnr_fg:.2f} | {r.psnr_bg:.2f} "
+            f"| {r.psnr_all:.2f} | {r.ssim_fg:.4f} | {r.ssim_bg:.4f} | {r.ssim_all:.4f} "
+            f"| {r.psnr_band:.2f} | {r.seam_step:.1f} | {r.encode_ratio:.2f} | {r.decode_ratio:.2f} |"
+        )
+    lines += ["", "| peer | images | mean fg PSNR gain of regioncodec (dB) | mean fg SSIM gain |", "|---|---|---|---|"]
+    for peer, gains in fg_gains(rows).items():
+        lines.append(
+            f"| {peer} | {len(gains)} | {np.mean([g[0] for g in gains]):+.2f} | {np.mean([g[1] for g in gains]):+.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def fg_gains(rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
+    """Per peer, regioncodec's (PSNR, SSIM) gain inside the foreground on each image."""
+    ours = {r.image: r for r in rows if r.coder == "regioncodec"}
+    gains: dict[str, list[tuple[float, float]]] = {}
+    for r in rows:
+        if r.coder != "regioncodec":
+            mine = ours[r.image]
+            gains.setdefault(r.coder, []).append((mine.psnr_fg - r.psnr_fg, mine.ssim_fg - r.ssim_fg))
+    return gains
+
+
+def _row(
+    name: str, coder: str, quality: str, image: np.ndarray, data: bytes, decoded: np.ndarray, mask: np.ndarray,
+    encode_ratio: float, decode_ratio: float,
+) -> Row:  # fmt: skip
+    """Measure one decoded result."""
+    if image.ndim == 2 and decoded.ndim == 3:
+        decoded = decoded[..., 0]
+    pixels = image.shape[0] * image.shape[1]
+    return Row(
+        name, coder, quality, len(data), 8 * len(data) / pixels,
+        psnr(image, decoded, mask), psnr(image, decoded, ~mask), psnr(image, decoded),
+        ssim(image, decoded, mask), ssim(image, decoded, ~mask), ssim(image, decoded),
+        psnr(image, decoded, boundary_band(mask)), seam_step(image, decoded, mask),
+        encode_ratio, decode_ratio,
+    )  # fmt: skip
+
+
+def _speed_ratios(
+    image: np.ndarray, repeat: int
+) -> Callable[[Callable[[], object], Callable[[], object]], tuple[float, float]]:
+    """A timer of (encode, decode) as ratios to one Pillow JPEG encode and decode of image, each timed beside it."""
+    baseline = peer_encode(image, "jpeg", BASELINE_QUALITY)
+
+    def ratio(run: Callable[[], object], reference: Callable[[], object]) -> float:
+        ratios = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            reference()
+            middle = time.perf_counter()
+            run()
+            ratios.append((time.perf_counter() - middle) / (middle - start))
+        return statistics.median(ratios)
+
+    def timer(encode: Callable[[], object], decode: Callable[[], object]) -> tuple[float, float]:
+        encoded = ratio(encode, lambda: peer_encode(image, "jpeg", BASELINE_QUALITY))
+        return encoded, ratio(decode, lambda: pillow_decode(baseline))
+
+    return timer
+
+
+def _setting(options: dict[str, object]) -> str:
+    """Our options as a short label."""
+    return " ".join(f"{key}={value}" for key, value in sorted(options.items())) or "defaults"
