@@ -84,7 +84,7 @@ def main() -> int:
     for name, options in CONFIGS.items():
         rows, gains, guard, band, step = run_config(name, options, images)
         results[name] = (gains, guard, band, step)
-        report.write_csv(rows, args.out / f"{name}.csv")
+        (args.out / f"{name}.csv").write_text(report.csv_text(rows))
         (args.out / f"{name}.md").write_text(report.markdown(rows))
     landed = target_sizes(images)
     print(f"\ntarget_size at {TARGET_BPP} bpp: size/target from {min(landed):.3f} to {max(landed):.3f}")

@@ -13,14 +13,16 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from functools import partial
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
 
-from . import __version__, api
+from . import __version__, api, report
 from .errors import InputError, RegionCodecError
 from .files import SameFileError, write_atomic
+from .metrics import importance_mask
 from .segment import METHODS
 
 EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_CANTCREAT = 2, 65, 66, 70, 73
@@ -34,6 +36,9 @@ ENCODE_EXAMPLES = """examples:
 DECODE_EXAMPLES = """examples:
   rcodec decode photo.rgc photo.png
   rcodec decode photo.rgc photo.tif --force"""
+BENCH_EXAMPLES = """examples:
+  rcodec bench samples/ --out report
+  rcodec bench a.png b.png --out report --codec avif --peers jpeg,avif --no-plots"""
 INFO_EXAMPLES = """examples:
   rcodec info photo.rgc
   rcodec info photo.rgc --json"""
@@ -93,26 +98,7 @@ def _build_parser() -> argparse.ArgumentParser:
         ("IN", "OUT"),
         "Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another.",
     )
-    enc.add_argument(
-        "--fg-quality",
-        type=_quality,
-        default=api.DEFAULT_FG_QUALITY,
-        metavar="Q",
-        help=f"JPEG quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})",
-    )
-    enc.add_argument(
-        "--bg-quality",
-        type=_quality,
-        default=api.DEFAULT_BG_QUALITY,
-        metavar="Q",
-        help=f"JPEG quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})",
-    )
-    enc.add_argument(
-        "--method",
-        choices=sorted(METHODS),
-        default=api.DEFAULT_METHOD,
-        help=f"how to find the foreground (default {api.DEFAULT_METHOD})",
-    )
+    _add_coding_options(enc)
     enc.add_argument(
         "--mask",
         type=Path,
@@ -120,39 +106,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="image of the same size whose non-zero pixels are the foreground (instead of --method)",
     )
     enc.add_argument(
-        "--block-size",
-        type=int,
-        default=api.DEFAULT_BLOCK_SIZE,
-        metavar="N",
-        help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
-    )
-    enc.add_argument(
-        "--levels",
-        type=int,
-        default=2,
-        metavar="N",
-        help="quality levels: the background is split by detail into N-1 steps up to the foreground (default 2)",
-    )
-    enc.add_argument(
-        "--transition",
-        action="store_true",
-        help="ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest",
-    )
-    enc.add_argument(
         "--quality-map",
         type=Path,
         metavar="MAP",
         help="grey image of the same size: 0 = quality 1 ... 255 = quality 100 (instead of qualities and mask)",
-    )
-    enc.add_argument(
-        "--codec", choices=api.CODECS, default=api.DEFAULT_CODEC, help="payload codec (default %(default)s)"
-    )
-    enc.add_argument(
-        "--bg-scale",
-        type=int,
-        choices=(1, 2, 4),
-        default=1,
-        help="code the background at 1/N resolution (default %(default)s)",
     )
     target = enc.add_mutually_exclusive_group()
     target.add_argument(
@@ -188,7 +145,96 @@ def _build_parser() -> argparse.ArgumentParser:
         "Print size, mode, block size, foreground share and per-region coding.",
     )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    bench = _command(
+        commands,
+        _bench,
+        "compare with uniform JPEG, jpegli, WebP and AVIF at equal bytes",
+        BENCH_EXAMPLES,
+        (),
+        "Code each image, then each peer at the highest quality no larger, and write results.csv, results.md "
+        "and (with matplotlib) rd-NAME.png curves to OUT_DIR.",
+    )
+    bench.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="images or folders of images")
+    bench.add_argument("--out", type=Path, required=True, metavar="OUT_DIR", help="folder for the report")
+    bench.add_argument("--force", action="store_true", help="replace report files that exist")
+    _add_coding_options(bench)
+    bench.add_argument(
+        "--mask-share",
+        type=float,
+        default=0.35,
+        metavar="S",
+        help="foreground = the top S of blocks by gradient, given as mask (default %(default)s); 0 uses --method",
+    )
+    bench.add_argument(
+        "--peers", default=",".join(report.PEERS), help="comma-separated peers (default %(default)s, those available)"
+    )
+    bench.add_argument("--repeat", type=int, default=3, metavar="N", help="timing repeats (median; default 3)")
+    bench.add_argument("--no-plots", action="store_true", help="skip the RD curves (they take most of the time)")
     return parser
+
+
+def _add_coding_options(parser: argparse.ArgumentParser) -> None:
+    """The options encode and bench share: qualities, foreground, levels, codec, scale."""
+    parser.add_argument(
+        "--fg-quality",
+        type=_quality,
+        default=api.DEFAULT_FG_QUALITY,
+        metavar="Q",
+        help=f"quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})",
+    )
+    parser.add_argument(
+        "--bg-quality",
+        type=_quality,
+        default=api.DEFAULT_BG_QUALITY,
+        metavar="Q",
+        help=f"quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})",
+    )
+    parser.add_argument(
+        "--method",
+        choices=sorted(METHODS),
+        default=api.DEFAULT_METHOD,
+        help=f"how to find the foreground (default {api.DEFAULT_METHOD})",
+    )
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=api.DEFAULT_BLOCK_SIZE,
+        metavar="N",
+        help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
+    )
+    parser.add_argument(
+        "--levels",
+        type=int,
+        default=2,
+        metavar="N",
+        help="quality levels: the background is split by detail into N-1 steps up to the foreground (default 2)",
+    )
+    parser.add_argument(
+        "--transition",
+        action="store_true",
+        help="ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest",
+    )
+    parser.add_argument(
+        "--codec", choices=api.CODECS, default=api.DEFAULT_CODEC, help="payload codec (default %(default)s)"
+    )
+    parser.add_argument(
+        "--bg-scale", type=int, choices=(1, 2, 4), default=1, help="code the background at 1/N resolution (default 1)"
+    )
+
+
+def _coding_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The api.encode keywords of the shared coding options."""
+    return {
+        "fg_quality": args.fg_quality,
+        "bg_quality": args.bg_quality,
+        "method": args.method,
+        "block_size": args.block_size,
+        "levels": args.levels,
+        "transition": args.transition,
+        "codec": args.codec,
+        "bg_scale": args.bg_scale,
+    }
 
 
 def _command(
@@ -252,20 +298,7 @@ def _encode(args: argparse.Namespace) -> None:
             raise CommandError("--target-bpp must be positive", EX_USAGE)
         target = max(1, int(args.target_bpp * image.width * image.height / 8))
     try:
-        data = api.encode(
-            image,
-            fg_quality=args.fg_quality,
-            bg_quality=args.bg_quality,
-            mask=mask,
-            method=args.method,
-            block_size=args.block_size,
-            levels=args.levels,
-            transition=args.transition,
-            quality_map=quality_map,
-            codec=args.codec,
-            bg_scale=args.bg_scale,
-            target_size=target,
-        )
+        data = api.encode(image, mask=mask, quality_map=quality_map, target_size=target, **_coding_options(args))
     except InputError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
     _write(args.output, lambda handle: handle.write(data), args)
@@ -289,6 +322,71 @@ def _info(args: argparse.Namespace) -> None:
     except RegionCodecError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
     print(json.dumps(info.as_dict(), indent=2) if args.json else _info_table(args.input, info))
+
+
+def _bench(args: argparse.Namespace) -> None:
+    """rcodec bench."""
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = sorted(set(peers) - set(report.PEERS))
+    if unknown:
+        raise CommandError(f"unknown peers {', '.join(unknown)}; choose from {', '.join(report.PEERS)}", EX_USAGE)
+    if not 0 <= args.mask_share < 1:
+        raise CommandError("--mask-share must be from 0 (use --method) up to, not including, 1", EX_USAGE)
+    skipped = [p for p in peers if not report.peer_available(p)]
+    if skipped:
+        print(f"rcodec: skipping peers this machine cannot code: {', '.join(skipped)}", file=sys.stderr)
+    peers = [p for p in peers if p not in skipped]
+    options = _coding_options(args)
+    rows: list[report.Row] = []
+    files = _image_files(args.images)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"{args.out}: cannot create the folder: {exc.strerror or exc}", EX_CANTCREAT) from None
+    for path in files:
+        image = api.as_pixels(_open_image(path))
+        if args.mask_share:
+            mask = importance_mask(image, args.mask_share)
+        else:
+            mask = api.segment(image, args.method, block_size=args.block_size)
+        try:
+            found = report.compare(path.stem, image, mask, options, peers, args.repeat)
+        except InputError as exc:
+            raise CommandError(f"{path}: {exc}", EX_DATAERR) from None
+        rows += found
+        print(f"{path.name}: " + ", ".join(f"{r.coder} {r.bytes:,} B fg {r.psnr_fg:.2f} dB" for r in found))
+        if not args.no_plots and _has_matplotlib():
+            curves = report.rd_curves(image, mask, options, peers)
+            _write(args.out / f"rd-{path.stem}.png", partial(report.plot_curves, curves, path.stem), args)
+    _write(args.out / "results.csv", lambda handle: handle.write(report.csv_text(rows).encode()), args)
+    table = report.markdown(rows)
+    _write(args.out / "results.md", lambda handle: handle.write(table.encode()), args)
+    print(table.split("\n\n")[-1].rstrip())
+    if not args.no_plots and not _has_matplotlib():
+        print("rcodec: no plots: install matplotlib (pip install 'regioncodec[report]')", file=sys.stderr)
+
+
+def _has_matplotlib() -> bool:
+    """Whether the optional matplotlib is installed."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _image_files(paths: list[Path]) -> list[Path]:
+    """The image files named, folders expanded to the images Pillow can read in them (sorted)."""
+    extensions = set(Image.registered_extensions())
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in extensions and p.is_file())
+        else:
+            files.append(path)
+    if not files:
+        raise CommandError("no images found in " + ", ".join(map(str, paths)), EX_NOINPUT)
+    return files
 
 
 def _info_table(path: Path, info: api.Info) -> str:
@@ -344,7 +442,7 @@ def _read_bytes(path: Path) -> bytes:
 def _write(path: Path, write: Callable[[BinaryIO], object], args: argparse.Namespace) -> None:
     """Write an output atomically, never over the input, errors as CommandError."""
     try:
-        write_atomic(path, write, force=args.force, source=args.input)
+        write_atomic(path, write, force=args.force, source=getattr(args, "input", None))
     except (FileExistsError, SameFileError) as exc:
         raise CommandError(str(exc), EX_CANTCREAT) from None
     except (OSError, ValueError, KeyError) as exc:

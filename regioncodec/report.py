@@ -9,13 +9,14 @@ use this module, so a figure means the same wherever it is printed.
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from functools import partial
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -121,12 +122,13 @@ def compare(
     return rows
 
 
-def write_csv(rows: list[Row], path: Path) -> None:
+def csv_text(rows: list[Row]) -> str:
     """All rows as CSV, one column per Row field."""
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(Row)])
-        writer.writeheader()
-        writer.writerows(asdict(row) for row in rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=[f.name for f in fields(Row)], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(asdict(row) for row in rows)
+    return out.getvalue()
 
 
 def markdown(rows: list[Row]) -> str:
@@ -166,8 +168,7 @@ def _row(
     encode_ratio: float, decode_ratio: float,
 ) -> Row:  # fmt: skip
     """Measure one decoded result."""
-    if image.ndim == 2 and decoded.ndim == 3:
-        decoded = decoded[..., 0]
+    decoded = _like(image, decoded)
     pixels = image.shape[0] * image.shape[1]
     return Row(
         name, coder, quality, len(data), 8 * len(data) / pixels,
@@ -202,5 +203,56 @@ def _speed_ratios(
 
 
 def _setting(options: dict[str, object]) -> str:
-    """Our options as a short label."""
-    return " ".join(f"{key}={value}" for key, value in sorted(options.items())) or "defaults"
+    """Our options as a short label: the qualities, then whatever differs from encode's defaults."""
+    defaults = {name: p.default for name, p in inspect.signature(api.encode).parameters.items()}
+    label = f"{options.get('fg_quality', api.DEFAULT_FG_QUALITY)}/{options.get('bg_quality', api.DEFAULT_BG_QUALITY)}"
+    extras = [
+        f"{k}={v}" for k, v in sorted(options.items()) if k not in ("fg_quality", "bg_quality") and v != defaults[k]
+    ]
+    return " ".join([label, *extras])
+
+
+SWEEP = (20, 30, 40, 50, 60, 70, 80, 90, 95)  # qualities the RD curves are drawn through
+
+
+def rd_curves(
+    image: np.ndarray, mask: np.ndarray, options: dict[str, object], peers: Iterable[str]
+) -> dict[str, list[tuple[float, float]]]:
+    """(bpp, fg PSNR) points per coder: ours sweeping the foreground quality, peers their one quality."""
+    pixels = image.shape[0] * image.shape[1]
+    fixed = {key: value for key, value in options.items() if key != "fg_quality"}
+    curves: dict[str, list[tuple[float, float]]] = {"regioncodec": []}
+    for quality in SWEEP:
+        data = api.encode(image, mask=mask, fg_quality=quality, **fixed)  # type: ignore[arg-type]
+        curves["regioncodec"].append((8 * len(data) / pixels, psnr(image, api.decode(data), mask)))
+    for peer in peers:
+        points = []
+        for quality in SWEEP:
+            data = peer_encode(image, peer, quality)
+            points.append((8 * len(data) / pixels, psnr(image, _like(image, pillow_decode(data)), mask)))
+        curves[peer] = points
+    return curves
+
+
+def plot_curves(curves: dict[str, list[tuple[float, float]]], title: str, out: BinaryIO) -> None:
+    """Draw RD curves as a PNG into out (needs matplotlib: pip install 'regioncodec[report]')."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(6, 4.5), dpi=100)
+    for coder, points in curves.items():
+        bpp, quality = zip(*sorted(points), strict=True)
+        axes.plot(bpp, quality, marker="o", markersize=3, linewidth=2 if coder == "regioncodec" else 1, label=coder)
+    axes.set(xlabel="bits per pixel (whole image)", ylabel="PSNR inside the foreground (dB)", title=title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(out, format="png")
+    pyplot.close(figure)
+
+
+def _like(image: np.ndarray, decoded: np.ndarray) -> np.ndarray:
+    """decoded (RGB) in image's mode."""
+    return decoded[..., 0] if image.ndim == 2 and decoded.ndim == 3 else decoded
