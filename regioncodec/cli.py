@@ -12,8 +12,8 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
