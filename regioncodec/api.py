@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import container, plan, planes, regions
+from . import container, plan, planes, regions, search
 from . import segment as segmentation
-from .container import Container, Header, Layer
+from .container import Container, Header
 from .errors import InputError
 
 DEFAULT_FG_QUALITY = 90
@@ -80,7 +80,7 @@ def encode(
     transition: bool = False,
     quality_map: ImageLike | None = None,
     codec: str = DEFAULT_CODEC,
-    bg_scale: int = 1,
+    bg_scale: int | str = 1,
     target_size: int | None = None,
 ) -> bytes:
     """Code image as .rgc: foreground blocks at fg_quality, the rest at bg_quality.
@@ -95,24 +95,28 @@ def encode(
     quality 1, 255 -> quality 100, a block takes its brightest pixel) replaces
     mask, method and both qualities. codec is "jpeg", "webp" or "avif";
     bg_scale (1, 2, 4) codes the background at that fraction of the
-    resolution. target_size (bytes) moves every quality together, then one
+    resolution; "auto" takes whichever background layer is smallest among
+    full resolution at bg_quality and each reduction at the lowest quality
+    that makes no more error on the background. target_size (bytes) moves every quality together, then one
     region at a time, to the largest file that fits.
     """
     pixels = as_pixels(image)
     _check_block_size(block_size, pixels)
     codec = _choice("codec", codec, CODECS)
-    bg_scale = _choice("bg_scale", bg_scale, container.SCALES)
+    bg_scale = _choice("bg_scale", bg_scale, (*container.SCALES, "auto"))
     block_map, qualities = _plan(pixels, fg_quality, bg_quality, mask, method, block_size, levels, quality_map)
     if transition:
         if len(qualities) >= plan.MAX_LEVELS or quality_map is not None:
             raise InputError(f"transition adds a level: use it without quality_map and with levels < {plan.MAX_LEVELS}")
         block_map, qualities = plan.with_transition(block_map, qualities)
-    scales = [bg_scale] + [1] * (len(qualities) - 1)
     coder = regions.LayerCoder(pixels, block_map, block_size, codec)
     mode = "L" if pixels.ndim == 2 else "RGB"
     header = Header(pixels.shape[1], pixels.shape[0], mode, block_size, len(qualities))
+    if bg_scale == "auto":
+        bg_scale, qualities[0] = search.auto_background(coder, header, qualities)
+    scales = [int(bg_scale)] + [1] * (len(qualities) - 1)
     if target_size is not None:
-        qualities = _fit(coder, header, qualities, scales, _target(target_size))
+        qualities = search.fit(coder, header, qualities, scales, _target(target_size))
     layers = tuple(coder.layer(region, q, s) for region, (q, s) in enumerate(zip(qualities, scales, strict=True)))
     return container.write(Container(header, block_map, layers))
 
@@ -143,20 +147,6 @@ def _plan(
         return foreground.astype(np.uint8), [low, high]
     detail = segmentation.edge_density(pixels, block_size)
     return plan.level_map(foreground, detail, levels), plan.level_qualities(low, high, levels)
-
-
-def _fit(coder: regions.LayerCoder, header: Header, qualities: list[int], scales: list[int], target: int) -> list[int]:
-    """Qualities for the largest file of at most target bytes, coding each (region, quality) once."""
-    cache: dict[tuple[int, int], int] = {}
-
-    def payload(region: int, quality: int) -> int:
-        if (region, quality) not in cache:
-            cache[region, quality] = coder.layer(region, quality, scales[region]).payload_bytes
-        return cache[region, quality]
-
-    empty = tuple(Layer(r, coder.codec, q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
-    overhead = len(container.write(Container(header, coder.block_map, empty)))
-    return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
 
 
 def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:

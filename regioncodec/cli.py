@@ -219,7 +219,11 @@ def _add_coding_options(parser: argparse.ArgumentParser) -> None:
         "--codec", choices=api.CODECS, default=api.DEFAULT_CODEC, help="payload codec (default %(default)s)"
     )
     parser.add_argument(
-        "--bg-scale", type=int, choices=(1, 2, 4), default=1, help="code the background at 1/N resolution (default 1)"
+        "--bg-scale",
+        type=lambda text: text if text == "auto" else int(text),
+        choices=(1, 2, 4, "auto"),
+        default=1,
+        help="code the background at 1/N resolution; auto: whichever is smallest at equal error (default 1)",
     )
 
 

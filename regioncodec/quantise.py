@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .planes import pad_to_blocks
+
 SAMPLE_BLOCKS = 512  # 8x8 blocks measured per plane, spread evenly: estimates error within the margin
 MARGIN_DB = 0.2  # how much less error than the standard table to aim for, covering sampling error
 SLOPE = 0.75  # the flat family's step grows linearly from s (DC) to (1 + SLOPE) s (highest frequency)
@@ -53,7 +55,8 @@ def matched_table(plane: np.ndarray, standard: list[int]) -> list[int]:
 
 
 def _sample_coefficients(plane: np.ndarray) -> np.ndarray:
-    """DCT coefficients (n, 64) of about SAMPLE_BLOCKS blocks on a regular grid over plane."""
+    """DCT coefficients (n, 64) of about SAMPLE_BLOCKS blocks on a regular grid over plane (padded as JPEG pads)."""
+    plane = pad_to_blocks(plane, 8)
     rows, cols = plane.shape[0] // 8, plane.shape[1] // 8
     step = max(1, int(np.ceil(np.sqrt(rows * cols / SAMPLE_BLOCKS))))
     blocks = plane.reshape(rows, 8, cols, 8)[::step, :, ::step, :].transpose(0, 2, 1, 3).reshape(-1, 64)

@@ -29,6 +29,7 @@ class LayerCoder:
     """Codes the layers of one image, preparing its planes once (a size search codes many)."""
 
     def __init__(self, image: np.ndarray, block_map: np.ndarray, block_size: int, codec: str) -> None:
+        self.image = image
         self.block_map = block_map
         self.block_size = block_size
         self.codec = codec

@@ -166,3 +166,23 @@ def test_canvas_of_the_wrong_size_is_refused(crop: np.ndarray, crop_mask: np.nda
 def test_bad_options(crop: np.ndarray, options: dict, match: str) -> None:
     with pytest.raises(InputError, match=match):
         regioncodec.encode(crop, **options)
+
+
+def test_auto_scale_reduces_a_smooth_background_without_losing_fidelity(
+    crop: np.ndarray, crop_mask: np.ndarray
+) -> None:
+    """The portrait's backdrop and skin are smooth enough to code at half size for fewer bytes."""
+    full = regioncodec.encode(crop, mask=crop_mask)
+    auto = regioncodec.encode(crop, mask=crop_mask, bg_scale="auto")
+    region = regioncodec.inspect(auto).regions[0]
+    assert region.scale > 1
+    assert region.bytes < regioncodec.inspect(full).regions[0].bytes
+    assert psnr(crop, regioncodec.decode(auto), ~crop_mask) >= psnr(crop, regioncodec.decode(full), ~crop_mask)
+
+
+def test_auto_scale_keeps_a_detailed_background_whole() -> None:
+    noise = np.random.default_rng(4).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    mask = np.zeros((96, 128), bool)
+    mask[32:64, 48:80] = True
+    auto = regioncodec.encode(noise, mask=mask, bg_scale="auto")
+    assert auto == regioncodec.encode(noise, mask=mask)

@@ -1,0 +1,61 @@
+"""Choices the encoder makes by coding and measuring: the qualities for a target size, the background's scale.
+
+File sizes and errors are measured on real layers, never predicted, so a
+target is never exceeded and a reduced background never loses fidelity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import container, plan, planes, regions
+from .container import Container, Header, Layer
+
+AUTO_SCALES = (2, 4)  # reductions auto tries against full resolution
+
+
+def fit(coder: regions.LayerCoder, header: Header, qualities: list[int], scales: list[int], target: int) -> list[int]:
+    """Qualities for the largest file of at most target bytes, coding each (region, quality) once."""
+    cache: dict[tuple[int, int], int] = {}
+
+    def payload(region: int, quality: int) -> int:
+        if (region, quality) not in cache:
+            cache[region, quality] = coder.layer(region, quality, scales[region]).payload_bytes
+        return cache[region, quality]
+
+    empty = tuple(Layer(r, coder.codec, q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
+    overhead = len(container.write(Container(header, coder.block_map, empty)))
+    return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
+
+
+def auto_background(coder: regions.LayerCoder, header: Header, qualities: list[int]) -> tuple[int, int]:
+    """(scale, quality) of the smallest background layer that makes no more error than full resolution does.
+
+    Full resolution at the asked quality sets the error to match, measured on
+    the background's pixels of the decoded image; each reduced scale then
+    takes the lowest quality that matches it (by bisection), if any does.
+    """
+    background = planes.expand(coder.block_map == 0, (header.height, header.width), header.block_size)
+    if not background.any():
+        return 1, qualities[0]
+    upper = [coder.layer(region, quality, 1) for region, quality in enumerate(qualities) if region > 0]
+
+    def error(layer: Layer) -> float:
+        decoded = regions.decode_layers(header, coder.block_map, (layer, *upper))
+        return float(np.square(decoded[background].astype(np.float64) - coder.image[background]).mean())
+
+    full = coder.layer(0, qualities[0], 1)
+    target = error(full)
+    best = (full.payload_bytes, 1, qualities[0])
+    for scale in AUTO_SCALES:
+        low, high, found = 1, 100, None
+        while low <= high:
+            middle = (low + high) // 2
+            layer = coder.layer(0, middle, scale)
+            if error(layer) <= target:
+                found, high = layer, middle - 1
+            else:
+                low = middle + 1
+        if found is not None and found.payload_bytes < best[0]:
+            best = (found.payload_bytes, scale, found.quality)
+    return best[1], best[2]
