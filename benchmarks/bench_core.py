@@ -24,8 +24,8 @@ from common import (  # noqa: E402
     paired_ratios,
     pillow_decode,
     pillow_jpeg_bytes,
+    print_verdicts,
     tile,
-    verdict,
 )
 
 import regioncodec  # noqa: E402
@@ -114,12 +114,7 @@ def main() -> int:
         ("segment_share", "segmentation share of encode"),
     ):
         print(f"{label:<34}{small[key]:>10.2f}{large[key]:>11.2f}")
-    print(f"\n{'figure':<52}{'value':>9}{'target':>9}  verdict")
-    missed = 0
-    for label, value, target, higher in checks:
-        result = verdict(value, target, higher)
-        missed += result != "ok"
-        print(f"{label:<52}{value:>9.3f}{target:>9.3f}  {result}")
+    missed = print_verdicts(checks)
     return 1 if missed else 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import image_paths, load_rgb, verdict  # noqa: E402
+from common import image_paths, load_rgb, print_verdicts  # noqa: E402
 
 import regioncodec  # noqa: E402
 from regioncodec import report  # noqa: E402
@@ -100,12 +100,7 @@ def main() -> int:
         ("jpeg+transition: band PSNR - uniform JPEG's (dB)", results["jpeg+transition"][2], 0.0, True),
         ("jpeg+transition: seam step / uniform JPEG's", results["jpeg+transition"][3], 1.0, False),
     ]
-    print(f"\n{'figure':<56}{'value':>9}{'target':>9}  verdict")
-    missed = 0
-    for label, value, target, higher in checks:
-        result = verdict(value, target, higher)
-        missed += result != "ok"
-        print(f"{label:<56}{value:>9.3f}{target:>9.3f}  {result}")
+    missed = print_verdicts(checks)
     print(f"\nper-image tables: {args.out}/*.md")
     return 1 if missed else 0
 

@@ -87,3 +87,15 @@ def verdict(value: float, target: float, higher_is_better: bool) -> str:
     """'ok' when value meets target, else 'MISSED'."""
     met = value >= target if higher_is_better else value <= target
     return "ok" if met else "MISSED"
+
+
+def print_verdicts(checks: list[tuple[str, float, float, bool]]) -> int:
+    """Print (label, value, target, higher is better) rows with verdicts; return how many missed."""
+    width = max(len(label) for label, *_ in checks) + 2
+    print(f"\n{'figure':<{width}}{'value':>9}{'target':>9}  verdict")
+    missed = 0
+    for label, value, target, higher in checks:
+        result = verdict(value, target, higher)
+        missed += result != "ok"
+        print(f"{label:<{width}}{value:>9.3f}{target:>9.3f}  {result}")
+    return missed

@@ -116,7 +116,7 @@ def encode(
         bg_scale, qualities[0] = search.auto_background(coder, header, qualities)
     scales = [int(bg_scale)] + [1] * (len(qualities) - 1)
     if target_size is not None:
-        qualities = search.fit(coder, header, qualities, scales, _target(target_size))
+        qualities = search.fit(coder, header, qualities, scales, _integer("target_size", target_size, 1))
     layers = tuple(coder.layer(region, q, s) for region, (q, s) in enumerate(zip(qualities, scales, strict=True)))
     return container.write(Container(header, block_map, layers))
 
@@ -132,13 +132,13 @@ def _plan(
     quality_map: Any,
 ) -> tuple[np.ndarray, list[int]]:
     """The block map and per-region qualities the options ask for."""
-    levels = _levels(levels)
+    levels = _integer("levels", levels, 2, plan.MAX_LEVELS)
     if quality_map is not None:
         if mask is not None or levels != 2:
             raise InputError("quality_map replaces mask and levels: give one or the other")
         grey = _pixel_map(quality_map, pixels.shape[:2])
         return plan.quality_map_plan(planes.block_max(grey, block_size))
-    low, high = _quality("bg_quality", bg_quality), _quality("fg_quality", fg_quality)
+    low, high = _integer("bg_quality", bg_quality, 1, 100), _integer("fg_quality", fg_quality, 1, 100)
     if mask is None:
         foreground = segmentation.block_grid(pixels, method, block_size)
     else:
@@ -155,7 +155,7 @@ def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) ->
     Raises FormatError for data that breaks the spec and LimitError for images
     of more than max_pixels pixels (a guard against decompression bombs).
     """
-    parsed = container.read(_bytes(data), max_pixels=_max_pixels(max_pixels))
+    parsed = container.read(_bytes(data), max_pixels=_integer("max_pixels", max_pixels, 1))
     return regions.decode_layers(parsed.header, parsed.block_map, parsed.layers)
 
 
@@ -230,13 +230,6 @@ def _pixel_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     return mask.astype(bool, copy=False)
 
 
-def _quality(name: str, value: Any) -> int:
-    """value if it is an int in 1..100, else InputError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 100:
-        raise InputError(f"{name} must be an integer from 1 to 100, not {value!r}")
-    return int(value)
-
-
 def _check_block_size(block_size: Any, pixels: np.ndarray) -> None:
     """InputError unless block_size is one the container allows for this image's mode."""
     smallest = container.MIN_COLOUR_BLOCK if pixels.ndim == 3 else min(container.BLOCK_SIZES)
@@ -245,10 +238,11 @@ def _check_block_size(block_size: Any, pixels: np.ndarray) -> None:
         raise InputError(f"block_size must be one of {allowed} for this image, not {block_size!r}")
 
 
-def _levels(value: Any) -> int:
-    """value if it is an int in 2..MAX_LEVELS, else InputError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 2 <= value <= plan.MAX_LEVELS:
-        raise InputError(f"levels must be an integer from 2 to {plan.MAX_LEVELS}, not {value!r}")
+def _integer(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """value if it is an int (not a bool) from low to high (or up), else InputError saying so."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or value > (high or value):
+        wanted = f"an integer from {low} to {high}" if high is not None else "a positive integer"
+        raise InputError(f"{name} must be {wanted}, not {value!r}")
     return int(value)
 
 
@@ -257,13 +251,6 @@ def _choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
     if isinstance(value, bool) or value not in allowed:
         raise InputError(f"{name} must be one of {', '.join(map(str, allowed))}, not {value!r}")
     return value
-
-
-def _target(value: Any) -> int:
-    """value if it is a positive int, else InputError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"target_size must be a positive number of bytes, not {value!r}")
-    return int(value)
 
 
 def _pixel_map(value: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -275,13 +262,6 @@ def _pixel_map(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if value.shape != shape:
         raise InputError(f"quality_map is {_size(value.shape)} but the image is {_size(shape)}")
     return value
-
-
-def _max_pixels(value: Any) -> int:
-    """value if it is a positive int, else InputError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"max_pixels must be a positive integer, not {value!r}")
-    return int(value)
 
 
 def _bytes(data: Any) -> bytes:
