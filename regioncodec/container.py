@@ -43,7 +43,7 @@ CODEC_CODES = {1: "jpeg", 2: "webp", 3: "avif"}  # §7
 PLANE_CODECS = ("jpeg",)  # §7.1: mosaics of raw planes, one stream per plane
 CANVAS_CODECS = ("webp", "avif")  # §7.5: one colour picture of the region's bounding box
 SCALES = (1, 2, 4)  # §7: a layer's pixels may be coded at 1/scale of the image's resolution
-BMAP_ZSTD_LEVEL = 19  # §6: the map is small, so the slowest, tightest level costs little
+BMAP_ZSTD_LEVEL = 12  # §6: within ~25 bytes of level 19 on real maps, 30x faster (19 costs ~1.5 ms to set up)
 
 
 @dataclass(frozen=True)

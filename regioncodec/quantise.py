@@ -15,6 +15,7 @@ of that quality; a decoder needs nothing new, as the table is in the stream.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from .planes import pad_to_blocks
@@ -27,10 +28,6 @@ SEARCH_STEPS = 6  # bisections of log(s): s within 3.5%, finer than rounding ste
 
 _U, _V = np.meshgrid(np.arange(8), np.arange(8))
 _SHAPE = (1 + SLOPE * (_U + _V) / 14.0).ravel().astype(np.float32)
-_N = np.arange(8)
-_DCT = np.sqrt(2 / 8) * np.cos((2 * _N[None, :] + 1) * _N[:, None] * np.pi / 16)
-_DCT[0] /= np.sqrt(2)
-_DCT_2D = np.kron(_DCT, _DCT).T.astype(np.float32)  # JPEG's orthonormal 8x8 DCT-II on row-major blocks
 
 
 def matched_table(plane: np.ndarray, standard: list[int]) -> list[int]:
@@ -59,8 +56,11 @@ def _sample_coefficients(plane: np.ndarray) -> np.ndarray:
     plane = pad_to_blocks(plane, 8)
     rows, cols = plane.shape[0] // 8, plane.shape[1] // 8
     step = max(1, int(np.ceil(np.sqrt(rows * cols / SAMPLE_BLOCKS))))
-    blocks = plane.reshape(rows, 8, cols, 8)[::step, :, ::step, :].transpose(0, 2, 1, 3).reshape(-1, 64)
-    return (blocks.astype(np.float32) - 128) @ _DCT_2D
+    blocks = plane.reshape(rows, 8, cols, 8)[::step, :, ::step, :].astype(np.float32) - 128
+    lines = np.ascontiguousarray(blocks.transpose(0, 2, 1, 3)).reshape(-1, 8)  # each block's rows
+    once = cv2.dct(lines, flags=cv2.DCT_ROWS).reshape(-1, 8, 8).transpose(0, 2, 1)
+    twice = cv2.dct(np.ascontiguousarray(once).reshape(-1, 8), flags=cv2.DCT_ROWS).reshape(-1, 8, 8)
+    return np.ascontiguousarray(twice.transpose(0, 2, 1)).reshape(-1, 64)
 
 
 def _flat(scale: float) -> np.ndarray:
@@ -75,7 +75,7 @@ def _squared_error(coefficients: np.ndarray, table: np.ndarray) -> float:
     error *= table
     error -= coefficients
     flat = error.ravel()
-    return float(flat @ flat)
+    return float(np.einsum("i,i->", flat, flat))  # not a BLAS call: its threads stall on a busy machine
 
 
 def _nonzero(coefficients: np.ndarray, table: np.ndarray) -> int:
