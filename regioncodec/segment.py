@@ -172,16 +172,16 @@ def threshold(image: np.ndarray, block_size: int, options: SegmentOptions) -> Sc
     blank page, a constant image) has no object.
     """
     grey = _grey(image)
-    level, bright = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    bright_share = float(bright.mean())
-    if bright_share in (0.0, 1.0) or _class_gap(grey, bright) < MIN_CONTRAST:
-        return Scores(_block_means(np.zeros_like(grey), block_size), 0.5)
-    if abs(bright_share - 0.5) > SIDE_TIE:
-        object_is_bright = bright_share < 0.5
+    level, bright = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    dark_side, bright_side = _grey_classes(grey, int(level))
+    if min(dark_side.share, bright_side.share) == 0 or bright_side.mean - dark_side.mean < MIN_CONTRAST:
+        return Scores(np.zeros(block_weights(grey.shape, block_size).shape, np.float32), 0.5)
+    if abs(bright_side.share - 0.5) > SIDE_TIE:
+        object_is_bright = bright_side.share < 0.5
     else:
-        object_is_bright = float(grey[bright == 1].std()) > float(grey[bright == 0].std())
-    side = bright if object_is_bright else 1 - bright
-    return Scores(_block_means(side * np.uint8(255), block_size), 0.5)
+        object_is_bright = bright_side.spread > dark_side.spread
+    side = bright if object_is_bright else cv2.bitwise_not(bright)
+    return Scores(_block_means(side, block_size), 0.5)
 
 
 def kmeans(image: np.ndarray, block_size: int, options: SegmentOptions) -> Scores:
@@ -352,11 +352,11 @@ def _shrink(image: np.ndarray, block_size: int, factor: int) -> tuple[np.ndarray
 
 
 def _block_means(plane: np.ndarray, block_size: int) -> np.ndarray:
-    """Mean of each block of a uint8 plane scaled to 0..1, edge blocks padded by repetition as JPEG pads them."""
+    """Mean of each block of a uint8 plane scaled to 0..1 (in steps of 1/255), edges padded as JPEG pads them."""
     padded = pad_to_blocks(plane, block_size)
     rows, cols = padded.shape[0] // block_size, padded.shape[1] // block_size
-    means = cv2.resize(padded.astype(np.float32), (cols, rows), interpolation=cv2.INTER_AREA)
-    return np.asarray(means / 255, np.float32).reshape(rows, cols)
+    means = cv2.resize(padded, (cols, rows), interpolation=cv2.INTER_AREA)  # uint8: rounded, and fast
+    return np.asarray(means, np.float32).reshape(rows, cols) / 255
 
 
 def _steps(grey: np.ndarray) -> np.ndarray:
@@ -393,10 +393,25 @@ def _otsu(scores: np.ndarray) -> float:
     return float(level) / 255
 
 
-def _class_gap(grey: np.ndarray, bright: np.ndarray) -> float:
-    """Difference between the mean grey levels of the bright and the dark class."""
-    on = bright.astype(bool)
-    return float(grey[on].mean()) - float(grey[~on].mean())
+class GreyClass(NamedTuple):
+    """One side of a grey threshold: its share of the pixels, mean grey level and standard deviation."""
+
+    share: float
+    mean: float
+    spread: float
+
+
+def _grey_classes(grey: np.ndarray, level: int) -> tuple[GreyClass, GreyClass]:
+    """The pixels at or below level, and those above, described from the histogram (no copies of the image)."""
+    counts = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    values = np.arange(256, dtype=np.float64)
+    classes = []
+    for part in (slice(0, level + 1), slice(level + 1, 256)):
+        n = float(counts[part].sum())
+        mean = float(counts[part] @ values[part]) / n if n else 0.0
+        spread = (float(counts[part] @ (values[part] - mean) ** 2) / n) ** 0.5 if n else 0.0
+        classes.append(GreyClass(n / grey.size, mean, spread))
+    return classes[0], classes[1]
 
 
 def _cluster(samples: np.ndarray, clusters: int) -> np.ndarray:
