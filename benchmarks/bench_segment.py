@@ -12,7 +12,6 @@ Exits 1 if a figure misses its target.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import ROOT, image_paths, load_rgb, paired_ratios, print_verdicts, tile  # noqa: E402
+from common import ROOT, image_paths, load_rgb, paired_ratios, parse_args, print_verdicts, tile  # noqa: E402
 
 import regioncodec  # noqa: E402
 from tests.scenes import SCENES, iou, odd_disc  # noqa: E402
@@ -49,10 +48,7 @@ def time_shares(image: np.ndarray, repeat: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, help="folder of images (default: ../shared/images/kodak, else samples/)")
-    parser.add_argument("--repeat", type=int, default=21, help="timing repeats; the median ratio is reported")
-    args = parser.parse_args()
+    args = parse_args(__doc__, repeat=21)
     paths = image_paths(args.images)
     images = [load_rgb(p) for p in paths]
     print(f"regioncodec {regioncodec.__version__}: timing on {len(paths)} images from {paths[0].parent}\n")

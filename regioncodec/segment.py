@@ -32,12 +32,14 @@ SIDE_TIE = 0.05  # threshold: sides within 5% of half the frame count as equal i
 WORK_SIDE = 256  # kmeans clusters the image shrunk to about this many pixels on its longer side: enough for colour
 BORDER_PRIOR = 0.25  # kmeans: foreground clusters hold under a quarter as much of the border as of the frame
 SALIENCY_SIDE = 64  # spectral residual works at 64 pixels on the longer side (Hou & Zhang 2007)
-SALIENCY_MEAN_FACTOR = 2.0  # ...but at least twice the mean score (Achanta et al. 2009): a flat map picks nothing
-SALIENCY_BLUR = 2.5  # Gaussian sigma, in pixels at SALIENCY_SIDE, smoothing the saliency map as the paper does
+SALIENCY_MEAN_FACTOR = 2.0  # salient means at least twice the mean saliency (Achanta et al. 2009's adaptive level)
+SALIENCY_BLUR = 2.5  # Gaussian sigma at SALIENCY_SIDE smoothing the map; wider blurs lose objects under 5% of the frame
 FACE_SIDE = 640  # faces are looked for in the image shrunk to at most this on its longer side (cost, false hits)
 FACE_MIN = 0.04  # smallest face looked for: 4% of the shorter side of that image...
-FACE_MIN_PIXELS = 20  # ...and never under 20 pixels, near the cascade's own 24x24 window
+FACE_MIN_PIXELS = 24  # ...and never under the cascade's 24x24 window, the smallest face it can see
 FACE_GROWTH = 0.02  # each face box grows by 2% of its width on every side (Haar boxes already run brow to chin)
+FACE_STEP = 1.1  # the cascade's window grows 10% between sizes: coarser steps missed kodim04's face at 640 pixels
+FACE_NEIGHBOURS = 6  # overlapping hits a face needs (OpenCV examples use 3 to 5): a false face costs bytes
 FACE_CASCADE = "haarcascade_frontalface_default.xml"  # ships in opencv-python's cv2.data: no download
 MAX_CLUSTERS = 16
 
@@ -203,10 +205,12 @@ def kmeans(image: np.ndarray, block_size: int, options: SegmentOptions) -> Score
 
 
 def saliency(image: np.ndarray, block_size: int, options: SegmentOptions) -> Scores:
-    """Blocks that stand out by the spectral residual (Hou & Zhang 2007); the level is Otsu's.
+    """Blocks that stand out by the spectral residual (Hou & Zhang 2007).
 
     What is common in an image has a smooth log spectrum; the residual left
-    after smoothing it, transformed back, lights up what is unusual.
+    after smoothing it, transformed back, lights up what is unusual. The
+    level is Otsu's, but at least SALIENCY_MEAN_FACTOR times the mean score,
+    so that a map where nothing stands out (a blank page) picks nothing.
     """
     grey = _grey(image)
     rows, cols = block_weights(grey.shape, block_size).shape
@@ -232,7 +236,9 @@ def faces(image: np.ndarray, block_size: int, options: SegmentOptions) -> Scores
     scale = min(1.0, FACE_SIDE / max(grey.shape))
     small = grey if scale == 1 else cv2.resize(grey, _scaled_size(grey.shape, scale), interpolation=cv2.INTER_AREA)
     smallest = max(FACE_MIN_PIXELS, round(FACE_MIN * min(small.shape)))
-    found = _face_cascade().detectMultiScale(small, scaleFactor=1.1, minNeighbors=6, minSize=(smallest, smallest))
+    found = _face_cascade().detectMultiScale(
+        small, scaleFactor=FACE_STEP, minNeighbors=FACE_NEIGHBOURS, minSize=(smallest, smallest)
+    )
     weights = block_weights(grey.shape, block_size)
     cover = np.zeros(weights.shape, np.float32)
     for x, y, w, h in np.asarray(found, np.float64).reshape(-1, 4) / scale:
