@@ -40,6 +40,6 @@ clean:
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	$(BIN)/ruff check regioncodec tests benchmarks
-	$(BIN)/ruff format --check regioncodec tests benchmarks
+	$(BIN)/ruff check regioncodec tests benchmarks docs
+	$(BIN)/ruff format --check regioncodec tests benchmarks docs
 	$(BIN)/mypy regioncodec
