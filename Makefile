@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT := demo-out
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench previews lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,12 +30,16 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_encoders.py
 	$(BIN)/python benchmarks/bench_peers.py
+	$(BIN)/python benchmarks/bench_segment.py
+
+previews: $(STAMP)
+	$(BIN)/python docs/make_previews.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	$(BIN)/ruff check regioncodec tests benchmarks
-	$(BIN)/ruff format --check regioncodec tests benchmarks
+	$(BIN)/ruff check regioncodec tests benchmarks docs
+	$(BIN)/ruff format --check regioncodec tests benchmarks docs
 	$(BIN)/mypy regioncodec

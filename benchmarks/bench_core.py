@@ -9,7 +9,6 @@ Exits 1 if a figure misses its target.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from common import (  # noqa: E402
     image_paths,
     load_rgb,
     paired_ratios,
+    parse_args,
     pillow_decode,
     pillow_jpeg_bytes,
     print_verdicts,
@@ -84,10 +84,7 @@ def speed(image: np.ndarray, repeat: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=Path, help="folder of images (default: ../shared/images/kodak, else samples/)")
-    parser.add_argument("--repeat", type=int, default=41, help="timing repeats; the median ratio is reported")
-    args = parser.parse_args()
+    args = parse_args(__doc__, repeat=41)
     paths = image_paths(args.images)
     print(f"regioncodec {regioncodec.__version__}: {len(paths)} images from {paths[0].parent}\n")
     rows = rate_distortion(paths)

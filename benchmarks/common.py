@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import statistics
 import time
@@ -13,6 +14,14 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 KODAK = ROOT.parent / "shared" / "images" / "kodak"
+
+
+def parse_args(doc: str | None, repeat: int) -> argparse.Namespace:
+    """The options every benchmark takes: --images DIR and --repeat N (default repeat)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, help="folder of images (default: ../shared/images/kodak, else samples/)")
+    parser.add_argument("--repeat", type=int, default=repeat, help="timing repeats; the median ratio is reported")
+    return parser.parse_args()
 
 
 def image_paths(folder: Path | None) -> list[Path]:

@@ -11,10 +11,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 # Last, so that the name regioncodec.segment is the function; the module's
 # contents stay importable with `from regioncodec.segment import ...`.
-from .api import Info, RegionInfo, as_pixels, decode, encode, inspect, read_mask, segment  # noqa: E402
+from .api import Info, RegionInfo, as_pixels, decode, encode, inspect, preview, read_mask, segment  # noqa: E402
 from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION
 from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
-from .segment import METHODS
+from .segment import METHODS, SegmentOptions
 
 try:
     __version__ = version("regioncodec")
@@ -32,11 +32,13 @@ __all__ = [
     "LimitError",
     "RegionCodecError",
     "RegionInfo",
+    "SegmentOptions",
     "TruncatedError",
     "as_pixels",
     "decode",
     "encode",
     "inspect",
+    "preview",
     "read_mask",
     "segment",
 ]

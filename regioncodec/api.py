@@ -1,4 +1,4 @@
-"""The public functions: encode, decode, segment, inspect, read_mask.
+"""The public functions: encode, decode, segment, preview, inspect, read_mask.
 
 Images go in and come out as numpy uint8 arrays in RGB order (H x W x 3) or
 greyscale (H x W), the order Pillow and imageio use; PIL images are accepted
@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import container, plan, planes, regions, search
+from . import container, overlay, plan, planes, regions, search
 from . import segment as segmentation
 from .container import Container, Header
 from .errors import InputError
+from .segment import SegmentOptions
 
 DEFAULT_FG_QUALITY = 90
 DEFAULT_BG_QUALITY = 30
@@ -76,6 +77,7 @@ def encode(
     mask: np.ndarray | None = None,
     method: str = DEFAULT_METHOD,
     block_size: int = DEFAULT_BLOCK_SIZE,
+    options: SegmentOptions | None = None,
     levels: int = 2,
     transition: bool = False,
     quality_map: ImageLike | None = None,
@@ -86,8 +88,9 @@ def encode(
     """Code image as .rgc: foreground blocks at fg_quality, the rest at bg_quality.
 
     The foreground is mask (H x W, True or non-zero = foreground) when given,
-    else what segment(image, method) finds. Blocks are block_size pixels
-    square; a block with any foreground pixel is coded as foreground.
+    used as it is, else what segment(image, method, options=options) finds.
+    Blocks are block_size pixels square; a block with any foreground pixel is
+    coded as foreground.
     levels > 2 splits the background by detail into levels - 1 steps of
     quality between bg_quality and fg_quality. transition adds a one-block
     ring around the foreground at the quality halfway to the level below, so
@@ -104,7 +107,7 @@ def encode(
     _check_block_size(block_size, pixels)
     codec = _choice("codec", codec, CODECS)
     bg_scale = _choice("bg_scale", bg_scale, (*container.SCALES, "auto"))
-    block_map, qualities = _plan(pixels, fg_quality, bg_quality, mask, method, block_size, levels, quality_map)
+    block_map, qualities = _plan(pixels, fg_quality, bg_quality, mask, method, options, block_size, levels, quality_map)
     if transition:
         if len(qualities) >= plan.MAX_LEVELS or quality_map is not None:
             raise InputError(f"transition adds a level: use it without quality_map and with levels < {plan.MAX_LEVELS}")
@@ -127,6 +130,7 @@ def _plan(
     bg_quality: Any,
     mask: Any,
     method: str,
+    options: Any,
     block_size: int,
     levels: Any,
     quality_map: Any,
@@ -134,13 +138,15 @@ def _plan(
     """The block map and per-region qualities the options ask for."""
     levels = _integer("levels", levels, 2, plan.MAX_LEVELS)
     if quality_map is not None:
-        if mask is not None or levels != 2:
-            raise InputError("quality_map replaces mask and levels: give one or the other")
+        if mask is not None or levels != 2 or options is not None:
+            raise InputError("quality_map replaces mask and levels (and segmentation options): give one or the other")
         grey = _pixel_map(quality_map, pixels.shape[:2])
         return plan.quality_map_plan(planes.block_max(grey, block_size))
     low, high = _integer("bg_quality", bg_quality, 1, 100), _integer("fg_quality", fg_quality, 1, 100)
     if mask is None:
-        foreground = segmentation.block_grid(pixels, method, block_size)
+        foreground = segmentation.block_grid(pixels, method, block_size, _options(options))
+    elif options is not None:
+        raise InputError("options steer a segmentation method; a given mask is used as it is, so give one or the other")
     else:
         foreground = planes.block_max(_pixel_mask(mask, pixels.shape[:2]).view(np.uint8), block_size) > 0
     if levels == 2:
@@ -159,12 +165,29 @@ def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) ->
     return regions.decode_layers(parsed.header, parsed.block_map, parsed.layers)
 
 
-def segment(image: ImageLike, /, method: str = DEFAULT_METHOD, *, block_size: int = DEFAULT_BLOCK_SIZE) -> np.ndarray:
-    """The boolean H x W foreground mask encode would use for image, block-aligned."""
+def segment(
+    image: ImageLike,
+    /,
+    method: str = DEFAULT_METHOD,
+    *,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    options: SegmentOptions | None = None,
+) -> np.ndarray:
+    """The boolean H x W foreground mask encode would use for image, block-aligned.
+
+    method is one of METHODS or several joined with "+" (their union);
+    options (SegmentOptions) hold the controls shared by every method.
+    """
     pixels = as_pixels(image)
     _check_block_size(block_size, pixels)
-    grid = segmentation.block_grid(pixels, method, block_size)
+    grid = segmentation.block_grid(pixels, method, block_size, _options(options))
     return planes.expand(grid, pixels.shape[:2], block_size)
+
+
+def preview(image: ImageLike, mask: np.ndarray, /) -> np.ndarray:
+    """An RGB picture of what mask picks in image: background dimmed, foreground outlined."""
+    pixels = as_pixels(image)
+    return overlay.preview(pixels, _pixel_mask(mask, pixels.shape[:2]))
 
 
 def inspect(data: bytes, /) -> Info:
@@ -230,6 +253,15 @@ def _pixel_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     return mask.astype(bool, copy=False)
 
 
+def _options(options: Any) -> SegmentOptions:
+    """options if it is SegmentOptions, the defaults for None, else InputError."""
+    if options is None:
+        return segmentation.DEFAULT_OPTIONS
+    if not isinstance(options, SegmentOptions):
+        raise InputError(f"options must be a regioncodec.SegmentOptions, not {type(options).__name__}")
+    return options
+
+
 def _check_block_size(block_size: Any, pixels: np.ndarray) -> None:
     """InputError unless block_size is one the container allows for this image's mode."""
     smallest = container.MIN_COLOUR_BLOCK if pixels.ndim == 3 else min(container.BLOCK_SIZES)
@@ -274,10 +306,7 @@ def _bytes(data: Any) -> bytes:
 def _region_areas(parsed: Container) -> list[float]:
     """Share of the image's pixels in each region, counting edge blocks by their visible part."""
     h = parsed.header
-    rows, cols = h.grid_shape
-    row_px = np.minimum(h.block_size, h.height - h.block_size * np.arange(rows))
-    col_px = np.minimum(h.block_size, h.width - h.block_size * np.arange(cols))
-    weights = np.outer(row_px, col_px)
+    weights = segmentation.block_weights((h.height, h.width), h.block_size)
     total = h.width * h.height
     return [float(weights[parsed.block_map == i].sum()) / total for i in range(h.regions)]
 

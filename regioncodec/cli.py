@@ -1,4 +1,4 @@
-"""The rcodec command line: encode, decode, info.
+"""The rcodec command line: encode, decode, info, mask, bench.
 
 Errors print one line to stderr and exit non-zero with a sysexits code:
 2 usage, 65 bad input data, 66 input cannot be opened, 73 output cannot be
@@ -8,6 +8,7 @@ created, 70 a bug (run with --debug for the traceback).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import traceback
@@ -23,7 +24,7 @@ from . import __version__, api, report
 from .errors import InputError, RegionCodecError
 from .files import SameFileError, write_atomic
 from .metrics import importance_mask
-from .segment import METHODS
+from .segment import METHODS, SegmentOptions, method_names
 
 EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_CANTCREAT = 2, 65, 66, 70, 73
 
@@ -42,6 +43,11 @@ BENCH_EXAMPLES = """examples:
 INFO_EXAMPLES = """examples:
   rcodec info photo.rgc
   rcodec info photo.rgc --json"""
+MASK_EXAMPLES = """examples:
+  rcodec mask photo.jpg photo-mask.png
+  rcodec mask photo.jpg faces.png --method faces+edges --margin 16
+  rcodec mask scan.png scan-mask.png --method threshold --raw
+  rcodec encode scan.png scan.rgc --mask scan-mask.png"""
 
 
 class CommandError(Exception):
@@ -103,7 +109,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--mask",
         type=Path,
         metavar="MASK",
-        help="image of the same size whose non-zero pixels are the foreground (instead of --method)",
+        help="image of the same size whose non-zero pixels are the foreground, used as it is (instead of --method)",
     )
     enc.add_argument(
         "--quality-map",
@@ -145,6 +151,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "Print size, mode, block size, foreground share and per-region coding.",
     )
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    mask = _command(
+        commands,
+        _mask,
+        "show what a segmentation method picks as foreground",
+        MASK_EXAMPLES,
+        ("IN", "OUT"),
+        "Write OUT (.png, ...): IN with the background dimmed and the foreground outlined, as encode would split it.",
+    )
+    mask.add_argument("--raw", action="store_true", help="write the mask itself: white foreground, black background")
+    _segmentation_arguments(mask)
 
     bench = _command(
         commands,
@@ -190,19 +207,7 @@ def _add_coding_options(parser: argparse.ArgumentParser) -> None:
         metavar="Q",
         help=f"quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})",
     )
-    parser.add_argument(
-        "--method",
-        choices=sorted(METHODS),
-        default=api.DEFAULT_METHOD,
-        help=f"how to find the foreground (default {api.DEFAULT_METHOD})",
-    )
-    parser.add_argument(
-        "--block-size",
-        type=int,
-        default=api.DEFAULT_BLOCK_SIZE,
-        metavar="N",
-        help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
-    )
+    _segmentation_arguments(parser)
     parser.add_argument(
         "--levels",
         type=int,
@@ -227,12 +232,37 @@ def _add_coding_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _segmentation_arguments(parser: argparse.ArgumentParser) -> None:
+    """--method, --block-size and one flag per SegmentOptions field (left None when not given)."""
+    parser.add_argument(
+        "--method",
+        type=_method,
+        metavar="NAME",
+        help=f"how to find the foreground: {', '.join(METHODS)}, or several joined with + "
+        f"such as faces+edges (default {api.DEFAULT_METHOD})",
+    )
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=api.DEFAULT_BLOCK_SIZE,
+        metavar="N",
+        help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
+    )
+    for control in dataclasses.fields(SegmentOptions):
+        parser.add_argument(
+            f"--{control.name.replace('_', '-')}",
+            type=control.metadata["parse"],
+            metavar=control.name.upper(),
+            help=control.metadata["help"],
+        )
+
+
 def _coding_options(args: argparse.Namespace) -> dict[str, Any]:
     """The api.encode keywords of the shared coding options."""
     return {
         "fg_quality": args.fg_quality,
         "bg_quality": args.bg_quality,
-        "method": args.method,
+        "method": args.method or api.DEFAULT_METHOD,
         "block_size": args.block_size,
         "levels": args.levels,
         "transition": args.transition,
@@ -291,8 +321,32 @@ def _size(text: str) -> int:
     return value
 
 
+def _method(text: str) -> str:
+    """argparse type: a method name, or several joined with +."""
+    try:
+        method_names(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _segment_options(args: argparse.Namespace) -> SegmentOptions | None:
+    """SegmentOptions from the control flags given, None if none was; a bad value is a usage error."""
+    given = {
+        f.name: getattr(args, f.name) for f in dataclasses.fields(SegmentOptions) if getattr(args, f.name) is not None
+    }
+    try:
+        return SegmentOptions(**given) if given else None
+    except InputError as exc:
+        raise CommandError(str(exc), EX_USAGE) from None
+
+
 def _encode(args: argparse.Namespace) -> None:
     """rcodec encode."""
+    options = _segment_options(args)
+    given = "--mask" if args.mask is not None else "--quality-map" if args.quality_map is not None else None
+    if given and (options is not None or args.method is not None):
+        raise CommandError(f"{given} is used as it is: --method and the segmentation controls do not apply", EX_USAGE)
     image = _open_image(args.input)
     mask = None if args.mask is None else _open_mask(args.mask)
     quality_map = None if args.quality_map is None else _open_image(args.quality_map).convert("L")
@@ -302,7 +356,9 @@ def _encode(args: argparse.Namespace) -> None:
             raise CommandError("--target-bpp must be positive", EX_USAGE)
         target = max(1, int(args.target_bpp * image.width * image.height / 8))
     try:
-        data = api.encode(image, mask=mask, quality_map=quality_map, target_size=target, **_coding_options(args))
+        data = api.encode(
+            image, mask=mask, quality_map=quality_map, target_size=target, options=options, **_coding_options(args)
+        )
     except InputError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
     _write(args.output, lambda handle: handle.write(data), args)
@@ -310,9 +366,7 @@ def _encode(args: argparse.Namespace) -> None:
 
 def _decode(args: argparse.Namespace) -> None:
     """rcodec decode."""
-    image_format = Image.registered_extensions().get(args.output.suffix.lower())
-    if image_format is None or image_format not in Image.SAVE:
-        raise CommandError(f"{args.output}: cannot tell an image format Pillow writes from its extension", EX_USAGE)
+    image_format = _output_format(args.output)
     pixels = _decode_file(args.input, args.max_pixels)
     picture = Image.fromarray(pixels)
     _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
@@ -328,6 +382,29 @@ def _info(args: argparse.Namespace) -> None:
     print(json.dumps(info.as_dict(), indent=2) if args.json else _info_table(args.input, info))
 
 
+def _mask(args: argparse.Namespace) -> None:
+    """rcodec mask."""
+    image_format = _output_format(args.output)
+    options = _segment_options(args)
+    method = args.method or api.DEFAULT_METHOD
+    try:
+        pixels = api.as_pixels(_open_image(args.input))
+        mask = api.segment(pixels, method, block_size=args.block_size, options=options)
+        picture = Image.fromarray(mask.astype(np.uint8) * 255 if args.raw else api.preview(pixels, mask))
+    except InputError as exc:
+        raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
+    _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
+    print(f"{args.output}: foreground {mask.mean():.1%} of the pixels ({method})")
+
+
+def _output_format(path: Path) -> str:
+    """The Pillow format that path's extension names, or a usage error."""
+    image_format = Image.registered_extensions().get(path.suffix.lower())
+    if image_format is None or image_format not in Image.SAVE:
+        raise CommandError(f"{path}: cannot tell an image format Pillow writes from its extension", EX_USAGE)
+    return image_format
+
+
 def _bench(args: argparse.Namespace) -> None:
     """rcodec bench."""
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -336,6 +413,9 @@ def _bench(args: argparse.Namespace) -> None:
         raise CommandError(f"unknown peers {', '.join(unknown)}; choose from {', '.join(report.PEERS)}", EX_USAGE)
     if not 0 <= args.mask_share < 1:
         raise CommandError("--mask-share must be from 0 (use --method) up to, not including, 1", EX_USAGE)
+    segment_options = _segment_options(args)
+    if args.mask_share and segment_options is not None:
+        raise CommandError("segmentation controls apply to --method: give them with --mask-share 0", EX_USAGE)
     skipped = [p for p in peers if not report.peer_available(p)]
     if skipped:
         print(f"rcodec: skipping peers this machine cannot code: {', '.join(skipped)}", file=sys.stderr)
@@ -352,7 +432,7 @@ def _bench(args: argparse.Namespace) -> None:
         if args.mask_share:
             mask = importance_mask(image, args.mask_share)
         else:
-            mask = api.segment(image, args.method, block_size=args.block_size)
+            mask = api.segment(image, options["method"], block_size=args.block_size, options=segment_options)
         try:
             found = report.compare(path.stem, image, mask, options, peers, args.repeat)
         except InputError as exc:

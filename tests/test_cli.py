@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import regioncodec
+
 from .conftest import ROOT
 
 SAMPLE = ROOT / "samples" / "kodim04.jpg"
@@ -62,6 +64,14 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
         ("encode", SAMPLE, "x.rgc", "--fg-quality", "0"),
         ("encode", SAMPLE, "x.rgc", "--bg-quality", "abc"),
         ("encode", SAMPLE, "x.rgc", "--method", "nope"),
+        ("encode", SAMPLE, "x.rgc", "--method", "faces+nope"),
+        ("encode", SAMPLE, "x.rgc", "--kernel", "4"),
+        ("encode", SAMPLE, "x.rgc", "--margin", "wide"),
+        ("encode", SAMPLE, "x.rgc", "--threshold", "0.2", "--fraction", "0.3"),
+        ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--method", "faces"),
+        ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--margin", "16"),
+        ("mask", SAMPLE, "x.png", "--clusters", "1"),
+        ("mask", SAMPLE, "x.xyz"),
         ("encode", SAMPLE),
         ("frobnicate",),
         (),
@@ -133,7 +143,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def test_help_has_examples() -> None:
-    for command in ("encode", "decode", "info"):
+    for command in ("encode", "decode", "info", "mask"):
         done = rcodec(command, "--help")
         assert done.returncode == 0 and "examples:" in done.stdout and f"rcodec {command}" in done.stdout
 
@@ -149,3 +159,49 @@ def test_greyscale_stays_greyscale(tmp_path: Path) -> None:
     assert rcodec("encode", grey, tmp_path / "g.rgc").returncode == 0
     assert rcodec("decode", tmp_path / "g.rgc", tmp_path / "g.png").returncode == 0
     assert Image.open(tmp_path / "g.png").mode == "L"
+
+
+def test_mask_preview(tmp_path: Path) -> None:
+    out = tmp_path / "preview.png"
+    done = rcodec("mask", SAMPLE, out)
+    assert done.returncode == 0, done.stderr
+    assert "foreground" in done.stdout and "(edges)" in done.stdout
+    original = np.asarray(Image.open(SAMPLE).convert("RGB")).astype(int)
+    picture = np.asarray(Image.open(out)).astype(int)
+    assert picture.shape == original.shape
+    dimmed = (picture < 0.5 * original + 1).all(axis=2)
+    assert 0.05 < dimmed.mean() < 0.95  # some background, some foreground
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preview.png"]
+
+
+def test_raw_mask_feeds_back_into_encode(tmp_path: Path) -> None:
+    raw = tmp_path / "faces.png"
+    done = rcodec("mask", SAMPLE, raw, "--raw", "--method", "faces+edges", "--margin", "16")
+    assert done.returncode == 0, done.stderr
+    mask = np.asarray(Image.open(raw))
+    assert mask.shape == (768, 512) and set(np.unique(mask)) == {0, 255}
+    by_method = tmp_path / "method.rgc"
+    by_mask = tmp_path / "mask.rgc"
+    assert rcodec("encode", SAMPLE, by_method, "--method", "faces+edges", "--margin", "16").returncode == 0
+    assert rcodec("encode", SAMPLE, by_mask, "--mask", raw).returncode == 0
+    stored = [regioncodec.read_mask(path.read_bytes()) for path in (by_method, by_mask)]
+    assert np.array_equal(stored[0], stored[1]) and np.array_equal(stored[0], mask > 0)
+
+
+def test_mask_controls_change_the_mask(tmp_path: Path) -> None:
+    shares = []
+    for fraction in ("0.2", "0.5"):
+        out = tmp_path / f"{fraction}.png"
+        assert rcodec("mask", SAMPLE, out, "--raw", "--fraction", fraction).returncode == 0
+        shares.append((np.asarray(Image.open(out)) > 0).mean())
+    assert shares[0] == pytest.approx(0.2, abs=0.05) and shares[1] == pytest.approx(0.5, abs=0.05)
+
+
+def test_mask_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "m.png"
+    out.write_bytes(b"keep me")
+    done = rcodec("mask", SAMPLE, out)
+    assert done.returncode == 73 and "--force" in done.stderr
+    assert out.read_bytes() == b"keep me"
+    assert rcodec("mask", SAMPLE, out, "--force").returncode == 0
+    assert Image.open(out).size == (512, 768)
