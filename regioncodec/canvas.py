@@ -9,8 +9,9 @@ the region replaced by a smooth extrapolation of the region's own colours
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -73,15 +74,31 @@ def encode_canvas(picture: np.ndarray, codec: str, quality: int) -> bytes:
     return out.getvalue()
 
 
+def check_canvas(data: bytes, codec: str, shape: tuple[int, int], what: str) -> None:
+    """FormatError unless data's header is that of a codec picture of exactly shape (rows, cols); decodes nothing."""
+    with _opened(data, codec, shape, what):
+        pass
+
+
 def decode_canvas(data: bytes, codec: str, shape: tuple[int, int], what: str) -> np.ndarray:
     """Decode a WebP or AVIF picture that must be exactly shape (rows, cols), as RGB."""
+    with _opened(data, codec, shape, what) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@contextlib.contextmanager
+def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Iterator[Image.Image]:
+    """data opened as a codec picture whose header says shape (rows, cols); Pillow's errors become FormatError.
+
+    Opening reads the header only: nothing is decoded until the caller loads the picture.
+    """
     try:
         with Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[codec]]) as image:
             if (image.height, image.width) != shape:
                 raise FormatError(
                     f"{what} is a {image.width}x{image.height} picture; the container needs {shape[1]}x{shape[0]}"
                 )
-            return np.asarray(image.convert("RGB"))
+            yield image
     except FormatError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:

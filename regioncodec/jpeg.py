@@ -31,9 +31,11 @@ CHROMA_TABLE = (
 
 
 SOI = b"\xff\xd8"  # T.81 B.1.1.3: start of image
-SOS = 0xDA  # start of scan: the frame header must come before it
 SOF_HUFFMAN = (0xC0, 0xC1, 0xC2)  # baseline, extended sequential, progressive (Huffman)
 SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # lossless, hierarchical, arithmetic
+# Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
+SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
+PRECISION = 8  # spec §7.2: 8-bit samples only
 
 
 def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
@@ -57,34 +59,55 @@ def decode_plane(data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
     for a stream of the wrong size; libjpeg-turbo (through OpenCV, which
     refuses truncated streams) then does the decoding.
     """
-    rows, cols, components = frame_header(data, what)
-    if components != 1 or (rows, cols) != shape:
-        raise FormatError(
-            f"{what} is a {components}-component JPEG of {cols}x{rows}; "
-            f"the container needs 1 component of {shape[1]}x{shape[0]}"
-        )
+    check_plane(data, shape, what)
     plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if plane is None or plane.shape != shape:
         raise FormatError(f"{what} is not a readable JPEG")
     return plane
 
 
+def check_plane(data: bytes, shape: tuple[int, int], what: str) -> None:
+    """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols)."""
+    rows, cols, components = frame_header(data, what)
+    if components != 1 or (rows, cols) != shape:
+        raise FormatError(
+            f"{what} is a {components}-component JPEG of {cols}x{rows}; "
+            f"the container needs 1 component of {shape[1]}x{shape[0]}"
+        )
+
+
 def frame_header(data: bytes, what: str) -> tuple[int, int, int]:
-    """(rows, cols, components) from the SOF segment of a baseline or progressive Huffman JPEG."""
+    """(rows, cols, components) from the frame header libjpeg will read, without decoding anything.
+
+    Spec §7.2: before its frame header a stream holds only table and metadata
+    segments, each marker a single 0xFF and a code libjpeg skips by length.
+    libjpeg resynchronises past fill bytes and garbage; refusing them here is
+    what makes this walk land on the same frame header as libjpeg, so that the
+    size checked is the size libjpeg allocates.
+    """
     if data[:2] != SOI:
         raise FormatError(f"{what} is not a JPEG stream (no SOI marker)")
     offset = 2
     while offset + 4 <= len(data):
         marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
-        if data[offset] != 0xFF or length < 2:
-            break
-        if marker in SOF_HUFFMAN and offset + 2 + length <= len(data) and length >= 8:
-            rows = int.from_bytes(data[offset + 5 : offset + 7], "big")
-            cols = int.from_bytes(data[offset + 7 : offset + 9], "big")
-            return rows, cols, data[offset + 9]
+        if data[offset] != 0xFF:
+            raise FormatError(f"{what} has no JPEG marker at byte {offset}, where one should start")
         if marker in SOF_OTHER:
             raise FormatError(f"{what} uses a JPEG process other than baseline or progressive Huffman")
-        if marker == SOS:
-            break
+        if marker not in SOF_HUFFMAN and marker not in SEGMENTS_BEFORE_FRAME:
+            raise FormatError(f"{what} has marker 0xFF{marker:02X} at byte {offset}, before its frame header")
+        if length < 2 or offset + 2 + length > len(data):
+            raise FormatError(f"{what} has a segment at byte {offset} of length {length}, past its end")
+        if marker in SOF_HUFFMAN:
+            return _frame_size(data[offset + 4 : offset + 2 + length], what)
         offset += 2 + length
     raise FormatError(f"{what} has no readable JPEG frame header")
+
+
+def _frame_size(frame: bytes, what: str) -> tuple[int, int, int]:
+    """(rows, cols, components) of a frame header's fields (T.81 B.2.2), which must be 8-bit."""
+    if len(frame) < 6:
+        raise FormatError(f"{what} has a frame header of {len(frame)} bytes, too short for its size")
+    if frame[0] != PRECISION:
+        raise FormatError(f"{what} has {frame[0]}-bit samples; the container needs {PRECISION}-bit")
+    return int.from_bytes(frame[1:3], "big"), int.from_bytes(frame[3:5], "big"), frame[5]

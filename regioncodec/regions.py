@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import canvas, jpeg, planes
+from . import canvas, container, jpeg, planes
 from .container import PLANE_CODECS, Header, Layer
 
 Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) for RGB
@@ -84,7 +84,12 @@ class LayerCoder:
 
 
 def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...]) -> np.ndarray:
-    """Rebuild the image from its layers (all JPEG, or all WebP/AVIF: the container checks)."""
+    """Rebuild the image from its layers (all JPEG, or all WebP/AVIF: the container checks).
+
+    Every stream's size is read from its own header and checked before the
+    image is allocated, so a file whose streams do not fit its header costs
+    no image-sized memory (spec §10).
+    """
     coded = [layer for layer in layers if layer.streams]
     if coded and coded[0].codec not in PLANE_CODECS:
         return _decode_canvas_layers(header, block_map, coded)
@@ -92,9 +97,14 @@ def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ..
 
 
 def _decode_plane_layers(header: Header, block_map: np.ndarray, layers: list[Layer]) -> np.ndarray:
-    """Scatter every mosaic into the planes, smallest scale first, then convert once."""
+    """Check every mosaic's size, scatter the mosaics into the planes, smallest scale first, then convert once."""
     rows, cols = header.grid_shape
     b = header.block_size
+    counts = container.block_counts(block_map, header.regions)
+    shapes = {layer.region: _stream_shapes(layer, int(counts[layer.region]), cols, b) for layer in layers}
+    for layer in layers:  # a greyscale layer has no chroma stream, hence strict=False
+        for stream, (shape, what) in zip(layer.streams, shapes[layer.region], strict=False):
+            jpeg.check_plane(stream, shape, what)
     luma = np.zeros((rows * b, cols * b), dtype=np.uint8)
     chroma = np.zeros((2, rows * b // 2, cols * b // 2), dtype=np.uint8) if header.mode == "RGB" else None
     full: Planes = (luma, chroma)
@@ -102,7 +112,7 @@ def _decode_plane_layers(header: Header, block_map: np.ndarray, layers: list[Lay
         target = full if scale == 1 else _resize_planes(full, 1 / scale)
         same_scale = [layer for layer in layers if layer.scale == scale]
         for layer in same_scale:
-            _unpack_layer(layer, block_map == layer.region, b // scale, target)
+            _unpack_layer(layer, block_map == layer.region, b // scale, target, shapes[layer.region])
         if scale > 1:
             enlarged = _resize_planes(target, scale)
             for layer in same_scale:
@@ -116,17 +126,26 @@ def _decode_plane_layers(header: Header, block_map: np.ndarray, layers: list[Lay
     return planes.planes_to_rgb(luma, chroma, header.height, header.width)
 
 
-def _unpack_layer(layer: Layer, cells: np.ndarray, cell: int, target: Planes) -> None:
-    """Decode a JPEG layer's streams and scatter its blocks (cell pixels square) into target."""
-    luma, chroma = target
-    m_rows, m_cols = planes.mosaic_shape(int(cells.sum()), cells.shape[1])
+def _stream_shapes(layer: Layer, count: int, grid_cols: int, block_size: int) -> list[tuple[tuple[int, int], str]]:
+    """(shape, name) of a JPEG layer's luma and chroma streams: mosaics of its count blocks at its scale (§7.1)."""
+    m_rows, m_cols = planes.mosaic_shape(count, grid_cols)
+    cell = block_size // layer.scale
     where = f"region {layer.region}"
-    mosaic = jpeg.decode_plane(layer.streams[0], (m_rows * cell, m_cols * cell), f"luma stream of {where}")
-    planes.unpack(mosaic, cells, cell, luma)
+    return [
+        ((m_rows * cell, m_cols * cell), f"luma stream of {where}"),
+        ((m_rows * cell, m_cols * cell // 2), f"chroma stream of {where}"),
+    ]
+
+
+def _unpack_layer(
+    layer: Layer, cells: np.ndarray, cell: int, target: Planes, shapes: list[tuple[tuple[int, int], str]]
+) -> None:
+    """Decode a JPEG layer's streams of the given shapes and scatter its blocks (cell pixels square) into target."""
+    luma, chroma = target
+    planes.unpack(jpeg.decode_plane(layer.streams[0], *shapes[0]), cells, cell, luma)
     if chroma is not None:
-        half = m_rows * cell // 2
-        stack = jpeg.decode_plane(layer.streams[1], (2 * half, m_cols * cell // 2), f"chroma stream of {where}")
-        for plane, part in zip(chroma, (stack[:half], stack[half:]), strict=True):
+        stack = jpeg.decode_plane(layer.streams[1], *shapes[1])
+        for plane, part in zip(chroma, np.vsplit(stack, 2), strict=True):
             planes.unpack(part, cells, cell // 2, plane)
 
 
@@ -143,28 +162,53 @@ def _resize_planes(source: Planes, factor: float) -> Planes:
 
 
 def _decode_canvas_layers(header: Header, block_map: np.ndarray, layers: list[Layer]) -> np.ndarray:
-    """Paste the region's pixels of every canvas into the image."""
-    rgb = np.zeros((header.height, header.width, 3), dtype=np.uint8)
-    for layer in layers:
-        box, keep = _region_box(block_map == layer.region, header.block_size, rgb.shape[:2])
-        shape = _reduced_size(keep.shape, layer.scale)
-        picture = canvas.decode_canvas(layer.streams[0], layer.codec, shape, f"picture of region {layer.region}")
+    """Check every canvas's size, then paste the region's pixels of every canvas into the image."""
+    shape = (header.height, header.width)
+    boxes = [_box(block_map == layer.region, header.block_size, shape) for layer in layers]
+    for layer, box in zip(layers, boxes, strict=True):
+        canvas.check_canvas(layer.streams[0], layer.codec, _canvas_size(box, layer.scale), _canvas_name(layer))
+    rgb = np.zeros((*shape, 3), dtype=np.uint8)
+    for layer, box in zip(layers, boxes, strict=True):
+        keep = _box_mask(block_map == layer.region, box, header.block_size)
+        size = _canvas_size(box, layer.scale)
+        picture = canvas.decode_canvas(layer.streams[0], layer.codec, size, _canvas_name(layer))
         if layer.scale > 1:
             picture = cv2.resize(picture, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
         rgb[box][keep] = picture[keep]
     return rgb if header.mode == "RGB" else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
+def _canvas_name(layer: Layer) -> str:
+    """How errors name a layer's canvas."""
+    return f"picture of region {layer.region}"
+
+
+def _canvas_size(box: tuple[slice, slice], scale: int) -> tuple[int, int]:
+    """(rows, cols) of the canvas of a box, coded at 1/scale."""
+    return _reduced_size((box[0].stop - box[0].start, box[1].stop - box[1].start), scale)
+
+
 def _region_box(cells: np.ndarray, block_size: int, shape: tuple[int, int]) -> tuple[tuple[slice, slice], np.ndarray]:
     """The pixel bounding box of a region's blocks (clipped to the image), and its mask inside the box."""
+    box = _box(cells, block_size, shape)
+    return box, _box_mask(cells, box, block_size)
+
+
+def _box(cells: np.ndarray, block_size: int, shape: tuple[int, int]) -> tuple[slice, slice]:
+    """The pixel bounding box of a region's blocks, clipped to an image of shape."""
     rows = np.flatnonzero(cells.any(axis=1))
     cols = np.flatnonzero(cells.any(axis=0))
     top, left = rows[0] * block_size, cols[0] * block_size
     bottom = min((rows[-1] + 1) * block_size, shape[0])
     right = min((cols[-1] + 1) * block_size, shape[1])
-    box = (slice(top, bottom), slice(left, right))
-    keep = planes.expand(cells, shape, block_size)[box]
-    return box, keep
+    return slice(top, bottom), slice(left, right)
+
+
+def _box_mask(cells: np.ndarray, box: tuple[slice, slice], block_size: int) -> np.ndarray:
+    """The region's pixels inside box, made from the blocks it spans only (not a whole-image mask)."""
+    rows = slice(box[0].start // block_size, -(-box[0].stop // block_size))
+    cols = slice(box[1].start // block_size, -(-box[1].stop // block_size))
+    return planes.expand(cells[rows, cols], (box[0].stop - box[0].start, box[1].stop - box[1].start), block_size)
 
 
 def _reduced_size(shape: tuple[int, ...], scale: int) -> tuple[int, int]:
