@@ -106,6 +106,8 @@ def encode(
     pixels = as_pixels(image)
     _check_block_size(block_size, pixels)
     codec = _choice("codec", codec, CODECS)
+    if codec in container.PLANE_CODECS:
+        _check_padded_size(pixels, block_size)
     bg_scale = _choice("bg_scale", bg_scale, (*container.SCALES, "auto"))
     block_map, qualities = _plan(pixels, fg_quality, bg_quality, mask, method, options, block_size, levels, quality_map)
     if transition:
@@ -294,6 +296,20 @@ def _pixel_map(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     if value.shape != shape:
         raise InputError(f"quality_map is {_size(value.shape)} but the image is {_size(shape)}")
     return value
+
+
+def _check_padded_size(pixels: np.ndarray, block_size: int) -> None:
+    """InputError if the image padded to whole blocks is wider or taller than a JPEG mosaic may be (spec §10).
+
+    A canvas (WebP, AVIF) is clipped to the image, so only JPEG needs this.
+    """
+    height, width = pixels.shape[:2]
+    largest = container.MAX_DIMENSION // block_size * block_size
+    if max(width, height) > largest:
+        raise InputError(
+            f"image is {width}x{height}; with {block_size}-pixel blocks each side must be at most {largest}, "
+            f"so that it pads to whole blocks within JPEG's limit of {container.MAX_DIMENSION}"
+        )
 
 
 def _bytes(data: Any) -> bytes:

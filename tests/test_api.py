@@ -138,6 +138,17 @@ def test_bad_images_raise_input_error(image: object, match: str) -> None:
         regioncodec.encode(image)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("block_size, largest", [(8, 65_496), (16, 65_488), (64, 65_472)])
+def test_sides_must_pad_to_blocks_within_jpegs_limit(block_size: int, largest: int) -> None:
+    """A side that pads past 65,500 cannot be a JPEG mosaic: refused up front, not by libjpeg as an OSError."""
+    for shape in ((1, largest + 1), (largest + 1, 1)):
+        with pytest.raises(InputError, match=f"each side must be at most {largest}"):
+            regioncodec.encode(np.zeros(shape, np.uint8), block_size=block_size, mask=np.ones(shape, bool))
+    widest = np.zeros((1, largest), np.uint8)
+    data = regioncodec.encode(widest, block_size=block_size, mask=np.ones(widest.shape, bool))
+    assert regioncodec.decode(data).shape == widest.shape
+
+
 @pytest.mark.parametrize(
     "options, match",
     [
