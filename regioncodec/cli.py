@@ -8,11 +8,13 @@ created, 70 a bug (run with --debug for the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -367,7 +369,8 @@ def _encode(args: argparse.Namespace) -> None:
 def _decode(args: argparse.Namespace) -> None:
     """rcodec decode."""
     image_format = _output_format(args.output)
-    pixels = _decode_file(args.input, args.max_pixels)
+    with _quiet_c_stderr(unless=args.debug):
+        pixels = _decode_file(args.input, args.max_pixels)
     picture = Image.fromarray(pixels)
     _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
 
@@ -496,6 +499,29 @@ def _decode_file(path: Path, max_pixels: int) -> np.ndarray:
     except RegionCodecError as exc:
         code = EX_USAGE if isinstance(exc, InputError) else EX_DATAERR
         raise CommandError(f"{path}: {exc}", code) from None
+
+
+@contextlib.contextmanager
+def _quiet_c_stderr(*, unless: bool) -> Iterator[None]:
+    """Send what C libraries write to file descriptor 2 meanwhile to the null device (unless is true).
+
+    libjpeg inside OpenCV prints warnings such as "Corrupt JPEG data: bad
+    Huffman code" for damaged streams straight to descriptor 2, where no
+    Python code can catch them; the CLI promises one line on stderr, so they
+    are dropped, and --debug shows them. Safe here: the CLI runs one thread.
+    """
+    if unless:
+        yield
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _open_image(path: Path) -> Image.Image:

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import regioncodec
+from regioncodec import cli, container
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
+from .craft import build, chunks_of, layer
 
 SAMPLE = ROOT / "samples" / "kodim04.jpg"
 
@@ -205,3 +211,110 @@ def test_mask_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert out.read_bytes() == b"keep me"
     assert rcodec("mask", SAMPLE, out, "--force").returncode == 0
     assert Image.open(out).size == (512, 768)
+
+
+def test_decode_never_writes_over_its_input(tmp_path: Path, encoded: Path) -> None:
+    """Not the same path, nor a hard or symbolic link to it (named .png, so the format is no obstacle)."""
+    before = encoded.read_bytes()
+    same = tmp_path / "same.png"
+    encoded.rename(same)
+    (tmp_path / "hard.png").hardlink_to(same)
+    (tmp_path / "soft.png").symlink_to(same)
+    for out in (same, tmp_path / "hard.png", tmp_path / "soft.png"):
+        done = rcodec("decode", same, out, "--force")
+        assert done.returncode == 73 and "is the input file" in done.stderr
+    assert same.read_bytes() == before
+
+
+def limited(max_file_bytes: int) -> Callable[[], None]:
+    """A preexec_fn capping the size of any file the child writes, as a full disk would."""
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+
+@pytest.mark.parametrize("command", ["encode", "decode"])
+def test_full_disk_mid_write_leaves_no_partial_file(tmp_path: Path, encoded: Path, command: str) -> None:
+    """Writing fails half-way (EFBIG at 4 KB): exit 73, and the folder holds exactly what it held."""
+    source, out = (SAMPLE, tmp_path / "new.rgc") if command == "encode" else (encoded, tmp_path / "new.png")
+    before = sorted(tmp_path.iterdir())
+    done = subprocess.run(
+        [sys.executable, "-m", "regioncodec", command, str(source), str(out)],
+        capture_output=True,
+        text=True,
+        preexec_fn=limited(4096),
+    )
+    assert done.returncode == 73 and "File too large" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert sorted(tmp_path.iterdir()) == before
+
+
+def test_failed_replace_keeps_the_old_file(tmp_path: Path, encoded: Path) -> None:
+    old = tmp_path / "old.png"
+    old.write_bytes(b"precious")
+    done = subprocess.run(
+        [sys.executable, "-m", "regioncodec", "decode", str(encoded), str(old), "--force"],
+        capture_output=True,
+        text=True,
+        preexec_fn=limited(4096),
+    )
+    assert done.returncode == 73 and old.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.png", "photo.rgc"]
+
+
+@pytest.mark.parametrize(
+    "error, code",
+    [(OSError(28, "No space left on device"), 73), (RuntimeError("bug"), 70), (KeyboardInterrupt(), None)],
+)
+def test_any_error_while_writing_leaves_nothing(
+    tmp_path: Path, encoded: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int | None
+) -> None:
+    """A writer that fails after writing part of the image, however it fails, leaves no file behind."""
+
+    def failing_save(image: Image.Image, handle: BinaryIO, **options: object) -> None:
+        handle.write(b"\x89PNG half an image")
+        raise error
+
+    monkeypatch.setattr(Image.Image, "save", failing_save)
+    args = ["decode", str(encoded), str(tmp_path / "out.png")]
+    if code is None:
+        with pytest.raises(KeyboardInterrupt):
+            cli.main(args)
+    else:
+        assert cli.main(args) == code
+    assert [p.name for p in tmp_path.iterdir()] == ["photo.rgc"]
+
+
+def test_output_folder_that_cannot_hold_files_exits_73(tmp_path: Path, encoded: Path) -> None:
+    for out in (tmp_path / "missing" / "o.png", encoded / "o.png"):
+        done = rcodec("decode", encoded, out)
+        assert done.returncode == 73 and str(out) in done.stderr and "cannot write" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in a read-only folder")
+def test_read_only_folder_exits_73(tmp_path: Path, encoded: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o500)
+    done = rcodec("decode", encoded, folder / "o.png")
+    assert done.returncode == 73 and "Permission denied" in done.stderr
+    assert not any(folder.iterdir())
+
+
+def test_over_the_pixel_limit_exits_65(tmp_path: Path, encoded: Path) -> None:
+    done = rcodec("decode", encoded, tmp_path / "o.png", "--max-pixels", 1000)
+    assert done.returncode == 65 and "over the limit of 1000" in done.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_libjpeg_warnings_stay_off_stderr_unless_debug(tmp_path: Path) -> None:
+    """A CRC-valid file whose JPEG data is damaged decodes; libjpeg's own warning would be a second stderr line."""
+    chunks = chunks_of((DATA / "two-regions.rgc").read_bytes())
+    luma = container.read((DATA / "two-regions.rgc").read_bytes()).layers[0].streams[0]
+    scan = luma.index(b"\xff\xda") + 12
+    body = chunks[2][1]
+    damaged = luma[:scan] + luma[scan + 4 :]  # four bytes of entropy-coded data gone
+    bad = tmp_path / "bad.rgc"
+    bad.write_bytes(build([*chunks[:2], (b"LAYR", layer(0, damaged, body[7 + len(luma) :])), *chunks[3:]]))
+    done = rcodec("decode", bad, tmp_path / "a.png")
+    assert done.returncode == 0 and done.stderr == ""
+    debug = rcodec("decode", bad, tmp_path / "b.png", "--debug")
+    assert debug.returncode == 0 and "Corrupt JPEG data" in debug.stderr
