@@ -1,12 +1,22 @@
-"""Shared fixtures: real photographs from samples/ and synthetic scenes."""
+"""Shared fixtures (real photographs from samples/, synthetic scenes) and the hypothesis profiles."""
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
+
+# "ci" (the default, what make test runs): 1,000 examples for each byte-level property, which
+# cost milliseconds each; the encode/decode round trip scales down from it (test_api.py). "dev": a
+# quick tenth. The deadline is the 1 s any input may take to decode or be refused: a hang guard.
+settings.register_profile("ci", max_examples=1000, deadline=timedelta(seconds=1), print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=timedelta(seconds=1))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*.jpg"))

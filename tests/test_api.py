@@ -1,15 +1,27 @@
-"""The public API: round trips, options, and clear errors for bad arguments."""
+"""The public API: round trips, options, clear errors for bad arguments, determinism and threads."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import regioncodec
 from regioncodec import InputError
 
+from .conftest import ROOT
 from .helpers import pillow_jpeg, psnr, random_image
+
+# Each round trip codes a whole image, so it gets a fifth of the profile's examples (small images: ~2 s in all).
+ROUND_TRIPS = max(20, settings.default.max_examples // 5)
 
 
 @pytest.mark.parametrize(
@@ -20,6 +32,40 @@ def test_round_trip_keeps_shape_and_mode(shape: tuple[int, ...]) -> None:
     out = regioncodec.decode(regioncodec.encode(image))
     assert out.shape == image.shape and out.dtype == np.uint8
     assert psnr(out, image) > 25
+
+
+@st.composite
+def images(draw: st.DrawFn) -> np.ndarray:
+    """An L or RGB image of 1..80 pixels a side, smooth or noisy, as encode meets them."""
+    shape = (draw(st.integers(1, 80)), draw(st.integers(1, 80))) + draw(st.sampled_from([(), (3,)]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    if draw(st.booleans()):
+        return random_image(shape, seed)
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+@settings(max_examples=ROUND_TRIPS)
+@given(
+    image=images(),
+    fg_quality=st.integers(1, 100),
+    bg_quality=st.integers(1, 100),
+    block_size=st.sampled_from([8, 16, 32, 64]),
+    mask_seed=st.none() | st.integers(0, 2**32 - 1),
+)
+def test_round_trip_keeps_shape_and_mode_for_any_image(
+    image: np.ndarray, fg_quality: int, bg_quality: int, block_size: int, mask_seed: int | None
+) -> None:
+    if image.ndim == 3:
+        block_size = max(block_size, 16)
+    mask = None if mask_seed is None else np.random.default_rng(mask_seed).random(image.shape[:2]) < 0.02
+    data = regioncodec.encode(image, fg_quality=fg_quality, bg_quality=bg_quality, mask=mask, block_size=block_size)
+    out = regioncodec.decode(data)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    info = regioncodec.inspect(data)
+    assert (info.mode, info.block_size) == ("RGB" if image.ndim == 3 else "L", block_size)
+    assert [r.quality for r in info.regions] == [bg_quality, fg_quality]
+    if mask is not None:
+        assert regioncodec.read_mask(data)[mask].all()  # every foreground pixel's block is foreground
 
 
 @pytest.mark.parametrize("shape", [(17, 33), (17, 33, 3), (64, 48, 3)])
@@ -90,6 +136,52 @@ def test_pil_images_are_accepted() -> None:
 
 def test_deterministic(photo: np.ndarray) -> None:
     assert regioncodec.encode(photo) == regioncodec.encode(photo.copy())
+
+
+DIGESTS = """
+import hashlib, sys
+import cv2, numpy as np, regioncodec
+from PIL import Image
+cv2.setNumThreads(int(sys.argv[2]))
+data = regioncodec.encode(np.asarray(Image.open(sys.argv[1]).convert("RGB")), fg_quality=85, bg_quality=25)
+print(hashlib.sha256(data).hexdigest(), hashlib.sha256(regioncodec.decode(data)).hexdigest())
+"""
+
+
+def test_deterministic_across_processes_and_thread_counts(photo: np.ndarray) -> None:
+    """Identical bytes and pixels from a fresh process with another hash seed and 1 or 2 OpenCV threads."""
+    data = regioncodec.encode(photo, fg_quality=85, bg_quality=25)
+    here = f"{hashlib.sha256(data).hexdigest()} {hashlib.sha256(regioncodec.decode(data)).hexdigest()}"
+    for threads, hash_seed in ((1, "1"), (2, "2")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", DIGESTS, str(ROOT / "samples" / "kodim04.jpg"), str(threads)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        assert done.stdout.strip() == here
+
+
+def test_threads_give_the_same_bytes_and_pixels_as_one(photo: np.ndarray) -> None:
+    """Encoding and decoding in 4 threads at once matches doing it sequentially, byte for byte."""
+    jobs = [
+        (photo[top : top + 256, left : left + 320], 40 + 5 * i, 15 + i, 16 << i % 3)
+        for i, (top, left) in enumerate([(0, 0), (256, 0), (512, 0), (0, 192), (256, 192), (512, 192)] * 2)
+    ]
+    jobs += [(np.ascontiguousarray(crop[..., 1]), fg, bg, 8) for crop, fg, bg, _ in jobs[:4]]
+
+    def encode(job: tuple[np.ndarray, int, int, int]) -> bytes:
+        image, fg, bg, block = job
+        return regioncodec.encode(image, fg_quality=fg, bg_quality=bg, block_size=block)
+
+    files = [encode(job) for job in jobs]
+    pixels = [regioncodec.decode(data) for data in files]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(3):
+            assert list(pool.map(encode, jobs)) == files
+            assert all(np.array_equal(a, b) for a, b in zip(pool.map(regioncodec.decode, files), pixels, strict=True))
 
 
 @pytest.mark.parametrize("block_size", [16, 32, 64])

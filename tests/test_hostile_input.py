@@ -1,0 +1,121 @@
+"""Hostile bytes: decode returns an image or raises RegionCodecError, never anything else, within 1 s.
+
+Damage the CRCs catch (every bit flip of a file), damage behind them (flips
+and mutations with the CRCs made right, as an attacker would), random bytes,
+the fuzz seed corpus, and every crash the fuzzer ever found (tests/data/regressions).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import regioncodec
+from regioncodec import FormatError, RegionCodecError
+
+from .conftest import DATA, ROOT
+from .craft import SIGNATURE, TIME_LIMIT, fix_crcs, refused
+
+SEEDS = sorted([*DATA.glob("*.rgc"), *(ROOT / "fuzz" / "corpus").glob("*.rgc")])
+SEED_BYTES = [path.read_bytes() for path in SEEDS]
+REGRESSIONS = sorted((DATA / "regressions").glob("*"))
+
+
+@pytest.fixture(scope="module")
+def small_file(photo: np.ndarray) -> bytes:
+    """A valid two-region RGB file of about 2 KB: a 64x96 crop of a photograph."""
+    data = regioncodec.encode(photo[300:364, 200:296])
+    assert (len(data) - 256) * 8 > 2 * 3000 and regioncodec.inspect(data).fg_fraction not in (0.0, 1.0)
+    return data
+
+
+def decoded_or_refused(data: bytes) -> np.ndarray | None:
+    """decode(data), or None if it raised RegionCodecError; anything else (or taking over 1 s) fails the test."""
+    start = time.perf_counter()
+    try:
+        out = regioncodec.decode(data)
+    except RegionCodecError as exc:
+        assert str(exc)
+        out = None
+    else:
+        assert out.dtype == np.uint8 and out.ndim in (2, 3) and out.size
+    assert time.perf_counter() - start < TIME_LIMIT
+    return out
+
+
+def flipped(data: bytes, bit: int) -> bytes:
+    """data with one bit inverted."""
+    damaged = bytearray(data)
+    damaged[bit // 8] ^= 1 << (bit % 8)
+    return bytes(damaged)
+
+
+def test_every_bit_flip_is_refused(small_file: bytes) -> None:
+    """Every flip in the first 256 bytes and 3,000 of the rest: signature, lengths and CRC-32 leave none valid.
+
+    CRC-32 catches every single-bit error in a chunk's type, data or CRC, and
+    a flipped length moves the CRC out of place, so no flip can decode.
+    """
+    rng = random.Random(1)
+    bits = [*range(256 * 8), *rng.sample(range(256 * 8, len(small_file) * 8), 3000)]
+    for bit in bits:
+        refused(flipped(small_file, bit), FormatError)
+
+
+def test_bit_flips_behind_the_crc_decode_or_are_refused(small_file: bytes) -> None:
+    """What CRCs cannot catch: flips in a file rewritten with right CRCs (the payloads mostly still decode)."""
+    rng = random.Random(2)
+    results = [
+        decoded_or_refused(fix_crcs(flipped(small_file, bit)))
+        for bit in rng.sample(range(64, len(small_file) * 8), 2000)
+    ]
+    shapes = {None if out is None else out.shape for out in results}
+    assert shapes == {None, (64, 96, 3)}  # both outcomes happen, and what decodes has the header's size
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    """A seed file after a few random edits, with its CRCs made right three times in four."""
+    data = bytearray(draw(st.sampled_from(SEED_BYTES)))
+    for _ in range(draw(st.integers(1, 6))):
+        at = draw(st.integers(0, len(data)))
+        edit = draw(st.sampled_from(["flip", "byte", "insert", "delete", "copy"]))
+        if edit == "flip" and at < len(data):
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif edit == "byte" and at < len(data):
+            data[at] = draw(st.sampled_from([0, 1, 0x7F, 0x80, 0xFF, draw(st.integers(0, 255))]))
+        elif edit == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=16))
+        elif edit == "delete":
+            del data[at : at + draw(st.integers(1, 16))]
+        elif edit == "copy":
+            start = draw(st.integers(0, len(data)))
+            data[at:at] = data[start : start + draw(st.integers(1, 64))]
+    return fix_crcs(bytes(data)) if draw(st.integers(0, 3)) else bytes(data)
+
+
+@given(mutated())
+def test_mutated_files_decode_or_are_refused(data: bytes) -> None:
+    decoded_or_refused(data)
+
+
+@given(st.binary(max_size=4096))
+def test_random_bytes_are_refused(data: bytes) -> None:
+    assert decoded_or_refused(data) is None
+    assert decoded_or_refused(fix_crcs(SIGNATURE + data)) is None
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=lambda path: path.name)
+def test_fuzz_seeds_are_valid(path: Path) -> None:
+    assert decoded_or_refused(path.read_bytes()) is not None
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=lambda path: path.name)
+def test_fuzz_findings_stay_fixed(path: Path) -> None:
+    decoded_or_refused(path.read_bytes())
