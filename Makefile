@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT := demo-out
+FUZZ_SECONDS ?= 600
+FUZZ_OUT := fuzz-out
 
-.PHONY: demo test bench previews lint clean
+.PHONY: demo test bench previews fuzz lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +37,17 @@ bench: $(STAMP)
 previews: $(STAMP)
 	$(BIN)/python docs/make_previews.py
 
+# Coverage-guided fuzzing of decode for FUZZ_SECONDS on one core; new inputs go to $(FUZZ_OUT)/corpus,
+# crashes to $(FUZZ_OUT)/crash-*: copy each to tests/data/regressions/ so pytest replays it.
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,fuzz]'
+	@mkdir -p $(FUZZ_OUT)/corpus
+	$(BIN)/python fuzz/fuzz_decode.py $(FUZZ_OUT)/corpus fuzz/corpus tests/data \
+		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 \
+		-artifact_prefix=$(FUZZ_OUT)/ -print_final_stats=1
+
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_OUT) $(FUZZ_OUT) .pytest_cache .hypothesis
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
