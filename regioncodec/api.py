@@ -212,9 +212,12 @@ def inspect(data: bytes, /) -> Info:
     return Info(h.width, h.height, h.mode, h.block_size, 1.0 - areas[BACKGROUND], infos, len(data))
 
 
-def read_mask(data: bytes, /) -> np.ndarray:
-    """The boolean H x W foreground mask stored in .rgc data (True where not background)."""
-    parsed = container.read(_bytes(data), max_pixels=container.MAX_DIMENSION**2)
+def read_mask(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """The boolean H x W foreground mask stored in .rgc data (True where not background).
+
+    The mask has a byte per pixel, so it has decode's pixel limit (LimitError).
+    """
+    parsed = container.read(_bytes(data), max_pixels=_integer("max_pixels", max_pixels, 1))
     h = parsed.header
     return planes.expand(parsed.block_map != BACKGROUND, (h.height, h.width), h.block_size)
 
@@ -320,11 +323,24 @@ def _bytes(data: Any) -> bytes:
 
 
 def _region_areas(parsed: Container) -> list[float]:
-    """Share of the image's pixels in each region, counting edge blocks by their visible part."""
+    """Share of the image's pixels in each region, counting edge blocks by their visible part.
+
+    Every block counts B x B pixels, less what the bottom row and right column
+    of blocks hide past the image's edge (the corner block's hidden part added
+    back once): counts of the map only, so no temporary is larger than it.
+    """
     h = parsed.header
-    weights = segmentation.block_weights((h.height, h.width), h.block_size)
-    total = h.width * h.height
-    return [float(weights[parsed.block_map == i].sum()) / total for i in range(h.regions)]
+    b, regions = h.block_size, h.regions
+    rows, cols = h.grid_shape
+    hidden_rows, hidden_cols = rows * b - h.height, cols * b - h.width
+    bm = parsed.block_map
+    visible = (
+        container.block_counts(bm, regions) * b * b
+        - container.block_counts(bm[-1:, :], regions) * hidden_rows * b
+        - container.block_counts(np.ascontiguousarray(bm[:, -1:]), regions) * hidden_cols * b
+        + container.block_counts(bm[-1:, -1:], regions) * hidden_rows * hidden_cols
+    )
+    return [float(area) / (h.width * h.height) for area in visible]
 
 
 def _role(region: int, regions: int) -> str:

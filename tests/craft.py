@@ -11,6 +11,7 @@ import io
 import struct
 import time
 import zlib
+from collections.abc import Callable
 
 import pytest
 import zstandard
@@ -137,12 +138,17 @@ def fix_crcs(data: bytes) -> bytes:
 
 
 def refused(
-    data: bytes, error: type[Exception] = regioncodec.RegionCodecError, match: str | None = None, **options: int
+    data: bytes,
+    error: type[Exception] = regioncodec.RegionCodecError,
+    match: str | None = None,
+    *,
+    read: Callable[..., object] = regioncodec.decode,
+    **options: int,
 ) -> regioncodec.RegionCodecError:
-    """Assert that decode refuses data with error (matching match) within TIME_LIMIT; return the error."""
+    """Assert that read (decode) refuses data with error (matching match) within TIME_LIMIT; return the error."""
     start = time.perf_counter()
     with pytest.raises(error, match=match) as caught:
-        regioncodec.decode(data, **options)
+        read(data, **options)
     elapsed = time.perf_counter() - start
     assert elapsed < TIME_LIMIT, f"refusing took {elapsed:.2f} s"
     assert isinstance(caught.value, regioncodec.RegionCodecError) and str(caught.value)

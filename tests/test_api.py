@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,10 +16,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import regioncodec
-from regioncodec import InputError
+from regioncodec import InputError, LimitError, container
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
+from .craft import build, frame, head, layer, refused
 from .helpers import pillow_jpeg, psnr, random_image
+
+SMALLEST = (DATA / "smallest.rgc").read_bytes()
 
 # Each round trip codes a whole image, so it gets a fifth of the profile's examples (small images: ~2 s in all).
 ROUND_TRIPS = max(20, settings.default.max_examples // 5)
@@ -64,6 +68,7 @@ def test_round_trip_keeps_shape_and_mode_for_any_image(
     info = regioncodec.inspect(data)
     assert (info.mode, info.block_size) == ("RGB" if image.ndim == 3 else "L", block_size)
     assert [r.quality for r in info.regions] == [bg_quality, fg_quality]
+    assert info.fg_fraction == pytest.approx(regioncodec.read_mask(data).mean())  # edge blocks count what shows
     if mask is not None:
         assert regioncodec.read_mask(data)[mask].all()  # every foreground pixel's block is foreground
 
@@ -271,6 +276,35 @@ def test_pixel_limit(photo: np.ndarray) -> None:
     assert regioncodec.decode(data, max_pixels=64 * 64).shape == (64, 64, 3)
     with pytest.raises(regioncodec.LimitError, match="4096 pixels, over the limit of 4095"):
         regioncodec.decode(data, max_pixels=64 * 64 - 1)
+
+
+def largest_file(block_size: int) -> tuple[bytes, int]:
+    """A 2 KB file of the largest legal image, all background, and the bytes of its block map."""
+    blocks = (-(-65_500 // block_size)) ** 2
+    chunks = [(b"HEAD", head(65_500, 65_500, block_size=block_size)), (b"BMAP", frame(bytes(blocks)))]
+    return build([*chunks, (b"LAYR", layer(0, b"\xff\xd8")), (b"LAYR", layer(1)), (b"DONE", b"")]), blocks
+
+
+def test_inspect_of_the_largest_image_costs_little_more_than_its_map() -> None:
+    """inspect reads any legal file, so a 2 KB file may make it read a 16 MB map, but nothing much larger."""
+    data, map_bytes = largest_file(16)
+    tracemalloc.start()
+    try:
+        info = regioncodec.inspect(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (info.width, info.height, info.fg_fraction) == (65_500, 65_500, 0.0)
+    assert peak < 3 * map_bytes, f"{peak / map_bytes:.1f} x the map"
+
+
+def test_read_mask_has_the_pixel_limit() -> None:
+    """The mask has a byte per pixel: without the limit, 2 KB would ask for a 4.3 GB array."""
+    data, _ = largest_file(8)
+    refused(data, LimitError, "4290250000 pixels, over the limit of 178956970", read=regioncodec.read_mask)
+    with pytest.raises(InputError, match="max_pixels"):
+        regioncodec.read_mask(data, max_pixels=-1)
+    assert regioncodec.read_mask(container.write(container.read(SMALLEST)), max_pixels=1).shape == (1, 1)
 
 
 def test_errors_share_one_base() -> None:
