@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .errors import FormatError
+from .errors import FormatError, LimitError
 from .quantise import matched_table
 
 # ITU-T T.81 Annex K, tables K.1 and K.2, in natural (row-major) order.
@@ -36,6 +36,7 @@ SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # loss
 # Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
 SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
 PRECISION = 8  # spec §7.2: 8-bit samples only
+OPENCV_MAX_PIXELS = 1 << 30  # OpenCV's CV_IO_MAX_IMAGE_PIXELS: imdecode refuses larger images with cv2.error
 
 
 def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
@@ -60,19 +61,29 @@ def decode_plane(data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
     refuses truncated streams) then does the decoding.
     """
     check_plane(data, shape, what)
-    plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    try:
+        plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error as exc:  # OpenCV's own input checks, whose limits the environment can lower
+        raise FormatError(f"{what} was refused by OpenCV: {exc.err}") from None
     if plane is None or plane.shape != shape:
         raise FormatError(f"{what} is not a readable JPEG")
     return plane
 
 
 def check_plane(data: bytes, shape: tuple[int, int], what: str) -> None:
-    """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols)."""
+    """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols).
+
+    LimitError if OpenCV would refuse to decode that many pixels: only with max_pixels raised over 10^9.
+    """
     rows, cols, components = frame_header(data, what)
     if components != 1 or (rows, cols) != shape:
         raise FormatError(
             f"{what} is a {components}-component JPEG of {cols}x{rows}; "
             f"the container needs 1 component of {shape[1]}x{shape[0]}"
+        )
+    if rows * cols > OPENCV_MAX_PIXELS:
+        raise LimitError(
+            f"{what} is {cols}x{rows} = {rows * cols} pixels; OpenCV decodes at most {OPENCV_MAX_PIXELS} in one stream"
         )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
+import subprocess
+import sys
 import tracemalloc
 import zlib
 
@@ -292,6 +295,34 @@ def test_the_size_checked_is_the_size_libjpeg_reads() -> None:
     bomb = disguised_jpeg(luma, 32_000, 32_000)
     assert len(bomb) < 50_000
     refused(build([*chunks[:2], (b"LAYR", layer(0, bomb)), *chunks[3:]]), FormatError, "marker 0xFFFF at byte 2")
+
+
+def test_stream_over_opencvs_pixel_cap_is_a_limit_error() -> None:
+    """With max_pixels raised past 10^9, a 65472 x 65472 mosaic is legal but more than OpenCV decodes."""
+    luma = grey_jpeg(8, 8)
+    sof = luma.index(b"\xff\xc0")
+    big = luma[: sof + 5] + struct.pack(">HH", 65_472, 65_472) + luma[sof + 9 :]
+    chunks = [(b"HEAD", head(65_472, 65_472, block_size=64)), (b"BMAP", frame(bytes(1023**2)))]
+    data = build([*chunks, (b"LAYR", layer(0, big)), (b"LAYR", layer(1)), (b"DONE", b"")])
+    refused(data, LimitError, "65472x65472 = 4286582784 pixels; OpenCV decodes at most 1073741824", max_pixels=2**33)
+
+
+DECODE_STDIN = """
+import sys, regioncodec
+try:
+    regioncodec.decode(sys.stdin.buffer.read())
+except Exception as exc:
+    print(repr(exc))
+"""
+
+
+def test_opencv_refusing_a_stream_is_a_format_error() -> None:
+    """OpenCV's limits can be lowered from the environment; its cv2.error must not escape decode."""
+    env = {**os.environ, "OPENCV_IO_MAX_IMAGE_PIXELS": "16"}
+    done = subprocess.run(
+        [sys.executable, "-c", DECODE_STDIN], input=TWO_REGIONS, capture_output=True, env=env, check=True
+    )
+    assert done.stdout.decode().startswith("FormatError('luma stream of region 0 was refused by OpenCV: pixels <=")
 
 
 def test_rgb_layer_needs_its_chroma_stream() -> None:
