@@ -66,6 +66,13 @@ def layer(
     return LAYR.pack(region, codec, quality, scale, length) + luma + chroma
 
 
+def all_background(width: int, height: int, block_size: int, luma: bytes) -> bytes:
+    """A greyscale file whose every block is region 0, coded by the luma stream given; region 1 is empty."""
+    blocks = -(-width // block_size) * -(-height // block_size)
+    chunks = [(b"HEAD", head(width, height, block_size=block_size)), (b"BMAP", frame(bytes(blocks)))]
+    return build([*chunks, (b"LAYR", layer(0, luma)), (b"LAYR", layer(1)), (b"DONE", b"")])
+
+
 def grey_jpeg(width: int, height: int, value: int = 128) -> bytes:
     """A flat greyscale baseline JPEG (one component), as a layer stream."""
     out = io.BytesIO()

@@ -19,7 +19,7 @@ import regioncodec
 from regioncodec import InputError, LimitError, container
 
 from .conftest import DATA, ROOT
-from .craft import build, frame, head, layer, refused
+from .craft import all_background, refused
 from .helpers import pillow_jpeg, psnr, random_image
 
 SMALLEST = (DATA / "smallest.rgc").read_bytes()
@@ -280,9 +280,7 @@ def test_pixel_limit(photo: np.ndarray) -> None:
 
 def largest_file(block_size: int) -> tuple[bytes, int]:
     """A 2 KB file of the largest legal image, all background, and the bytes of its block map."""
-    blocks = (-(-65_500 // block_size)) ** 2
-    chunks = [(b"HEAD", head(65_500, 65_500, block_size=block_size)), (b"BMAP", frame(bytes(blocks)))]
-    return build([*chunks, (b"LAYR", layer(0, b"\xff\xd8")), (b"LAYR", layer(1)), (b"DONE", b"")]), blocks
+    return all_background(65_500, 65_500, block_size, b"\xff\xd8"), (-(-65_500 // block_size)) ** 2
 
 
 def test_inspect_of_the_largest_image_costs_little_more_than_its_map() -> None:

@@ -22,6 +22,7 @@ from .conftest import DATA, ROOT
 from .craft import (
     LAYR,
     U32_MAX,
+    all_background,
     build,
     chunks_of,
     disguised_jpeg,
@@ -109,8 +110,7 @@ def test_unknown_critical_chunk_is_refused() -> None:
 
 @pytest.mark.parametrize("version", [0, 2, 255])
 def test_other_versions_are_refused(version: int) -> None:
-    head = dict(chunks_of(SMALLEST))[b"HEAD"]
-    refused(replace(SMALLEST, b"HEAD", bytes([version]) + head[1:]), FormatError, f"unsupported .rgc version {version}")
+    refused(replace(SMALLEST, b"HEAD", head(version=version)), FormatError, f"unsupported .rgc version {version}")
 
 
 @pytest.mark.parametrize(
@@ -142,11 +142,7 @@ def test_largest_image_is_over_the_default_pixel_limit() -> None:
 
 def test_streams_are_checked_before_the_image_is_allocated() -> None:
     """A 65,500 x 65,500 header with a stream of the wrong size costs no image-sized memory (§10)."""
-    grid = frame(bytes((65_536 // 64) ** 2))
-    data = build(
-        [(b"HEAD", head(65_500, 65_500, block_size=64)), (b"BMAP", grid), (b"LAYR", layer(0, grey_jpeg(8, 8)))]
-    )
-    data = build([*chunks_of(data), (b"LAYR", layer(1)), (b"DONE", b"")])
+    data = all_background(65_500, 65_500, 64, grey_jpeg(8, 8))
     tracemalloc.start()
     try:
         refused(data, FormatError, "the container needs 1 component of 65536x65536", max_pixels=2**40)
@@ -179,8 +175,7 @@ def test_every_length_field_is_checked(golden: bytes) -> None:
 
 
 def test_header_of_the_wrong_length_is_refused() -> None:
-    head = dict(chunks_of(SMALLEST))[b"HEAD"]
-    refused(replace(SMALLEST, b"HEAD", head + b"\0"), ChunkError, "HEAD chunk is 13 bytes")
+    refused(replace(SMALLEST, b"HEAD", head() + b"\0"), ChunkError, "HEAD chunk is 13 bytes")
 
 
 def test_chunk_order_rules() -> None:
@@ -302,9 +297,8 @@ def test_stream_over_opencvs_pixel_cap_is_a_limit_error() -> None:
     luma = grey_jpeg(8, 8)
     sof = luma.index(b"\xff\xc0")
     big = luma[: sof + 5] + struct.pack(">HH", 65_472, 65_472) + luma[sof + 9 :]
-    chunks = [(b"HEAD", head(65_472, 65_472, block_size=64)), (b"BMAP", frame(bytes(1023**2)))]
-    data = build([*chunks, (b"LAYR", layer(0, big)), (b"LAYR", layer(1)), (b"DONE", b"")])
-    refused(data, LimitError, "65472x65472 = 4286582784 pixels; OpenCV decodes at most 1073741824", max_pixels=2**33)
+    cap = "65472x65472 = 4286582784 pixels; OpenCV decodes at most 1073741824"
+    refused(all_background(65_472, 65_472, 64, big), LimitError, cap, max_pixels=2**33)
 
 
 DECODE_STDIN = """
