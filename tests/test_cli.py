@@ -307,13 +307,13 @@ def test_over_the_pixel_limit_exits_65(tmp_path: Path, encoded: Path) -> None:
 
 def test_libjpeg_warnings_stay_off_stderr_unless_debug(tmp_path: Path) -> None:
     """A CRC-valid file whose JPEG data is damaged decodes; libjpeg's own warning would be a second stderr line."""
-    chunks = chunks_of((DATA / "two-regions.rgc").read_bytes())
-    luma = container.read((DATA / "two-regions.rgc").read_bytes()).layers[0].streams[0]
+    golden = (DATA / "two-regions.rgc").read_bytes()
+    chunks = chunks_of(golden)
+    luma, chroma = container.read(golden).layers[0].streams
     scan = luma.index(b"\xff\xda") + 12
-    body = chunks[2][1]
     damaged = luma[:scan] + luma[scan + 4 :]  # four bytes of entropy-coded data gone
     bad = tmp_path / "bad.rgc"
-    bad.write_bytes(build([*chunks[:2], (b"LAYR", layer(0, damaged, body[7 + len(luma) :])), *chunks[3:]]))
+    bad.write_bytes(build([*chunks[:2], (b"LAYR", layer(0, damaged, chroma)), *chunks[3:]]))
     done = rcodec("decode", bad, tmp_path / "a.png")
     assert done.returncode == 0 and done.stderr == ""
     debug = rcodec("decode", bad, tmp_path / "b.png", "--debug")
