@@ -55,19 +55,36 @@ def images(draw: st.DrawFn) -> np.ndarray:
     bg_quality=st.integers(1, 100),
     block_size=st.sampled_from([8, 16, 32, 64]),
     mask_seed=st.none() | st.integers(0, 2**32 - 1),
+    codec=st.sampled_from(["jpeg", "jpeg", "webp", "avif"]),
+    bg_scale=st.sampled_from([1, 2, 4]),
+    levels=st.sampled_from([2, 3]),
 )
 def test_round_trip_keeps_shape_and_mode_for_any_image(
-    image: np.ndarray, fg_quality: int, bg_quality: int, block_size: int, mask_seed: int | None
+    image: np.ndarray,
+    fg_quality: int,
+    bg_quality: int,
+    block_size: int,
+    mask_seed: int | None,
+    codec: str,
+    bg_scale: int,
+    levels: int,
 ) -> None:
     if image.ndim == 3:
         block_size = max(block_size, 16)
     mask = None if mask_seed is None else np.random.default_rng(mask_seed).random(image.shape[:2]) < 0.02
-    data = regioncodec.encode(image, fg_quality=fg_quality, bg_quality=bg_quality, mask=mask, block_size=block_size)
+    options = {"mask": mask, "block_size": block_size, "codec": codec, "bg_scale": bg_scale, "levels": levels}
+    data = regioncodec.encode(image, fg_quality=fg_quality, bg_quality=bg_quality, **options)
     out = regioncodec.decode(data)
     assert out.shape == image.shape and out.dtype == np.uint8
     info = regioncodec.inspect(data)
     assert (info.mode, info.block_size) == ("RGB" if image.ndim == 3 else "L", block_size)
-    assert [r.quality for r in info.regions] == [bg_quality, fg_quality]
+    regions = info.regions
+    assert (regions[0].quality, regions[-1].quality, regions[0].scale, len(regions)) == (
+        bg_quality,
+        fg_quality,
+        bg_scale,
+        levels,
+    )
     assert info.fg_fraction == pytest.approx(regioncodec.read_mask(data).mean())  # edge blocks count what shows
     if mask is not None:
         assert regioncodec.read_mask(data)[mask].all()  # every foreground pixel's block is foreground
