@@ -29,8 +29,6 @@ test: $(STAMP)
 
 bench: $(STAMP)  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
-bench: $(STAMP)  # every benchmark runs; fails if any figure missed
-	$(BIN)/python -m pip install --quiet -e '.[test,report]'
 	@missed=0; for name in core encoders peers segment memory; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
@@ -53,6 +51,6 @@ clean:
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
-	$(BIN)/ruff check regioncodec tests benchmarks docs
-	$(BIN)/ruff format --check regioncodec tests benchmarks docs
+	$(BIN)/ruff check regioncodec tests benchmarks docs fuzz
+	$(BIN)/ruff format --check regioncodec tests benchmarks docs fuzz
 	$(BIN)/mypy regioncodec

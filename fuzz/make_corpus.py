@@ -37,13 +37,13 @@ def seeds() -> dict[str, bytes]:
     colour = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
     half, left = np.zeros(grey.shape, bool), np.zeros(colour.shape[:2], bool)
     half[:, :20], left[:, :24] = True, True
-    two_regions = (ROOT / "tests" / "data" / "two-regions.rgc").read_bytes()
+    two_regions = chunks_of((ROOT / "tests" / "data" / "two-regions.rgc").read_bytes())
     chunks = chunks_of(regioncodec.encode(grey[:8, :8], block_size=8, mask=np.ones((8, 8), bool)))
     luma = regioncodec.container.read(build(chunks)).layers[1].streams[0]
     return {
         "grey-40x24-blocks8.rgc": regioncodec.encode(grey, block_size=8, mask=half),
-        "rgb-48x32-blocks32-all-foreground.rgc": regioncodec.encode(colour, block_size=32, mask=np.ones((32, 48), bool)),
-        "rgb-ancillary-chunk.rgc": build([*chunks_of(two_regions)[:2], (b"teXt", b"seed"), *chunks_of(two_regions)[2:]]),
+        "rgb-48x32-blocks32-all-foreground.rgc": regioncodec.encode(colour, block_size=32, mask=left | ~left),
+        "rgb-ancillary-chunk.rgc": build([*two_regions[:2], (b"teXt", b"seed"), *two_regions[2:]]),
         "grey-progressive.rgc": build([*chunks[:3], (b"LAYR", layer(1, progressive(luma), quality=90)), chunks[4]]),
         "rgb-background-scale-4.rgc": regioncodec.encode(colour, mask=left, bg_scale=4),
         "grey-3-levels-scale-2.rgc": regioncodec.encode(grey, block_size=8, levels=3, bg_scale=2),
