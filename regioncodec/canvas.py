@@ -101,5 +101,6 @@ def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Itera
             yield image
     except FormatError:
         raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, Image.DecompressionBombError) as exc:
+        # RuntimeError: Pillow's AVIF plugin reports libavif's parse failures so; EOFError: its WebP frame reader
         raise FormatError(f"{what} is not a readable {codec.upper()} picture: {exc}") from None
