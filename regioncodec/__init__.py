@@ -11,8 +11,19 @@ from importlib.metadata import PackageNotFoundError, version
 
 # Last, so that the name regioncodec.segment is the function; the module's
 # contents stay importable with `from regioncodec.segment import ...`.
-from .api import Info, RegionInfo, as_pixels, decode, encode, inspect, preview, read_mask, segment  # noqa: E402
-from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION
+from .api import (  # noqa: E402
+    Info,
+    RegionInfo,
+    as_pixels,
+    decode,
+    encode,
+    inspect,
+    preview,
+    read_mask,
+    read_metadata,
+    segment,
+)
+from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION, Metadata
 from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
 from .segment import METHODS, SegmentOptions
 
@@ -30,6 +41,7 @@ __all__ = [
     "Info",
     "InputError",
     "LimitError",
+    "Metadata",
     "RegionCodecError",
     "RegionInfo",
     "SegmentOptions",
@@ -40,5 +52,6 @@ __all__ = [
     "inspect",
     "preview",
     "read_mask",
+    "read_metadata",
     "segment",
 ]

@@ -7,10 +7,12 @@ present before anything is allocated.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import zstandard
@@ -29,22 +31,32 @@ ANCILLARY_BIT = 0x20  # §4: lower-case first letter = ancillary, safe to skip
 HEAD = b"HEAD"  # §5
 BMAP = b"BMAP"  # §6
 LAYR = b"LAYR"  # §7
-DONE = b"DONE"  # §8
+ALPH = b"ALPH"  # §8
+DONE = b"DONE"  # §10
+EXIF, ICCP, XMPD = b"exif", b"iccp", b"xmpd"  # §9: ancillary
 
 HEAD_FIELDS = struct.Struct(">BIIBBB")  # §5: version, width, height, mode, block size, regions
 LAYR_FIELDS = struct.Struct(">BBBBI")  # §7: region, codec, quality, scale, first stream length
 
-MAX_DIMENSION = 65_500  # §10: JPEG's own limit on either side (libjpeg JPEG_MAX_DIMENSION)
-DEFAULT_MAX_PIXELS = 178_956_970  # §10: Pillow's decompression-bomb limit, same reasoning
+MAX_DIMENSION = 65_500  # §12: JPEG's own limit on either side (libjpeg JPEG_MAX_DIMENSION)
+DEFAULT_MAX_PIXELS = 178_956_970  # §12: Pillow's decompression-bomb limit, same reasoning
+READ_PIECE = 1 << 24  # §12: chunks are read 16 MiB at a time, so a lying length costs no more than that
 BLOCK_SIZES = (8, 16, 32, 64)  # §5: multiples of the 8x8 DCT block
 MIN_COLOUR_BLOCK = 16  # §5: a 4:2:0 MCU is 16x16, so colour blocks are never smaller
-MODE_CODES = {1: "L", 3: "RGB"}  # §5: the value is the number of channels
+MODE_CODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # §5: the value is the number of channels
 CODEC_CODES = {1: "jpeg", 2: "webp", 3: "avif"}  # §7
 PLANE_CODECS = ("jpeg",)  # §7.1: mosaics of raw planes, one stream per plane
 CANVAS_CODECS = ("webp", "avif")  # §7.5: one colour picture of the region's bounding box
 SCALES = (1, 2, 4)  # §7: a layer's pixels may be coded at 1/scale of the image's resolution
 BMAP_ZSTD_LEVEL = 12  # §6: within ~25 bytes of level 19 on real maps, 30x faster (19 costs ~1.5 ms to set up)
 COUNT_SLICE = 1 << 20  # map bytes counted at a time: bincount's int64 temporaries stay at 8 MB
+ALPHA_FILTER = 1  # §8: each alpha byte minus its left neighbour, as PNG's Sub filter
+ALPHA_ZSTD_LEVEL = 9  # §8: a third the size of level 3 on soft edges, a few ms per megapixel
+METADATA_FIELDS = {EXIF: "exif", ICCP: "icc_profile", XMPD: "xmp"}  # §9: chunk type -> Metadata field
+EXIF_APP1_PREFIX = b"Exif\0\0"  # §9.1: what JPEG's APP1 (and Pillow's Image.info) puts before the TIFF data
+TIFF_HEADERS = (b"II*\0", b"MM\0*")  # §9.1: little- and big-endian TIFF byte order marks
+ICC_HEADER_SIZE = 128  # §9.2: an ICC profile's fixed header
+ICC_SIGNATURE = (36, b"acsp")  # §9.2: offset and value of the profile file signature
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,7 @@ class Header:
 
     width: int
     height: int
-    mode: str
+    mode: str  # L, LA, RGB or RGBA
     block_size: int
     regions: int
 
@@ -62,6 +74,33 @@ class Header:
         """Rows and columns of blocks covering the image (edge blocks may stick out)."""
         b = self.block_size
         return -(-self.height // b), -(-self.width // b)
+
+    @property
+    def colour(self) -> str:
+        """The mode of the region-coded pixels: L or RGB (alpha lives in its own chunk)."""
+        return self.mode.removesuffix("A")
+
+    @property
+    def has_alpha(self) -> bool:
+        """Whether the image has an alpha channel, stored losslessly in the ALPH chunk (§8)."""
+        return self.mode.endswith("A")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What the ancillary metadata chunks hold (§9); None where the file has none.
+
+    exif is in the form JPEG's APP1 segment and Pillow's Image.info["exif"] use:
+    b"Exif\\0\\0" then the TIFF structure, so it can be passed to Image.save(exif=...).
+    """
+
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    xmp: bytes | None = None
+
+    def as_dict(self) -> dict[str, bytes]:
+        """The items present, keyed as Pillow keys them in Image.info."""
+        return {name: value for name, value in vars(self).items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -87,11 +126,13 @@ class Layer:
 
 @dataclass(frozen=True)
 class Container:
-    """Everything a .rgc file holds that a decoder needs."""
+    """Everything a .rgc file holds: what a decoder needs, and the metadata it may pass on."""
 
     header: Header
     block_map: np.ndarray  # uint8, grid_shape, region index per block
     layers: tuple[Layer, ...]
+    alpha: bytes | None = None  # data of the ALPH chunk when the mode has alpha (see alpha_data, alpha_plane)
+    metadata: Metadata = Metadata()
 
 
 def pack_chunk(kind: bytes, data: bytes) -> bytes:
@@ -101,26 +142,34 @@ def pack_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def write(container: Container) -> bytes:
-    """The bytes of a .rgc file (§9 gives the order)."""
+    """The bytes of a .rgc file, chunks in the order §1 and §11 give."""
     h = container.header
     mode = {v: k for k, v in MODE_CODES.items()}[h.mode]
     head = HEAD_FIELDS.pack(VERSION, h.width, h.height, mode, h.block_size, h.regions)
-    parts = [SIGNATURE, pack_chunk(HEAD, head), pack_chunk(BMAP, _compress_map(container.block_map))]
+    parts = [SIGNATURE, pack_chunk(HEAD, head)]
+    parts += [pack_chunk(kind, data) for kind, data in metadata_chunks(container.metadata)]
+    parts.append(pack_chunk(BMAP, _compress_map(container.block_map)))
+    if container.alpha is not None:
+        parts.append(pack_chunk(ALPH, container.alpha))
     parts += [pack_chunk(LAYR, _layer_data(layer)) for layer in container.layers]
     parts.append(pack_chunk(DONE, b""))
     return b"".join(parts)
 
 
 def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
-    """Parse and check a whole .rgc file without decoding any pixels (§9)."""
-    chunks = _chunks(data)
+    """Parse and check a whole .rgc file without decoding any pixels (§11)."""
+    chunks = _chunks(io.BytesIO(data))
     header = _read_head(next(chunks, None), max_pixels)
     block_map: np.ndarray | None = None
+    alpha: bytes | None = None
     layers: list[Layer] = []
     counts: np.ndarray | None = None  # blocks per region, once the map is read
+    metadata: dict[str, bytes] = {}
     for kind, body, offset in chunks:
         if kind == DONE:
-            return _finish(header, block_map, layers, body, offset, len(data))
+            _check_done(body, offset, len(data))
+            block_map = _all_present(header, block_map, alpha, layers)
+            return Container(header, block_map, tuple(layers), alpha, Metadata(**metadata))
         if kind == HEAD:
             raise ChunkError(f"second HEAD chunk at byte {offset}")
         if kind == BMAP:
@@ -128,10 +177,19 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
                 raise ChunkError(f"second BMAP chunk at byte {offset}")
             block_map = _read_map(body, header, offset)
             counts = block_counts(block_map, header.regions)
+        elif kind == ALPH:
+            _check_alpha_place(header, block_map, alpha, layers, offset)
+            alpha = _read_alpha(body, header, offset)
         elif kind == LAYR:
             if counts is None:
                 raise ChunkError(f"LAYR chunk at byte {offset} comes before the BMAP chunk")
+            if header.has_alpha and alpha is None:
+                raise ChunkError(f"LAYR chunk at byte {offset} comes before the ALPH chunk")
             layers.append(_read_layer(body, header, counts, len(layers), offset))
+        elif kind in METADATA_FIELDS:
+            if block_map is not None:
+                raise ChunkError(f"{kind.decode()} chunk at byte {offset} comes after the BMAP chunk")
+            _add_metadata(metadata, kind, body, offset)
         elif not kind[0] & ANCILLARY_BIT:
             raise ChunkError(f"unknown critical chunk {kind!r} at byte {offset}")
     raise TruncatedError("file ends before its DONE chunk")
@@ -139,40 +197,113 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
 
 def read_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
     """Parse only the signature and HEAD chunk: a cheap look at size and mode."""
-    return _read_head(next(_chunks(data), None), max_pixels)
+    return _read_head(next(_chunks(io.BytesIO(data)), None), max_pixels)
 
 
-def _chunks(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
-    """Yield (type, data, offset) for each chunk after checking its length and CRC (§4)."""
-    view = memoryview(data)
-    if bytes(view[: len(SIGNATURE)]) != SIGNATURE[: len(view)] or not len(view):
+def read_front(stream: BinaryIO, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Header, Metadata]:
+    """The header and metadata, reading a stream only up to the first critical chunk after HEAD (§9).
+
+    Metadata chunks must come before BMAP, so nothing past them is read: no
+    block map, no pixels. What the rest of the file holds is not checked.
+    """
+    chunks = _chunks(stream, front_only=True)
+    header = _read_head(next(chunks, None), max_pixels)
+    metadata: dict[str, bytes] = {}
+    for kind, body, offset in chunks:
+        if kind in METADATA_FIELDS:
+            _add_metadata(metadata, kind, body, offset)
+    return header, Metadata(**metadata)
+
+
+def metadata_chunks(metadata: Metadata) -> list[tuple[bytes, bytes]]:
+    """(type, data) of the metadata chunks that hold metadata, in the order the writer puts them (§9)."""
+    chunks = []
+    for kind, name in METADATA_FIELDS.items():
+        value = getattr(metadata, name)
+        if value is not None:
+            chunks.append((kind, value.removeprefix(EXIF_APP1_PREFIX) if kind == EXIF else value))
+    return chunks
+
+
+def metadata_problem(kind: bytes, data: bytes) -> str | None:
+    """What breaks §9's rule for the data of a metadata chunk of this type, or None if it is valid."""
+    if not data:
+        return "is empty"
+    if kind == EXIF and data[:4] not in TIFF_HEADERS:
+        return "does not start with a TIFF header (II*\\0 or MM\\0*)"
+    offset, signature = ICC_SIGNATURE
+    if kind == ICCP and (len(data) < ICC_HEADER_SIZE or data[offset : offset + len(signature)] != signature):
+        return f"is not an ICC profile (no {signature.decode()!r} signature at byte {offset} of a 128-byte header)"
+    if kind == XMPD:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return "is not UTF-8 text"
+    return None
+
+
+def alpha_data(plane: np.ndarray) -> bytes:
+    """The data of an ALPH chunk for an H x W uint8 alpha plane: filter byte, then a zstd frame (§8)."""
+    residual = plane.copy()
+    np.subtract(plane[:, 1:], plane[:, :-1], out=residual[:, 1:])  # uint8 arithmetic: modulo 256
+    compressor = zstandard.ZstdCompressor(level=ALPHA_ZSTD_LEVEL, write_content_size=True)
+    return bytes([ALPHA_FILTER]) + compressor.compress(residual.tobytes())
+
+
+def alpha_plane(data: bytes, header: Header) -> np.ndarray:
+    """The H x W alpha plane from ALPH chunk data that read() has checked (§8)."""
+    size = f"a {header.width}x{header.height} image"
+    raw = _decompress_exact(data[1:], header.width * header.height, "ALPH chunk", size, "alpha")
+    residual = np.frombuffer(raw, dtype=np.uint8).reshape(header.height, header.width)
+    return np.cumsum(residual, axis=1, dtype=np.uint8)  # undoes the filter, modulo 256
+
+
+def _chunks(stream: BinaryIO, *, front_only: bool = False) -> Iterator[tuple[bytes, bytes, int]]:
+    """Yield (type, data, offset) for each chunk after checking its length and CRC (§4).
+
+    With front_only, stop at the first critical chunk after HEAD without reading its data.
+    """
+    signature = stream.read(len(SIGNATURE))
+    if not signature or signature != SIGNATURE[: len(signature)]:
         raise FormatError("not an .rgc file: the first 8 bytes are not the .rgc signature")
-    if len(view) < len(SIGNATURE):
-        raise TruncatedError(f"file is {len(view)} bytes, shorter than the 8-byte signature")
+    if len(signature) < len(SIGNATURE):
+        raise TruncatedError(f"file is {len(signature)} bytes, shorter than the 8-byte signature")
     offset = len(SIGNATURE)
-    while offset < len(view):
-        if len(view) - offset < CHUNK_HEAD.size:
+    while head := stream.read(CHUNK_HEAD.size):
+        if len(head) < CHUNK_HEAD.size:
             raise TruncatedError(f"chunk header at byte {offset} is cut off")
-        length, kind = CHUNK_HEAD.unpack_from(view, offset)
+        length, kind = CHUNK_HEAD.unpack(head)
         if not kind.isalpha() or not kind.isascii():
             raise ChunkError(f"chunk type {kind!r} at byte {offset} is not four ASCII letters")
         if length > MAX_CHUNK_LENGTH:
             raise ChunkError(f"{kind.decode()} chunk at byte {offset} declares {length} bytes, over 2^31-1")
-        end = offset + CHUNK_HEAD.size + length
-        if end + CHUNK_CRC.size > len(view):
+        if front_only and offset > len(SIGNATURE) and not kind[0] & ANCILLARY_BIT:
+            return
+        body = _read_at_most(stream, length)
+        crc = stream.read(CHUNK_CRC.size)
+        if len(body) < length or len(crc) < CHUNK_CRC.size:
             raise TruncatedError(
                 f"{kind.decode()} chunk at byte {offset} declares {length} bytes but the file ends first"
             )
-        body = bytes(view[offset + CHUNK_HEAD.size : end])
-        (crc,) = CHUNK_CRC.unpack_from(view, end)
-        if crc != zlib.crc32(body, zlib.crc32(kind)):
+        if CHUNK_CRC.unpack(crc)[0] != zlib.crc32(body, zlib.crc32(kind)):
             raise ChunkError(f"{kind.decode()} chunk at byte {offset} fails its CRC check")
         yield kind, body, offset
-        offset = end + CHUNK_CRC.size
+        offset += CHUNK_OVERHEAD + length
+
+
+def _read_at_most(stream: BinaryIO, size: int) -> bytes:
+    """Up to size bytes of stream, read in pieces so that a size no file backs allocates little (§12)."""
+    if size <= READ_PIECE:
+        return stream.read(size)
+    pieces = []
+    while size > 0 and (piece := stream.read(min(size, READ_PIECE))):
+        pieces.append(piece)
+        size -= len(piece)
+    return b"".join(pieces)
 
 
 def _read_head(chunk: tuple[bytes, bytes, int] | None, max_pixels: int) -> Header:
-    """Check the HEAD chunk field by field against §5 and the limits of §10."""
+    """Check the HEAD chunk field by field against §5 and the limits of §12."""
     if chunk is None:
         raise TruncatedError("file ends after the signature, before its HEAD chunk")
     kind, body, offset = chunk
@@ -193,11 +324,12 @@ def _read_head(chunk: tuple[bytes, bytes, int] | None, max_pixels: int) -> Heade
     if mode_code not in MODE_CODES:
         raise FormatError(f"unknown mode code {mode_code} in HEAD")
     mode = MODE_CODES[mode_code]
-    if block_size not in BLOCK_SIZES or (mode == "RGB" and block_size < MIN_COLOUR_BLOCK):
+    header = Header(width, height, mode, block_size, regions)
+    if block_size not in BLOCK_SIZES or (header.colour == "RGB" and block_size < MIN_COLOUR_BLOCK):
         raise FormatError(f"block size {block_size} is not allowed for mode {mode}")
     if regions < 1:
         raise FormatError("HEAD declares zero regions")
-    return Header(width, height, mode, block_size, regions)
+    return header
 
 
 def _compress_map(block_map: np.ndarray) -> bytes:
@@ -209,28 +341,72 @@ def _compress_map(block_map: np.ndarray) -> bytes:
 def _read_map(body: bytes, header: Header, offset: int) -> np.ndarray:
     """Decompress the block map, trusting no size the frame declares (§6)."""
     rows, cols = header.grid_shape
-    expected = rows * cols
-    try:
-        declared = zstandard.get_frame_parameters(body).content_size
-    except zstandard.ZstdError as exc:
-        raise FormatError(f"BMAP chunk at byte {offset} is not a zstd frame: {exc}") from None
-    if declared == zstandard.CONTENTSIZE_UNKNOWN:
-        raise FormatError(f"BMAP chunk at byte {offset} does not declare its content size")
-    if declared != expected:
-        raise FormatError(
-            f"BMAP chunk at byte {offset} declares {declared} map bytes; a {rows}x{cols} block grid needs {expected}"
-        )
-    decompressor = zstandard.ZstdDecompressor().decompressobj()
-    try:
-        raw = decompressor.decompress(body)
-    except zstandard.ZstdError as exc:
-        raise FormatError(f"BMAP chunk at byte {offset} is damaged: {exc}") from None
-    if len(raw) != expected or not decompressor.eof or decompressor.unused_data:
-        raise FormatError(f"BMAP chunk at byte {offset} is not exactly one frame of {expected} bytes")
+    raw = _decompress_exact(body, rows * cols, f"BMAP chunk at byte {offset}", f"a {rows}x{cols} block grid", "map")
     block_map = np.frombuffer(raw, dtype=np.uint8).reshape(rows, cols)
     if int(block_map.max()) >= header.regions:
         raise FormatError(f"BMAP names region {int(block_map.max())} but HEAD declares {header.regions} regions")
     return block_map
+
+
+def _check_declared_size(frame: bytes, expected: int, what: str, needs: str, unit: str) -> None:
+    """FormatError unless frame is a zstd frame declaring expected bytes of content (§6, §8)."""
+    try:
+        declared = zstandard.get_frame_parameters(frame).content_size
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"{what} is not a zstd frame: {exc}") from None
+    if declared == zstandard.CONTENTSIZE_UNKNOWN:
+        raise FormatError(f"{what} does not declare its content size")
+    if declared != expected:
+        raise FormatError(f"{what} declares {declared} {unit} bytes; {needs} needs {expected}")
+
+
+def _decompress_exact(frame: bytes, expected: int, what: str, needs: str, unit: str) -> bytes:
+    """The content of a zstd frame that must be exactly expected bytes, checked before decompressing (§6, §8)."""
+    _check_declared_size(frame, expected, what, needs, unit)
+    decompressor = zstandard.ZstdDecompressor().decompressobj()
+    try:
+        raw = decompressor.decompress(frame)
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"{what} is damaged: {exc}") from None
+    if len(raw) != expected or not decompressor.eof or decompressor.unused_data:
+        raise FormatError(f"{what} is not exactly one frame of {expected} bytes")
+    return raw
+
+
+def _check_alpha_place(
+    header: Header, block_map: np.ndarray | None, alpha: bytes | None, layers: list[Layer], offset: int
+) -> None:
+    """ChunkError unless an ALPH chunk may stand here: alpha mode, after BMAP, once, before any LAYR (§8)."""
+    if not header.has_alpha:
+        raise ChunkError(f"ALPH chunk at byte {offset} in a file of mode {header.mode}, which has no alpha")
+    if block_map is None:
+        raise ChunkError(f"ALPH chunk at byte {offset} comes before the BMAP chunk")
+    if alpha is not None:
+        raise ChunkError(f"second ALPH chunk at byte {offset}")
+    if layers:
+        raise ChunkError(f"ALPH chunk at byte {offset} comes after a LAYR chunk")
+
+
+def _read_alpha(body: bytes, header: Header, offset: int) -> bytes:
+    """Check an ALPH chunk's filter and the size its frame declares; decompressing waits for alpha_plane (§8)."""
+    if not body or body[0] != ALPHA_FILTER:
+        found = body[0] if body else "none"
+        raise FormatError(f"ALPH chunk at byte {offset} uses filter {found}; only {ALPHA_FILTER} is defined")
+    pixels = header.width * header.height
+    what, needs = f"ALPH chunk at byte {offset}", f"a {header.width}x{header.height} image"
+    _check_declared_size(body[1:], pixels, what, needs, "alpha")
+    return body
+
+
+def _add_metadata(metadata: dict[str, bytes], kind: bytes, body: bytes, offset: int) -> None:
+    """Check a metadata chunk against §9 and add it to metadata under its field name."""
+    name = METADATA_FIELDS[kind]
+    if name in metadata:
+        raise ChunkError(f"second {kind.decode()} chunk at byte {offset}")
+    problem = metadata_problem(kind, body)
+    if problem:
+        raise FormatError(f"{kind.decode()} chunk at byte {offset} {problem}")
+    metadata[name] = EXIF_APP1_PREFIX + body if kind == EXIF else body
 
 
 def _layer_data(layer: Layer) -> bytes:
@@ -273,7 +449,7 @@ def _read_layer(body: bytes, header: Header, counts: np.ndarray, index: int, off
     first = body[LAYR_FIELDS.size : LAYR_FIELDS.size + first_length]
     second = body[LAYR_FIELDS.size + first_length :]
     codec = CODEC_CODES[code]
-    streams = _streams(header.mode, codec, first, second)
+    streams = _streams(header.colour, codec, first, second)
     has_blocks = bool(counts[region])
     if has_blocks != bool(streams):
         state = "has blocks but no streams" if has_blocks else "has no blocks but carries streams"
@@ -281,7 +457,7 @@ def _read_layer(body: bytes, header: Header, counts: np.ndarray, index: int, off
     return Layer(region, codec, quality, scale, streams)
 
 
-def _streams(mode: str, codec: str, first: bytes, second: bytes) -> tuple[bytes, ...]:
+def _streams(colour: str, codec: str, first: bytes, second: bytes) -> tuple[bytes, ...]:
     """The streams a layer must carry (§7): none; or for JPEG luma, plus chroma for RGB; or one picture."""
     if not first and not second:
         return ()
@@ -291,7 +467,7 @@ def _streams(mode: str, codec: str, first: bytes, second: bytes) -> tuple[bytes,
         if second:
             raise FormatError(f"LAYR of codec {codec} carries a second stream")
         return (first,)
-    if mode == "L":
+    if colour == "L":
         if second:
             raise FormatError("LAYR of a greyscale image carries a chroma stream")
         return (first,)
@@ -300,19 +476,23 @@ def _streams(mode: str, codec: str, first: bytes, second: bytes) -> tuple[bytes,
     return (first, second)
 
 
-def _finish(
-    header: Header, block_map: np.ndarray | None, layers: list[Layer], body: bytes, offset: int, size: int
-) -> Container:
-    """Apply the end-of-file rules of §8 and §9 once DONE is reached."""
+def _check_done(body: bytes, offset: int, size: int) -> None:
+    """Apply the rules of §10 to the DONE chunk: empty, and last."""
     if body:
         raise ChunkError(f"DONE chunk at byte {offset} is not empty")
     if offset + CHUNK_OVERHEAD != size:
         raise FormatError(f"{size - offset - CHUNK_OVERHEAD} bytes follow the DONE chunk")
+
+
+def _all_present(header: Header, block_map: np.ndarray | None, alpha: bytes | None, layers: list[Layer]) -> np.ndarray:
+    """The block map, once the file is checked to hold every critical chunk its header calls for (§10)."""
     if block_map is None:
         raise ChunkError("file has no BMAP chunk")
+    if header.has_alpha and alpha is None:
+        raise ChunkError(f"file of mode {header.mode} has no ALPH chunk")
     if len(layers) != header.regions:
         raise ChunkError(f"file has {len(layers)} LAYR chunks; HEAD declares {header.regions}")
     layouts = {layer.codec in PLANE_CODECS for layer in layers if layer.streams}
     if len(layouts) > 1:
         raise FormatError("file mixes JPEG layers with WebP or AVIF layers")
-    return Container(header, block_map, tuple(layers))
+    return block_map

@@ -106,7 +106,7 @@ def _decode_plane_layers(header: Header, block_map: np.ndarray, layers: list[Lay
         for stream, (shape, what) in zip(layer.streams, shapes[layer.region], strict=False):
             jpeg.check_plane(stream, shape, what)
     luma = np.zeros((rows * b, cols * b), dtype=np.uint8)
-    chroma = np.zeros((2, rows * b // 2, cols * b // 2), dtype=np.uint8) if header.mode == "RGB" else None
+    chroma = np.zeros((2, rows * b // 2, cols * b // 2), dtype=np.uint8) if header.colour == "RGB" else None
     full: Planes = (luma, chroma)
     for scale in sorted({layer.scale for layer in layers}):
         target = full if scale == 1 else _resize_planes(full, 1 / scale)
@@ -175,7 +175,7 @@ def _decode_canvas_layers(header: Header, block_map: np.ndarray, layers: list[La
         if layer.scale > 1:
             picture = cv2.resize(picture, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
         rgb[box][keep] = picture[keep]
-    return rgb if header.mode == "RGB" else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return rgb if header.colour == "RGB" else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
 def _canvas_name(layer: Layer) -> str:

@@ -9,13 +9,25 @@ from __future__ import annotations
 import numpy as np
 
 from . import container, plan, planes, regions
-from .container import Container, Header, Layer
+from .container import Container, Header, Layer, Metadata
 
 AUTO_SCALES = (2, 4)  # reductions auto tries against full resolution
 
 
-def fit(coder: regions.LayerCoder, header: Header, qualities: list[int], scales: list[int], target: int) -> list[int]:
-    """Qualities for the largest file of at most target bytes, coding each (region, quality) once."""
+def fit(
+    coder: regions.LayerCoder,
+    header: Header,
+    qualities: list[int],
+    scales: list[int],
+    target: int,
+    *,
+    alpha: bytes | None = None,
+    metadata: Metadata | None = None,
+) -> list[int]:
+    """Qualities for the largest file of at most target bytes, coding each (region, quality) once.
+
+    alpha and metadata are the file's other chunks (see Container): they count towards the target.
+    """
     cache: dict[tuple[int, int], int] = {}
 
     def payload(region: int, quality: int) -> int:
@@ -24,7 +36,7 @@ def fit(coder: regions.LayerCoder, header: Header, qualities: list[int], scales:
         return cache[region, quality]
 
     empty = tuple(Layer(r, coder.codec, q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
-    overhead = len(container.write(Container(header, coder.block_map, empty)))
+    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata())))
     return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
 
 

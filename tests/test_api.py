@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageCms
 
 import regioncodec
 from regioncodec import InputError, LimitError, container
@@ -239,12 +240,14 @@ def test_inspect_reports_each_region(photo: np.ndarray) -> None:
     "image, match",
     [
         (np.zeros((4, 4, 3), np.float32), "uint8"),
-        (np.zeros((4, 4, 4), np.uint8), "shape"),
+        (np.zeros((4, 4), bool), "uint8"),
+        (np.zeros((4, 4, 5), np.uint8), "shape"),
+        (np.zeros((4, 4, 1), np.uint8), "shape"),
         (np.zeros((4,), np.uint8), "shape"),
         (np.zeros((0, 4), np.uint8), "1..65500"),
         ([[1, 2], [3, 4]], "numpy array or PIL.Image"),
-        (Image.new("RGBA", (4, 4)), "RGBA"),
-        (Image.new("I;16", (4, 4)), "I;16"),
+        (Image.new("I", (4, 4)), "mode I is not supported"),
+        (Image.new("F", (4, 4)), "mode F is not supported"),
     ],
 )
 def test_bad_images_raise_input_error(image: object, match: str) -> None:
@@ -274,6 +277,12 @@ def test_sides_must_pad_to_blocks_within_jpegs_limit(block_size: int, largest: i
         ({"block_size": 12}, "block_size"),
         ({"mask": np.zeros((5, 5), bool)}, "mask is 5x5 but the image is 8x6"),
         ({"mask": np.zeros((6, 8), np.float32)}, "boolean or integer"),
+        ({"mask": Image.new("L", (6, 8))}, "mask is 6x8 but the image is 8x6"),
+        ({"exif": b"not exif"}, "exif does not start with a TIFF header"),
+        ({"exif": 42}, "exif must be bytes"),
+        ({"icc_profile": bytes(100)}, "icc_profile is not an ICC profile"),
+        ({"xmp": b"\xff"}, "xmp is not UTF-8"),
+        ({"strip": "yes"}, "strip must be True or False"),
     ],
 )
 def test_bad_options_raise_input_error(options: dict, match: str) -> None:
@@ -331,3 +340,158 @@ def test_errors_share_one_base() -> None:
         regioncodec.LimitError,
     ):
         assert issubclass(error, regioncodec.RegionCodecError)
+
+
+@pytest.mark.parametrize("channels", [2, 4])
+def test_alpha_is_kept_exactly(channels: int) -> None:
+    rng = np.random.default_rng(5)
+    image = random_image((37, 53, channels), seed=2)
+    image[..., -1] = rng.integers(0, 256, image.shape[:2], dtype=np.uint8)  # noise: nothing to smooth over
+    out = regioncodec.decode(regioncodec.encode(image))
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert np.array_equal(out[..., -1], image[..., -1])
+    assert psnr(out[..., :-1], image[..., :-1]) > 25
+    assert regioncodec.inspect(regioncodec.encode(image)).mode == {2: "LA", 4: "RGBA"}[channels]
+
+
+def test_alpha_does_not_change_how_colour_is_coded(photo: np.ndarray) -> None:
+    crop = photo[:96, :128]
+    alpha = np.full(crop.shape[:2], 255, np.uint8)
+    alpha[20:40, 30:90] = 0
+    with_alpha = regioncodec.decode(regioncodec.encode(np.dstack([crop, alpha])))
+    assert np.array_equal(with_alpha[..., :3], regioncodec.decode(regioncodec.encode(crop)))
+    assert np.array_equal(regioncodec.segment(np.dstack([crop, alpha])), regioncodec.segment(crop))
+
+
+def test_alpha_plane_costs_little_when_flat(photo: np.ndarray) -> None:
+    opaque = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    assert regioncodec.inspect(regioncodec.encode(opaque)).alpha_bytes < 100
+
+
+def test_rgba_pil_images_keep_alpha() -> None:
+    rgba = random_image((20, 30, 4), seed=4)
+    out = regioncodec.decode(regioncodec.encode(Image.fromarray(rgba)))
+    assert out.shape == (20, 30, 4) and np.array_equal(out[..., 3], rgba[..., 3])
+
+
+def _palette_with_transparency() -> Image.Image:
+    palette = Image.fromarray(random_image((20, 30, 3), seed=6)).convert("P")
+    palette.info["transparency"] = 0
+    return palette
+
+
+@pytest.mark.parametrize(
+    "make, mode",
+    [
+        (lambda: Image.fromarray(random_image((20, 30, 3))).convert("P"), "RGB"),
+        (_palette_with_transparency, "RGBA"),
+        (lambda: Image.fromarray(random_image((20, 30, 4))).convert("PA"), "RGBA"),
+        (lambda: Image.fromarray(random_image((20, 30, 2))).convert("La"), "LA"),
+        (lambda: Image.fromarray(random_image((20, 30, 4))).convert("RGBa"), "RGBA"),
+        (lambda: Image.fromarray(random_image((20, 30, 3))).convert("RGBX"), "RGB"),
+    ],
+)
+def test_pil_modes_convert_by_the_documented_rule(make: object, mode: str) -> None:
+    image = make()  # type: ignore[operator]
+    out = regioncodec.decode(regioncodec.encode(image))
+    assert regioncodec.inspect(regioncodec.encode(image)).mode == mode
+    expected = np.asarray(image.convert(mode))
+    if mode.endswith("A"):
+        assert np.array_equal(out[..., -1], expected[..., -1])  # transparency is kept exactly
+    assert psnr(out, expected) > 20  # dithered palettes are noisy: a loose sanity check of the conversion
+
+
+@pytest.mark.parametrize("base", ["L", "RGB"])
+def test_colour_key_transparency_becomes_alpha(base: str) -> None:
+    image = Image.fromarray(random_image((20, 30, 3), seed=8)).convert(base)
+    key = image.getpixel((0, 0))
+    image.info["transparency"] = key
+    out = regioncodec.decode(regioncodec.encode(image))
+    assert out.shape[-1] == len(base) + 1
+    assert out[0, 0, -1] == 0 and np.array_equal(out[..., -1], np.asarray(image.convert(base + "A"))[..., -1])
+
+
+def test_sixteen_bit_images_are_scaled_to_eight_bits() -> None:
+    values = np.array([[0, 128, 129, 257, 32896, 65535]], np.uint16)
+    expected = np.array([[0, 0, 1, 1, 128, 255]], np.uint8)
+    assert np.array_equal(regioncodec.as_pixels(values), expected)
+    assert np.array_equal(regioncodec.as_pixels(Image.fromarray(values)), expected)  # Pillow mode I;16
+    ramp = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16)
+    out = regioncodec.decode(regioncodec.encode(Image.fromarray(ramp), fg_quality=95, bg_quality=95))
+    assert out.dtype == np.uint8 and psnr(out, np.round(ramp / 257).astype(np.uint8)) > 40
+
+
+def _photo_with_metadata(orientation: int = 6) -> Image.Image:
+    """A JPEG, opened by Pillow, carrying EXIF (with an orientation), an ICC profile and XMP."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "Camera"
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.fromarray(random_image((48, 64, 3))).save(out, "JPEG", exif=exif, icc_profile=icc, xmp=XMP)
+    return Image.open(out)
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+
+
+def test_metadata_of_a_pil_image_is_kept() -> None:
+    image = _photo_with_metadata()
+    data = regioncodec.encode(image)
+    metadata = regioncodec.read_metadata(data)
+    assert metadata.exif == image.info["exif"] and metadata.exif.startswith(b"Exif\0\0")
+    assert metadata.icc_profile == image.info["icc_profile"]
+    assert metadata.xmp == XMP
+    exif = Image.Exif()
+    exif.load(metadata.exif)
+    assert exif[0x0112] == 6  # orientation kept as is ...
+    assert regioncodec.decode(data).shape == (48, 64, 3)  # ... and the pixels are not rotated
+    info = regioncodec.inspect(data)
+    assert info.metadata == {"exif": len(metadata.exif) - 6, "icc_profile": len(metadata.icc_profile), "xmp": len(XMP)}
+    assert sum(r.bytes for r in info.regions) + sum(info.metadata.values()) + info.overhead_bytes == len(data)
+    assert info.as_dict()["metadata"] == info.metadata
+
+
+def test_strip_and_explicit_metadata() -> None:
+    image = _photo_with_metadata()
+    assert regioncodec.read_metadata(regioncodec.encode(image, strip=True)) == regioncodec.Metadata()
+    only_icc = regioncodec.encode(image, strip=True, icc_profile=image.info["icc_profile"])
+    assert regioncodec.read_metadata(only_icc).as_dict().keys() == {"icc_profile"}
+    no_xmp = regioncodec.read_metadata(regioncodec.encode(image, xmp=b""))
+    assert no_xmp.xmp is None and no_xmp.exif == image.info["exif"]
+    tiff_form = image.info["exif"][6:]  # EXIF without the APP1 prefix, as PNG's eXIf holds it
+    array = np.asarray(image)
+    assert regioncodec.read_metadata(regioncodec.encode(array, exif=tiff_form)).exif == image.info["exif"]
+    assert regioncodec.read_metadata(regioncodec.encode(array, xmp=XMP.decode())).xmp == XMP
+    assert regioncodec.read_metadata(regioncodec.encode(array)) == regioncodec.Metadata()
+
+
+def test_broken_metadata_in_an_image_says_how_to_leave_it_out() -> None:
+    image = Image.fromarray(random_image((16, 16, 3)))
+    image.info["icc_profile"] = b"junk"
+    with pytest.raises(InputError, match="icc_profile is not an ICC profile .*strip=True"):
+        regioncodec.encode(image)
+    assert regioncodec.read_metadata(regioncodec.encode(image, strip=True)) == regioncodec.Metadata()
+
+
+def test_read_metadata_reads_no_pixels() -> None:
+    data = regioncodec.encode(_photo_with_metadata())
+    front_end = data.index(b"BMAP") + 4
+    assert regioncodec.read_metadata(data[:front_end]) == regioncodec.read_metadata(data)
+
+
+@pytest.mark.parametrize("options", [{"codec": "webp"}, {"codec": "avif"}, {"bg_scale": 2}, {"levels": 3}])
+def test_alpha_with_encoder_options(photo: np.ndarray, options: dict) -> None:
+    rgba = np.dstack([photo[:96, :128], random_image((96, 128), seed=9)])
+    out = regioncodec.decode(regioncodec.encode(rgba, **options))
+    assert out.shape == rgba.shape and np.array_equal(out[..., 3], rgba[..., 3])
+    assert psnr(out[..., :3], rgba[..., :3]) > 25
+
+
+def test_target_size_counts_alpha_and_metadata(photo: np.ndarray) -> None:
+    rgba = np.dstack([photo[:128, :128], random_image((128, 128), seed=10)])
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    target = 12_000
+    data = regioncodec.encode(rgba, target_size=target, icc_profile=icc)
+    assert target * 0.8 <= len(data) <= target
+    assert regioncodec.read_metadata(data).icc_profile == icc

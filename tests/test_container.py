@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
+import zstandard
 from PIL import Image
 
 import regioncodec
@@ -37,11 +38,12 @@ from .craft import (
 
 SMALLEST = (DATA / "smallest.rgc").read_bytes()
 TWO_REGIONS = (DATA / "two-regions.rgc").read_bytes()
+ALPHA_METADATA = (DATA / "alpha-metadata.rgc").read_bytes()
 
 
 def test_spec_hex_dump_is_the_golden_file() -> None:
     spec = (ROOT / "spec" / "format.md").read_text()
-    section = spec[spec.index("## 12. The smallest valid file") :]
+    section = spec[spec.index("## 15. The smallest valid file") :]
     dump = re.findall(r"^[0-9a-f]{4}: ((?:[0-9a-f]{2} ?)+)$", section, flags=re.MULTILINE)
     assert bytes.fromhex(" ".join(dump)) == SMALLEST
     assert f"{len(SMALLEST)} bytes" in section
@@ -62,7 +64,7 @@ def test_two_region_golden_file_decodes() -> None:
     assert regioncodec.read_mask(TWO_REGIONS)[:, :16].all() and not regioncodec.read_mask(TWO_REGIONS)[:, 16:].any()
 
 
-@pytest.mark.parametrize("golden", [SMALLEST, TWO_REGIONS])
+@pytest.mark.parametrize("golden", [SMALLEST, TWO_REGIONS, ALPHA_METADATA])
 def test_writer_reproduces_golden_bytes(golden: bytes) -> None:
     assert container.write(container.read(golden)) == golden
     assert build(chunks_of(golden)) == golden  # and so does the test helper written from the spec alone
@@ -122,11 +124,12 @@ def test_other_versions_are_refused(version: int) -> None:
         (head(65_501, 1), "outside 1..65500"),
         (head(2**31, 2), "2147483648x2 is outside"),  # W x H = 2^32: overflows 32 bits
         (head(U32_MAX, U32_MAX), "outside 1..65500"),
-        (head(mode=2), "mode code 2"),
+        (head(mode=5), "mode code 5"),
         (head(mode=0), "mode code 0"),
         (head(block_size=12), "block size 12"),
         (head(block_size=0), "block size 0"),
         (head(mode=3), "block size 8 is not allowed for mode RGB"),
+        (head(mode=4), "block size 8 is not allowed for mode RGBA"),
         (head(regions=0), "zero regions"),
     ],
 )
@@ -337,3 +340,163 @@ def test_colour_jpeg_where_a_plane_belongs_is_refused() -> None:
 def test_read_header_reads_only_the_header() -> None:
     header = container.read_header(TWO_REGIONS[:40])
     assert (header.width, header.height, header.mode, header.block_size, header.regions) == (32, 16, "RGB", 16, 2)
+
+
+def test_alpha_golden_file() -> None:
+    out = regioncodec.decode(ALPHA_METADATA)
+    assert out.shape == (16, 32, 4)
+    expected_alpha = np.tile((np.arange(32) * 8).astype(np.uint8), (16, 1))
+    expected_alpha[4:12, 20:28] = 0
+    assert np.array_equal(out[..., 3], expected_alpha)  # lossless
+    assert np.abs(out[0, 0, :3].astype(int) - (200, 40, 40)).max() <= 6
+    as_rgb = [
+        (b"HEAD", container.HEAD_FIELDS.pack(1, 32, 16, 3, 16, 2)) if k == b"HEAD" else (k, b)
+        for k, b in chunks_of(ALPHA_METADATA)
+        if k != b"ALPH"
+    ]
+    assert np.array_equal(out[..., :3], regioncodec.decode(build(as_rgb)))  # colour is coded as without alpha
+    kinds = [k for k, _ in chunks_of(ALPHA_METADATA)]
+    assert kinds == [b"HEAD", b"exif", b"iccp", b"xmpd", b"BMAP", b"ALPH", b"LAYR", b"LAYR", b"DONE"]
+    assert dict(chunks_of(ALPHA_METADATA))[b"ALPH"][0] == 1  # filter 1: left difference
+
+
+def test_alpha_filter_is_the_left_difference() -> None:
+    plane = np.array([[10, 5, 255, 0], [0, 1, 2, 3]], np.uint8)
+    data = container.alpha_data(plane)
+    residual = zstandard.ZstdDecompressor().decompress(data[1:])
+    assert residual == bytes([10, 251, 250, 1, 0, 1, 1, 1])
+    header = container.Header(4, 2, "LA", 8, 2)
+    assert np.array_equal(container.alpha_plane(data, header), plane)
+
+
+def test_metadata_golden_chunks() -> None:
+    chunks = dict(chunks_of(ALPHA_METADATA))
+    metadata = regioncodec.read_metadata(ALPHA_METADATA)
+    assert chunks[b"exif"][:4] == b"MM\0*" and metadata.exif == b"Exif\0\0" + chunks[b"exif"]
+    assert metadata.icc_profile == chunks[b"iccp"] and chunks[b"iccp"][36:40] == b"acsp"
+    assert metadata.xmp == chunks[b"xmpd"] and metadata.xmp.startswith(b"<x:xmpmeta")
+    exif = Image.Exif()
+    exif.load(metadata.exif)
+    assert exif[0x0112] == 6 and exif[0x010F] == "regioncodec"
+
+
+def test_files_without_alpha_or_metadata_have_no_new_chunks() -> None:
+    """Alpha and metadata cost nothing when absent: the file is what issue 2 wrote."""
+    image = np.zeros((16, 32, 3), np.uint8)
+    kinds = [k for k, _ in chunks_of(regioncodec.encode(image))]
+    assert kinds == [b"HEAD", b"BMAP", b"LAYR", b"LAYR", b"DONE"]
+
+
+def alpha_chunks() -> list[tuple[bytes, bytes]]:
+    return chunks_of(ALPHA_METADATA)
+
+
+def without(chunks: list[tuple[bytes, bytes]], *kinds: bytes) -> list[tuple[bytes, bytes]]:
+    return [(k, b) for k, b in chunks if k not in kinds]
+
+
+def test_alpha_chunk_rules() -> None:
+    chunks = without(alpha_chunks(), b"exif", b"iccp", b"xmpd")
+    assert [k for k, _ in chunks] == [b"HEAD", b"BMAP", b"ALPH", b"LAYR", b"LAYR", b"DONE"]
+    head, bmap, alph, layr0, layr1, done = chunks
+    rgb_head = (b"HEAD", container.HEAD_FIELDS.pack(1, 32, 16, 3, 16, 2))
+    cases = {
+        "mode RGBA has no ALPH chunk": [head, bmap, done],
+        "LAYR chunk at byte .* comes before the ALPH chunk": [head, bmap, layr0, alph, layr1, done],
+        "ALPH chunk at byte .* comes before the BMAP chunk": [head, alph, bmap, layr0, layr1, done],
+        "second ALPH chunk": [head, bmap, alph, alph, layr0, layr1, done],
+        "mode RGB, which has no alpha": [rgb_head, bmap, alph, layr0, layr1, done],
+    }
+    for match, variant in cases.items():
+        with pytest.raises(ChunkError, match=match):
+            regioncodec.decode(build(variant))
+
+
+@pytest.mark.parametrize(
+    "body, match",
+    [
+        (b"", "uses filter none"),
+        (b"\0" + frame(bytes(512)), "uses filter 0; only 1 is defined"),
+        (b"\2" + frame(bytes(512)), "uses filter 2"),
+        (b"\1not zstd", "not a zstd frame"),
+        (b"\1" + frame(bytes(511)), "declares 511 alpha bytes; a 32x16 image needs 512"),
+        (b"\1" + frame(bytes(512), content_size=False), "does not declare its content size"),
+        (b"\1" + frame(bytes(512)) + b"x", "not exactly one frame"),
+        (b"\1" + frame(bytes(512))[:-3], "damaged|not exactly one frame"),
+    ],
+)
+def test_bad_alpha_planes_are_refused(body: bytes, match: str) -> None:
+    with pytest.raises(FormatError, match=match):
+        regioncodec.decode(replace(ALPHA_METADATA, b"ALPH", body))
+
+
+def test_alpha_plane_declaring_a_huge_size_is_refused_before_decompressing() -> None:
+    bomb = b"\1" + frame(bytes(100_000_000))
+    assert len(bomb) < 10_000
+    with pytest.raises(FormatError, match="declares 100000000 alpha bytes"):
+        regioncodec.inspect(replace(ALPHA_METADATA, b"ALPH", bomb))
+
+
+def test_metadata_chunk_rules() -> None:
+    chunks = alpha_chunks()
+    head, exif, iccp, xmpd, bmap, *rest = chunks
+    cases = {
+        "exif chunk at byte .* comes after the BMAP chunk": [head, iccp, xmpd, bmap, exif, *rest],
+        "second iccp chunk": [head, exif, iccp, iccp, xmpd, bmap, *rest],
+        "exif chunk at byte .* is empty": [head, (b"exif", b""), bmap, *rest],
+        "exif chunk at byte .* does not start with a TIFF header": [head, (b"exif", b"Exif\0\0MM\0*"), bmap, *rest],
+        "iccp chunk at byte .* is not an ICC profile": [head, (b"iccp", iccp[1][:127]), bmap, *rest],
+        "iccp chunk .*no 'acsp' signature": [head, (b"iccp", bytes(200)), bmap, *rest],
+        "xmpd chunk at byte .* is not UTF-8": [head, (b"xmpd", b"\xff\xfe"), bmap, *rest],
+    }
+    for match, variant in cases.items():
+        with pytest.raises(FormatError, match=match):
+            regioncodec.decode(build(variant))
+        with pytest.raises(FormatError, match=match):
+            regioncodec.inspect(build(variant))
+
+
+def test_metadata_chunks_are_ancillary_to_old_readers() -> None:
+    """A reader that knows none of the three skips them: the pixels are the same."""
+    renamed = [(k.replace(b"xmpd", b"xmpz").replace(b"exif", b"exiz"), b) for k, b in alpha_chunks()]
+    assert np.array_equal(regioncodec.decode(build(renamed)), regioncodec.decode(ALPHA_METADATA))
+    assert regioncodec.read_metadata(build(renamed)).as_dict().keys() == {"icc_profile"}
+
+
+def test_read_front_stops_before_the_block_map() -> None:
+    """Header and metadata come from the front of the file: the rest need not even be there."""
+    chunks = alpha_chunks()
+    front = build(chunks[:4])
+    bmap_head = ALPHA_METADATA[len(front) : len(front) + 8]
+    header, metadata = container.read_front(io.BytesIO(front + bmap_head))
+    assert (header.width, header.height, header.mode) == (32, 16, "RGBA")
+    assert metadata == regioncodec.read_metadata(ALPHA_METADATA)
+    stream = io.BytesIO(ALPHA_METADATA)
+    container.read_front(stream)
+    assert stream.tell() == len(front) + 8  # BMAP's length and type, not its data
+
+
+def test_read_front_checks_what_it_reads() -> None:
+    with pytest.raises(TruncatedError):
+        container.read_front(io.BytesIO(ALPHA_METADATA[:60]))
+    damaged = bytearray(ALPHA_METADATA)
+    damaged[40] ^= 1  # inside the exif chunk
+    with pytest.raises(ChunkError, match="exif chunk at byte 32 fails its CRC check"):
+        container.read_front(io.BytesIO(bytes(damaged)))
+
+
+def test_lying_chunk_length_in_a_stream_reads_only_what_is_there() -> None:
+    """A length near 2^31 backed by no bytes is found short without reading (or allocating) 2 GiB."""
+
+    class Counting(io.BytesIO):
+        largest = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            Counting.largest = max(Counting.largest, size or 0)
+            return super().read(size)
+
+    data = bytearray(ALPHA_METADATA)
+    data[32:36] = struct.pack(">I", 2**31 - 1)  # the exif chunk's length
+    with pytest.raises(TruncatedError, match="declares 2147483647 bytes but the file ends first"):
+        container.read_front(Counting(bytes(data)))
+    assert Counting.largest <= container.READ_PIECE
