@@ -27,6 +27,14 @@ from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION, Metadata
 from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
 from .segment import METHODS, SegmentOptions
 
+
+def register_pillow() -> None:
+    """Let Pillow open and save .rgc files: Image.open("x.rgc"), im.save("x.rgc", fg_quality=90)."""
+    from . import pillow
+
+    pillow.register()
+
+
 try:
     __version__ = version("regioncodec")
 except PackageNotFoundError:  # running from a source tree that was never installed
@@ -53,5 +61,6 @@ __all__ = [
     "preview",
     "read_mask",
     "read_metadata",
+    "register_pillow",
     "segment",
 ]

@@ -1,0 +1,81 @@
+"""Pillow plugin: Image.open reads .rgc files, Image.save writes them.
+
+Importing this module registers the plugin, as regioncodec.register_pillow()
+does. It is a thin adapter: opening reads the header and metadata chunks only
+(container.read_front), pixels are decoded by regioncodec.decode on load(),
+and saving calls regioncodec.encode with the options given to save().
+"""
+
+from __future__ import annotations
+
+from typing import IO, BinaryIO, cast
+
+from PIL import Image, ImageFile
+
+from . import api, container
+from .errors import RegionCodecError, TruncatedError
+
+FORMAT = "RGC"
+EXTENSION = ".rgc"  # spec §14
+MIME = "image/x-rgc"  # spec §14
+SAVE_OPTIONS = ("fg_quality", "bg_quality", "mask", "method", "block_size", "exif", "icc_profile", "xmp", "strip")
+NO_LIMIT = container.MAX_DIMENSION**2  # Image.open applies Pillow's own MAX_IMAGE_PIXELS check to the size
+
+
+def _accept(prefix: bytes) -> bool:
+    """Whether a file starts with the .rgc signature."""
+    return prefix.startswith(container.SIGNATURE)
+
+
+class RgcImageFile(ImageFile.ImageFile):
+    """An .rgc file opened by Pillow: size, mode and metadata now, pixels on load()."""
+
+    format = FORMAT
+    format_description = "regioncodec region-adaptive image"
+
+    def _open(self) -> None:
+        """Read the header and metadata; a file that breaks the spec is "not this format" to Pillow."""
+        try:
+            header, metadata = container.read_front(cast(BinaryIO, self.fp), max_pixels=NO_LIMIT)
+        except RegionCodecError as exc:
+            raise SyntaxError(f"not a readable .rgc file: {exc}") from exc
+        self._size = (header.width, header.height)
+        self._mode = header.mode
+        self.info.update(metadata.as_dict())
+        self.tile = [ImageFile._Tile(FORMAT, (0, 0, *self.size), 0, None)]
+
+
+class RgcDecoder(ImageFile.PyDecoder):
+    """Decodes the whole file with regioncodec.decode; errors become OSError, as Pillow's own decoders raise."""
+
+    _pulls_fd = True
+
+    def decode(self, buffer: Image.DecoderInput) -> tuple[int, int]:
+        """Set the image to the file's pixels; buffer is unused, as the decoder reads the file itself."""
+        assert self.fd is not None
+        try:
+            pixels = api.decode(self.fd.read(), max_pixels=NO_LIMIT)
+        except TruncatedError as exc:
+            raise OSError(f"image file is truncated: {exc}") from exc
+        except RegionCodecError as exc:
+            raise OSError(f"cannot decode .rgc file: {exc}") from exc
+        self.set_as_raw(pixels.tobytes())
+        return -1, 0
+
+
+def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """Image.save(..., format="RGC"): encode with the regioncodec options among the save() keywords."""
+    options = {name: im.encoderinfo[name] for name in SAVE_OPTIONS if name in im.encoderinfo}
+    fp.write(api.encode(im, **options))
+
+
+def register() -> None:
+    """Register the format with Pillow: opener, saver, decoder, extension and MIME type."""
+    Image.register_open(FORMAT, RgcImageFile, _accept)
+    Image.register_save(FORMAT, _save)
+    Image.register_decoder(FORMAT, RgcDecoder)
+    Image.register_extension(FORMAT, EXTENSION)
+    Image.register_mime(FORMAT, MIME)
+
+
+register()

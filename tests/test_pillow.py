@@ -1,0 +1,186 @@
+"""The Pillow plugin, in the manner of Pillow's own test_file_*.py: sanity, invalid, truncated, save options."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+import regioncodec
+from regioncodec import pillow
+
+from .conftest import DATA, ROOT
+from .helpers import psnr, random_image
+
+SMALLEST = DATA / "smallest.rgc"
+ALPHA_METADATA = DATA / "alpha-metadata.rgc"
+
+
+@pytest.fixture(autouse=True)
+def registered() -> None:
+    regioncodec.register_pillow()
+
+
+def test_sanity() -> None:
+    with Image.open(ALPHA_METADATA) as im:
+        assert (im.format, im.size, im.mode) == ("RGC", (32, 16), "RGBA")
+        assert im.format_description == "regioncodec region-adaptive image"
+        assert im.get_format_mimetype() == "image/x-rgc"
+        im.load()
+        assert np.array_equal(np.asarray(im), regioncodec.decode(ALPHA_METADATA.read_bytes()))
+
+
+@pytest.mark.parametrize(
+    "shape, mode", [((20, 30), "L"), ((20, 30, 2), "LA"), ((20, 30, 3), "RGB"), ((20, 30, 4), "RGBA")]
+)
+def test_every_mode(tmp_path: Path, shape: tuple[int, ...], mode: str) -> None:
+    path = tmp_path / "x.rgc"
+    path.write_bytes(regioncodec.encode(random_image(shape)))
+    with Image.open(path) as im:
+        assert (im.mode, im.size) == (mode, (30, 20))
+        assert np.array_equal(np.asarray(im), regioncodec.decode(path.read_bytes()))
+
+
+def test_open_reads_the_header_and_decodes_only_on_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = ALPHA_METADATA.read_bytes()
+    stream = io.BytesIO(data)
+    calls = []
+    monkeypatch.setattr(regioncodec.api, "decode", lambda *a, **k: calls.append(a) or np.zeros((16, 32, 4), np.uint8))
+    im = Image.open(stream)
+    assert im.size == (32, 16) and not calls
+    assert stream.tell() <= data.index(b"BMAP") + 4  # nothing past the block map's chunk header was read
+    im.load()
+    assert len(calls) == 1
+
+
+def test_registration() -> None:
+    assert Image.registered_extensions()[".rgc"] == "RGC"
+    assert Image.MIME["RGC"] == "image/x-rgc"
+    assert "RGC" in Image.SAVE and "RGC" in Image.OPEN
+
+
+@pytest.mark.parametrize("how", ["import regioncodec.pillow", "import regioncodec; regioncodec.register_pillow()"])
+def test_importing_registers(how: str) -> None:
+    """In a fresh interpreter: nothing is registered by importing regioncodec alone; either way below does."""
+    check = f"""
+from PIL import Image
+import regioncodec
+assert "RGC" not in Image.OPEN
+{how}
+im = Image.open({str(ALPHA_METADATA)!r})
+print(im.format, im.mode, im.size)
+"""
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["RGC", "RGBA", "(32,", "16)"]
+
+
+def test_metadata_in_info() -> None:
+    with Image.open(ALPHA_METADATA) as im:
+        metadata = regioncodec.read_metadata(ALPHA_METADATA.read_bytes())
+        assert im.info["exif"] == metadata.exif and im.info["exif"].startswith(b"Exif\0\0")
+        assert im.info["icc_profile"] == metadata.icc_profile
+        assert im.info["xmp"] == metadata.xmp
+        assert im.getexif()[0x0112] == 6
+        assert ImageOps.exif_transpose(im).size == (16, 32)  # orientation 6: viewers turn it
+
+
+def test_invalid_file(tmp_path: Path) -> None:
+    not_rgc = tmp_path / "x.rgc"
+    not_rgc.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(not_rgc)
+    with pytest.raises(SyntaxError, match="not a readable .rgc file: not an .rgc file"):
+        pillow.RgcImageFile(not_rgc)
+    damaged = bytearray(SMALLEST.read_bytes())
+    damaged[20] ^= 1  # inside HEAD: its CRC fails
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(io.BytesIO(bytes(damaged)))
+
+
+def test_damaged_pixels_raise_oserror_on_load() -> None:
+    data = bytearray(ALPHA_METADATA.read_bytes())
+    data[-60] ^= 1  # inside the last LAYR chunk
+    with Image.open(io.BytesIO(bytes(data))) as im:
+        with pytest.raises(OSError, match="cannot decode .rgc file: LAYR chunk .* CRC"):
+            im.load()
+
+
+def test_truncated_file_behaves_as_png() -> None:
+    """Cut in the header: Pillow cannot identify it. Cut after: it opens, and load() says it is truncated."""
+    data = ALPHA_METADATA.read_bytes()
+    head_end = 8 + 12 + 12
+    bmap_read = data.index(b"BMAP") + 4  # where opening stops reading
+    for end in range(len(data)):
+        cut = io.BytesIO(data[:end])
+        try:
+            im = Image.open(cut)
+        except UnidentifiedImageError:
+            assert end < bmap_read  # a chunk before the block map is cut (or the header itself)
+            continue
+        assert end >= head_end and im.size == (32, 16)
+        with pytest.raises(OSError, match="image file is truncated"):
+            im.load()
+
+
+def test_truncated_file_with_load_truncated_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    """.rgc has no partial decode: even with LOAD_TRUNCATED_IMAGES a cut file raises, never a half image."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = ALPHA_METADATA.read_bytes()
+    with Image.open(io.BytesIO(data[:-20])) as im, pytest.raises(OSError, match="truncated"):
+        im.load()
+
+
+def test_decompression_bomb_check_is_pillows(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(ALPHA_METADATA)  # 512 pixels: more than twice the limit
+
+
+def test_save_with_options(tmp_path: Path) -> None:
+    photo = Image.open(ROOT / "samples" / "kodim04.jpg")
+    mask = np.zeros((photo.height, photo.width), bool)
+    mask[:64, :64] = True
+    path = tmp_path / "x.rgc"
+    photo.save(path, fg_quality=85, bg_quality=20, mask=mask)
+    info = regioncodec.inspect(path.read_bytes())
+    assert [r.quality for r in info.regions] == [20, 85]
+    assert info.fg_fraction == pytest.approx(64 * 64 / (photo.width * photo.height))
+    photo.save(path, method="edges", block_size=32)
+    assert regioncodec.inspect(path.read_bytes()).block_size == 32
+    with Image.open(path) as back:
+        assert psnr(np.asarray(back), np.asarray(photo)) > 30
+
+
+def test_save_takes_pil_mask_and_format_keyword() -> None:
+    image = Image.fromarray(random_image((32, 48, 3)))
+    mask = Image.new("1", image.size)
+    out = io.BytesIO()
+    image.save(out, "RGC", mask=mask)
+    assert regioncodec.inspect(out.getvalue()).fg_fraction == 0
+
+
+def test_save_keeps_metadata_and_alpha(tmp_path: Path) -> None:
+    with Image.open(ALPHA_METADATA) as original:
+        original.load()
+        original.save(tmp_path / "again.rgc")
+        stripped = tmp_path / "stripped.rgc"
+        original.save(stripped, strip=True)
+    with Image.open(tmp_path / "again.rgc") as again:
+        assert again.mode == "RGBA" and again.info["icc_profile"] == original.info["icc_profile"]
+        assert again.info["exif"] == original.info["exif"] and again.info["xmp"] == original.info["xmp"]
+        assert np.array_equal(np.asarray(again)[..., 3], np.asarray(original)[..., 3])
+    with Image.open(stripped) as im:
+        assert not {"exif", "icc_profile", "xmp"} & im.info.keys()
+
+
+def test_bad_save_option_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.rgc"
+    with pytest.raises(regioncodec.InputError, match="fg_quality"):
+        Image.fromarray(random_image((16, 16, 3))).save(path, fg_quality=0)
+    assert not path.exists()
