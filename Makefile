@@ -53,4 +53,4 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	$(BIN)/ruff check regioncodec tests benchmarks docs fuzz
 	$(BIN)/ruff format --check regioncodec tests benchmarks docs fuzz
-	$(BIN)/mypy regioncodec
+	$(BIN)/mypy regioncodec tests/typing_public_api.py

@@ -23,8 +23,17 @@ from .api import (  # noqa: E402
     read_metadata,
     segment,
 )
+from .batch import FileResult, decode_many, encode_many
 from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION, Metadata
-from .errors import ChunkError, FormatError, InputError, LimitError, RegionCodecError, TruncatedError
+from .errors import (
+    ChunkError,
+    FormatError,
+    InputError,
+    LimitError,
+    RegionCodecError,
+    SchedulerError,
+    TruncatedError,
+)
 from .segment import METHODS, SegmentOptions
 
 
@@ -45,6 +54,7 @@ __all__ = [
     "MAX_DIMENSION",
     "METHODS",
     "ChunkError",
+    "FileResult",
     "FormatError",
     "Info",
     "InputError",
@@ -52,11 +62,14 @@ __all__ = [
     "Metadata",
     "RegionCodecError",
     "RegionInfo",
+    "SchedulerError",
     "SegmentOptions",
     "TruncatedError",
     "as_pixels",
     "decode",
+    "decode_many",
     "encode",
+    "encode_many",
     "inspect",
     "preview",
     "read_mask",

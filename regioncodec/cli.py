@@ -1,8 +1,10 @@
-"""The rcodec command line: encode, decode, info, mask, bench.
+"""The rcodec command line: encode, decode, info, mask, bench, batch.
 
 Errors print one line to stderr and exit non-zero with a sysexits code:
-2 usage, 65 bad input data, 66 input cannot be opened, 73 output cannot be
-created, 70 a bug (run with --debug for the traceback).
+2 usage, 65 bad input data, 66 input cannot be opened, 69 the Dask scheduler
+cannot be reached, 73 output cannot be created, 70 a bug (run with --debug
+for the traceback). A batch in which some files failed exits 1; 130 when
+interrupted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -22,13 +25,26 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-from . import __version__, api, report
-from .errors import InputError, RegionCodecError
-from .files import SameFileError, write_atomic
+from . import __version__, api, batch, report
+from .convert import (
+    EX_CANTCREAT,
+    EX_DATAERR,
+    EX_NOINPUT,
+    EX_SOFTWARE,
+    EX_USAGE,
+    CommandError,
+    decode_file,
+    encode_file,
+    open_image,
+    output_format,
+    read_bytes,
+    write_output,
+)
+from .errors import InputError, RegionCodecError, SchedulerError
 from .metrics import importance_mask
 from .segment import METHODS, SegmentOptions, method_names
 
-EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_CANTCREAT = 2, 65, 66, 70, 73
+EX_SOME_FAILED, EX_UNAVAILABLE, EX_INTERRUPTED = 1, 69, 130
 
 ENCODE_EXAMPLES = """examples:
   rcodec encode photo.jpg photo.rgc
@@ -45,19 +61,19 @@ BENCH_EXAMPLES = """examples:
 INFO_EXAMPLES = """examples:
   rcodec info photo.rgc
   rcodec info photo.rgc --json"""
+BATCH_EXAMPLES = """examples:
+  rcodec batch photos/ photos-rgc/ --fg-quality 90 --bg-quality 30
+  rcodec batch photos/ photos-rgc/ --recursive --skip-existing     # resume an interrupted batch
+  rcodec batch photos-rgc/ photos-png/ --decode --format png
+  rcodec batch /shared/photos /shared/rgc --scheduler tcp://scheduler:8786
+
+exit status: 0 when every file was coded or skipped, 1 when some failed (each
+is listed with its reason), 130 when interrupted; other codes as for encode."""
 MASK_EXAMPLES = """examples:
   rcodec mask photo.jpg photo-mask.png
   rcodec mask photo.jpg faces.png --method faces+edges --margin 16
   rcodec mask scan.png scan-mask.png --method threshold --raw
   rcodec encode scan.png scan.rgc --mask scan-mask.png"""
-
-
-class CommandError(Exception):
-    """A failure to report as one line with an exit code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -119,14 +135,8 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="MAP",
         help="grey image of the same size: 0 = quality 1 ... 255 = quality 100 (instead of qualities and mask)",
     )
-    target = enc.add_mutually_exclusive_group()
-    target.add_argument(
-        "--target-size",
-        type=_size,
-        metavar="SIZE",
-        help="largest file that fits SIZE (e.g. 80000, 80kB, 78KiB, 1.5MB): qualities are chosen to fit",
-    )
-    target.add_argument("--target-bpp", type=float, metavar="BPP", help="as --target-size, in bits per pixel")
+    _add_target_options(enc)
+    enc.add_argument("--strip", action="store_true", help="store no metadata (EXIF, ICC profile, XMP) from IN")
 
     dec = _command(
         commands,
@@ -136,13 +146,8 @@ def _build_parser() -> argparse.ArgumentParser:
         ("IN.rgc", "OUT"),
         "Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...).",
     )
-    dec.add_argument(
-        "--max-pixels",
-        type=int,
-        default=api.container.DEFAULT_MAX_PIXELS,
-        metavar="N",
-        help="refuse images with more pixels (default %(default)s, as Pillow)",
-    )
+    _add_decode_options(dec)
+    dec.add_argument("--strip", action="store_true", help="write no metadata (EXIF, ICC profile, XMP) into OUT")
 
     info = _command(
         commands,
@@ -190,7 +195,67 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--repeat", type=int, default=3, metavar="N", help="timing repeats (median; default 3)")
     bench.add_argument("--no-plots", action="store_true", help="skip the RD curves (they take most of the time)")
+
+    many = _command(
+        commands,
+        _batch,
+        "encode (or decode) every image in a folder, on every core",
+        BATCH_EXAMPLES,
+        ("IN_DIR", "OUT_DIR"),
+        "Code every image in IN_DIR as OUT_DIR/NAME.rgc (with --decode, every .rgc file as an image), "
+        "in parallel, with a progress bar and a summary. Files that fail are reported and skipped; "
+        "IN_DIR is only read. Outputs are written whole or not at all, so an interrupted batch "
+        "resumes with --skip-existing.",
+        replaces="outputs that exist (without it, or --skip-existing, such a file fails)",
+    )
+    many.add_argument("--decode", action="store_true", help="decode .rgc files instead of encoding images")
+    many.add_argument("--recursive", action="store_true", help="include subfolders; OUT_DIR mirrors them")
+    many.add_argument("--skip-existing", action="store_true", help="leave outputs that exist as they are")
+    many.add_argument("--jobs", type=_positive, metavar="N", help="processes to run (default: every core)")
+    many.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    many.add_argument(
+        "--format", default="png", metavar="EXT", help="with --decode: the image format to write (default png)"
+    )
+    many.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster of this scheduler (tcp://HOST:8786; needs regioncodec[dask]); "
+        "its workers must see IN_DIR and OUT_DIR at the same paths, unless --ship-bytes",
+    )
+    many.add_argument(
+        "--ship-bytes",
+        action="store_true",
+        help="with --scheduler: send each file's bytes to the workers and write the outputs here "
+        "(for workers without the shared filesystem; every byte passes through this machine)",
+    )
+    _add_coding_options(many)
+    _add_target_options(many)
+    _add_decode_options(many)
+    many.add_argument("--strip", action="store_true", help="no metadata (EXIF, ICC profile, XMP) in the outputs")
     return parser
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    """--target-size or --target-bpp: the size each file must fit (encode and batch)."""
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-size",
+        type=_size,
+        metavar="SIZE",
+        help="largest file that fits SIZE (e.g. 80000, 80kB, 78KiB, 1.5MB): qualities are chosen to fit",
+    )
+    target.add_argument("--target-bpp", type=_bits_per_pixel, metavar="BPP", help="as --target-size, in bits per pixel")
+
+
+def _add_decode_options(parser: argparse.ArgumentParser) -> None:
+    """The decoding options decode and batch share."""
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=api.container.DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse images with more pixels (default %(default)s, as Pillow)",
+    )
 
 
 def _add_coding_options(parser: argparse.ArgumentParser) -> None:
@@ -280,8 +345,12 @@ def _command(
     examples: str,
     paths: tuple[str, ...],
     description: str,
+    replaces: str | None = None,
 ) -> argparse.ArgumentParser:
-    """Add a subcommand named after run, with its paths (input, then output), --debug and, with an output, --force."""
+    """Add a subcommand named after run, with its paths (input, then output), --debug and, with an output, --force.
+
+    replaces says what --force replaces (default: the output path).
+    """
     sub = commands.add_parser(
         run.__name__.strip("_"),
         help=summary,
@@ -293,7 +362,7 @@ def _command(
     for name, metavar in zip(("input", "output"), paths, strict=False):
         sub.add_argument(name, metavar=metavar, type=Path)
     if len(paths) > 1:
-        sub.add_argument("--force", action="store_true", help=f"replace {paths[1]} if it exists")
+        sub.add_argument("--force", action="store_true", help=f"replace {replaces or paths[1] + ' if it exists'}")
     sub.set_defaults(run=run)
     return sub
 
@@ -323,6 +392,24 @@ def _size(text: str) -> int:
     return value
 
 
+def _bits_per_pixel(text: str) -> float:
+    """argparse type: a positive number of bits per pixel."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"bits per pixel must be a positive number, not {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return int(text)
+
+
 def _method(text: str) -> str:
     """argparse type: a method name, or several joined with +."""
     try:
@@ -345,39 +432,36 @@ def _segment_options(args: argparse.Namespace) -> SegmentOptions | None:
 
 def _encode(args: argparse.Namespace) -> None:
     """rcodec encode."""
-    options = _segment_options(args)
+    options = _encode_options(args)
     given = "--mask" if args.mask is not None else "--quality-map" if args.quality_map is not None else None
-    if given and (options is not None or args.method is not None):
+    if given and (options["options"] is not None or args.method is not None):
         raise CommandError(f"{given} is used as it is: --method and the segmentation controls do not apply", EX_USAGE)
-    image = _open_image(args.input)
-    mask = None if args.mask is None else _open_mask(args.mask)
-    quality_map = None if args.quality_map is None else _open_image(args.quality_map).convert("L")
-    target = args.target_size
-    if args.target_bpp is not None:
-        if args.target_bpp <= 0:
-            raise CommandError("--target-bpp must be positive", EX_USAGE)
-        target = max(1, int(args.target_bpp * image.width * image.height / 8))
-    try:
-        data = api.encode(
-            image, mask=mask, quality_map=quality_map, target_size=target, options=options, **_coding_options(args)
-        )
-    except InputError as exc:
-        raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
-    _write(args.output, lambda handle: handle.write(data), args)
+    encode_file(args.input, args.output, force=args.force, mask=args.mask, quality_map=args.quality_map, **options)
+
+
+def _encode_options(args: argparse.Namespace) -> dict[str, Any]:
+    """regioncodec.encode's keywords (and convert's target_bpp) from the command line, encode's and batch's."""
+    return {
+        **_coding_options(args),
+        "options": _segment_options(args),
+        "target_size": args.target_size,
+        "target_bpp": args.target_bpp,
+        "strip": args.strip,
+    }
 
 
 def _decode(args: argparse.Namespace) -> None:
     """rcodec decode."""
-    image_format = _output_format(args.output)
+    output_format(args.output)  # a usage error before any work
     with _quiet_c_stderr(unless=args.debug):
-        pixels = _decode_file(args.input, args.max_pixels)
-    picture = Image.fromarray(pixels)
-    _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
+        done = decode_file(args.input, args.output, force=args.force, strip=args.strip, max_pixels=args.max_pixels)
+    if done.unwritten:
+        print(f"rcodec: note: {args.output} cannot hold {', '.join(done.unwritten)}; written without", file=sys.stderr)
 
 
 def _info(args: argparse.Namespace) -> None:
     """rcodec info."""
-    data = _read_bytes(args.input)
+    data = read_bytes(args.input)
     try:
         info = api.inspect(data)
     except RegionCodecError as exc:
@@ -387,25 +471,17 @@ def _info(args: argparse.Namespace) -> None:
 
 def _mask(args: argparse.Namespace) -> None:
     """rcodec mask."""
-    image_format = _output_format(args.output)
+    image_format = output_format(args.output)
     options = _segment_options(args)
     method = args.method or api.DEFAULT_METHOD
     try:
-        pixels = api.as_pixels(_open_image(args.input))
+        pixels = api.as_pixels(open_image(args.input))
         mask = api.segment(pixels, method, block_size=args.block_size, options=options)
         picture = Image.fromarray(mask.astype(np.uint8) * 255 if args.raw else api.preview(pixels, mask))
     except InputError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
     _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
     print(f"{args.output}: foreground {mask.mean():.1%} of the pixels ({method})")
-
-
-def _output_format(path: Path) -> str:
-    """The Pillow format that path's extension names, or a usage error."""
-    image_format = Image.registered_extensions().get(path.suffix.lower())
-    if image_format is None or image_format not in Image.SAVE:
-        raise CommandError(f"{path}: cannot tell an image format Pillow writes from its extension", EX_USAGE)
-    return image_format
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -431,7 +507,7 @@ def _bench(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise CommandError(f"{args.out}: cannot create the folder: {exc.strerror or exc}", EX_CANTCREAT) from None
     for path in files:
-        image = api.as_pixels(_open_image(path))
+        image = api.as_pixels(open_image(path))
         if args.mask_share:
             mask = importance_mask(image, args.mask_share)
         else:
@@ -453,6 +529,98 @@ def _bench(args: argparse.Namespace) -> None:
         print("rcodec: no plots: install matplotlib (pip install 'regioncodec[report]')", file=sys.stderr)
 
 
+def _batch(args: argparse.Namespace) -> None:
+    """rcodec batch."""
+    inputs = _batch_inputs(args)
+    settings: dict[str, Any] = {
+        "jobs": args.jobs,
+        "root": args.input,
+        "skip_existing": args.skip_existing,
+        "force": args.force,
+        "progress": not args.quiet,
+        "scheduler": args.scheduler,
+        "ship_bytes": args.ship_bytes,
+    }
+    start = time.perf_counter()
+    try:
+        if args.decode:
+            decoding = {"image_format": args.format, "strip": args.strip, "max_pixels": args.max_pixels}
+            results = batch.decode_many(inputs, args.output, **decoding, **settings)
+        else:
+            results = batch.encode_many(inputs, args.output, **_encode_options(args), **settings)
+    except KeyboardInterrupt:
+        message = "interrupted: the outputs written are whole; run again with --skip-existing to finish"
+        raise CommandError(message, EX_INTERRUPTED) from None
+    except SchedulerError as exc:
+        raise CommandError(str(exc), EX_UNAVAILABLE) from None
+    except RegionCodecError as exc:
+        raise CommandError(str(exc), EX_USAGE) from None
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else _local_workers(args.jobs, len(inputs))
+    print(_summary(results, time.perf_counter() - start, args.decode, where))
+    if any(r.status == batch.FAILED for r in results):
+        raise CommandError(
+            f"{sum(r.status == batch.FAILED for r in results)} of {len(results)} files failed", EX_SOME_FAILED
+        )
+
+
+def _batch_inputs(args: argparse.Namespace) -> list[Path]:
+    """The files a batch works on: images Pillow reads (or .rgc files, decoding) in IN_DIR, sorted."""
+    in_dir, out_dir = args.input.resolve(), args.output.resolve()
+    if not in_dir.is_dir():
+        raise CommandError(f"{args.input}: not a folder", EX_NOINPUT)
+    if out_dir == in_dir or out_dir.is_relative_to(in_dir):
+        raise CommandError(f"{args.output}: must be outside IN_DIR {args.input}, which a batch only reads", EX_USAGE)
+    if args.ship_bytes and not args.scheduler:
+        raise CommandError(
+            "--ship-bytes is for --scheduler: local workers read and write the files themselves", EX_USAGE
+        )
+    if args.jobs and args.scheduler:
+        raise CommandError(
+            "--jobs is for local batches: a cluster runs as many tasks as its workers have threads", EX_USAGE
+        )
+    wanted = {".rgc"} if args.decode else _readable_extensions() - {".rgc"}
+    found = in_dir.rglob("*") if args.recursive else in_dir.iterdir()
+    return sorted(
+        path
+        for path in found
+        if path.suffix.lower() in wanted
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(in_dir).parts)
+    )
+
+
+def _readable_extensions() -> set[str]:
+    """File extensions of the image formats Pillow opens."""
+    Image.init()
+    return {ext for ext, image_format in Image.registered_extensions().items() if image_format in Image.OPEN}
+
+
+def _local_workers(jobs: int | None, files: int) -> str:
+    """How a local batch ran, for its summary."""
+    workers = max(1, min(jobs or batch.default_jobs(), files))
+    return "1 process" if workers == 1 else f"{workers} processes"
+
+
+def _summary(results: list[batch.FileResult], seconds: float, decoding: bool, where: str) -> str:
+    """The table printed at the end of a batch, with every failure and its reason."""
+    done = [r for r in results if r.status == batch.DONE]
+    counts = {status: sum(r.status == status for r in results) for status in (batch.SKIPPED, batch.FAILED)}
+    in_bytes, out_bytes = sum(r.in_bytes for r in done), sum(r.out_bytes for r in done)
+    saving = f"{1 - out_bytes / in_bytes:.1%}" if in_bytes and not decoding else "-"
+    lines = [
+        f"{'':<10}{'files':>7}{'input B':>15}{'output B':>15}{'saved':>8}",
+        f"{'decoded' if decoding else 'encoded':<10}{len(done):>7}{in_bytes:>15,}{out_bytes:>15,}{saving:>8}",
+        f"{'skipped':<10}{counts[batch.SKIPPED]:>7}",
+        f"{'failed':<10}{counts[batch.FAILED]:>7}",
+        f"{len(results)} files in {seconds:.1f} s ({len(done) / seconds:.1f} files/s) on {where}",
+    ]
+    unwritten = sorted({name for r in done for name in r.unwritten})
+    if unwritten:
+        lines.append(f"note: the output format cannot hold {', '.join(unwritten)}; those files were written without")
+    lines += [f"failed: {r.error}" for r in results if r.status == batch.FAILED]
+    return "\n".join(lines)
+
+
 def _has_matplotlib() -> bool:
     """Whether the optional matplotlib is installed."""
     try:
@@ -464,7 +632,7 @@ def _has_matplotlib() -> bool:
 
 def _image_files(paths: list[Path]) -> list[Path]:
     """The image files named, folders expanded to the images Pillow can read in them (sorted)."""
-    extensions = set(Image.registered_extensions())
+    extensions = _readable_extensions()
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -487,18 +655,11 @@ def _info_table(path: Path, info: api.Info) -> str:
         f"{r.role:<12}{r.codec:<7}{r.quality:>8}{'1/' + str(r.scale):>7}{r.bytes:>12,}{r.fraction:>9.1%}"
         for r in info.regions
     ]
+    if info.alpha_bytes:
+        lines.append(f"{'alpha':<12}{'zstd':<7}{'exact':>8}{'':>7}{info.alpha_bytes:>12,}")
+    lines += [f"{name:<34}{size:>12,}" for name, size in info.metadata.items()]
     lines.append(f"{'overhead':<34}{info.overhead_bytes:>12,}")
     return "\n".join(lines)
-
-
-def _decode_file(path: Path, max_pixels: int) -> np.ndarray:
-    """Pixels of the .rgc file at path, errors as CommandError."""
-    data = _read_bytes(path)
-    try:
-        return api.decode(data, max_pixels=max_pixels)
-    except RegionCodecError as exc:
-        code = EX_USAGE if isinstance(exc, InputError) else EX_DATAERR
-        raise CommandError(f"{path}: {exc}", code) from None
 
 
 @contextlib.contextmanager
@@ -524,37 +685,6 @@ def _quiet_c_stderr(*, unless: bool) -> Iterator[None]:
         os.close(null)
 
 
-def _open_image(path: Path) -> Image.Image:
-    """Open and load any image Pillow reads, errors as CommandError."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise CommandError(f"{path}: cannot open: {exc.strerror}", EX_NOINPUT) from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise CommandError(f"{path}: not a readable image: {exc}", EX_DATAERR) from None
-
-
-def _open_mask(path: Path) -> np.ndarray:
-    """A boolean mask from an image file: non-zero pixels are foreground."""
-    return np.asarray(_open_image(path).convert("L")) > 0
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The bytes of an input file, errors as CommandError."""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise CommandError(f"{path}: cannot open: {exc.strerror}", EX_NOINPUT) from None
-
-
 def _write(path: Path, write: Callable[[BinaryIO], object], args: argparse.Namespace) -> None:
-    """Write an output atomically, never over the input, errors as CommandError."""
-    try:
-        write_atomic(path, write, force=args.force, source=getattr(args, "input", None))
-    except (FileExistsError, SameFileError) as exc:
-        raise CommandError(str(exc), EX_CANTCREAT) from None
-    except (OSError, ValueError, KeyError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise CommandError(f"{path}: cannot write: {reason}", EX_CANTCREAT) from None
+    """Write an output atomically, never over the input, as the command's --force says."""
+    write_output(path, write, force=args.force, source=getattr(args, "input", None))

@@ -23,3 +23,7 @@ class ChunkError(FormatError):
 
 class LimitError(RegionCodecError):
     """The file is valid but larger than the caller allows (a decompression-bomb guard)."""
+
+
+class SchedulerError(RegionCodecError):
+    """A batch cannot run on the Dask cluster asked for: no dask.distributed, or no scheduler at the address."""

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -495,3 +496,9 @@ def test_target_size_counts_alpha_and_metadata(photo: np.ndarray) -> None:
     data = regioncodec.encode(rgba, target_size=target, icc_profile=icc)
     assert target * 0.8 <= len(data) <= target
     assert regioncodec.read_metadata(data).icc_profile == icc
+
+
+def test_ships_type_information() -> None:
+    """py.typed marks the package as typed for mypy and pyright; the build must include it."""
+    assert (Path(regioncodec.__file__).parent / "py.typed").is_file()
+    assert 'regioncodec = ["py.typed"]' in (ROOT / "pyproject.toml").read_text()

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 import regioncodec
 from regioncodec import cli, container
@@ -318,3 +318,58 @@ def test_libjpeg_warnings_stay_off_stderr_unless_debug(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr == ""
     debug = rcodec("decode", bad, tmp_path / "b.png", "--debug")
     assert debug.returncode == 0 and "Corrupt JPEG data" in debug.stderr
+
+
+def _photo_with_metadata(path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.open(SAMPLE).save(path, exif=exif, icc_profile=icc, xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>')
+
+
+def test_metadata_goes_through_encode_and_decode(tmp_path: Path) -> None:
+    source = tmp_path / "meta.jpg"
+    _photo_with_metadata(source)
+    assert rcodec("encode", source, tmp_path / "m.rgc").returncode == 0
+    info = rcodec("info", tmp_path / "m.rgc")
+    assert "exif" in info.stdout and "icc_profile" in info.stdout and "xmp" in info.stdout
+    for suffix in (".png", ".jpg", ".webp", ".tif"):
+        out = tmp_path / f"back{suffix}"
+        done = rcodec("decode", tmp_path / "m.rgc", out)
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        with Image.open(out) as back, Image.open(source) as original:
+            assert back.getexif()[0x0112] == 6
+            assert back.info["icc_profile"] == original.info["icc_profile"]
+            assert back.info["xmp"].strip(b"\0 ") == original.info["xmp"]
+
+
+def test_strip(tmp_path: Path) -> None:
+    source = tmp_path / "meta.jpg"
+    _photo_with_metadata(source)
+    assert rcodec("encode", source, tmp_path / "s.rgc", "--strip").returncode == 0
+    assert json.loads(rcodec("info", tmp_path / "s.rgc", "--json").stdout)["metadata"] == {}
+    assert rcodec("encode", source, tmp_path / "m.rgc").returncode == 0
+    assert rcodec("decode", tmp_path / "m.rgc", tmp_path / "s.png", "--strip").returncode == 0
+    with Image.open(tmp_path / "s.png") as back:
+        assert not {"exif", "icc_profile", "xmp"} & back.info.keys()
+
+
+def test_decode_notes_metadata_the_format_cannot_hold(tmp_path: Path) -> None:
+    source = tmp_path / "meta.jpg"
+    _photo_with_metadata(source)
+    assert rcodec("encode", source, tmp_path / "m.rgc").returncode == 0
+    done = rcodec("decode", tmp_path / "m.rgc", tmp_path / "m.bmp")
+    assert done.returncode == 0
+    assert "note:" in done.stderr and "cannot hold exif, icc_profile, xmp" in done.stderr
+
+
+def test_alpha_through_the_command_line(tmp_path: Path) -> None:
+    rgba = np.dstack([np.asarray(Image.open(SAMPLE))[:64, :64], np.tile(np.arange(64, dtype=np.uint8) * 4, (64, 1))])
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    assert rcodec("encode", tmp_path / "a.png", tmp_path / "a.rgc").returncode == 0
+    assert "64x64 RGBA" in rcodec("info", tmp_path / "a.rgc").stdout
+    assert rcodec("decode", tmp_path / "a.rgc", tmp_path / "back.png").returncode == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "back.png"))[..., 3], rgba[..., 3])
+    done = rcodec("decode", tmp_path / "a.rgc", tmp_path / "back.jpg")
+    assert done.returncode == 65 and "cannot write as JPEG" in done.stderr and "RGBA" in done.stderr
+    assert not (tmp_path / "back.jpg").exists()

@@ -1,0 +1,361 @@
+"""Many files at once: encode_many and decode_many, on local processes or on a Dask cluster.
+
+Each file is one task: read it, code it, write the output atomically. A file
+that fails is recorded with its reason and the others go on. Inputs are only
+read. An existing output is skipped (skip_existing) or refused unless force,
+so a batch that was interrupted resumes where it stopped.
+
+Local batches run one process per core (OpenCV limited to one thread in each,
+so the processes do not fight over cores). With scheduler, the same tasks go
+to an existing Dask cluster: workers read inputs and write outputs by path
+(absolute, so they must see the same filesystem), or, with ship_bytes, get
+each input's bytes and send the output's bytes back to be written here.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from . import convert
+from .container import DEFAULT_MAX_PIXELS
+from .errors import InputError, SchedulerError
+
+ENCODE, DECODE = "encode", "decode"
+DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+RGC_SUFFIX = ".rgc"
+IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: keeps every worker busy without holding the whole batch
+CONNECT_TIMEOUT = "10s"  # how long to wait for a Dask scheduler before saying it cannot be reached
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file of a batch."""
+
+    source: Path
+    output: Path
+    status: str  # done, skipped (the output existed) or failed
+    in_bytes: int = 0
+    out_bytes: int = 0
+    seconds: float = 0.0
+    error: str | None = None  # why it failed, in one line
+    unwritten: tuple[str, ...] = ()  # metadata the output format could not hold (decoding)
+
+    @property
+    def saved_bytes(self) -> int:
+        """Input bytes minus output bytes (negative when the output is larger)."""
+        return self.in_bytes - self.out_bytes
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One file's work, as sent to a worker process or a Dask worker."""
+
+    direction: str
+    source: Path
+    output: Path
+    options: dict[str, Any] = field(default_factory=dict)
+    force: bool = False
+    payload: bytes | None = None  # the input's bytes, for a worker that cannot see the path (ship_bytes)
+
+
+def encode_many(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    root: str | os.PathLike[str] | None = None,
+    skip_existing: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    scheduler: str | None = None,
+    ship_bytes: bool = False,
+    **options: Any,
+) -> list[FileResult]:
+    """Code each image file as out_dir/NAME.rgc, in parallel; one FileResult per path, in order.
+
+    options are regioncodec.encode's keywords (fg_quality, bg_quality, method,
+    block_size, strip). Outputs keep the paths' layout under root when given,
+    else go flat into out_dir. jobs defaults to every core; progress shows a
+    bar on stderr. scheduler is the address of a Dask scheduler to run on
+    instead (regioncodec[dask]); ship_bytes sends inputs and outputs through
+    this process, for workers that do not share its filesystem.
+    """
+    batch = _Batch(ENCODE, RGC_SUFFIX, options, jobs, root, skip_existing, force, progress, scheduler, ship_bytes)
+    return batch.run(paths, out_dir)
+
+
+def decode_many(
+    paths: Iterable[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    *,
+    image_format: str = "png",
+    strip: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    jobs: int | None = None,
+    root: str | os.PathLike[str] | None = None,
+    skip_existing: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    scheduler: str | None = None,
+    ship_bytes: bool = False,
+) -> list[FileResult]:
+    """Decode each .rgc file to out_dir/NAME.<image_format> (an extension Pillow writes), as encode_many does.
+
+    Metadata is written back where the format holds it, unless strip.
+    """
+    suffix = "." + image_format.lower().lstrip(".")
+    try:
+        convert.output_format(Path(f"x{suffix}"))
+    except convert.CommandError:
+        raise InputError(f"image_format {image_format!r} is not an extension Pillow writes") from None
+    options = {"strip": strip, "max_pixels": max_pixels}
+    batch = _Batch(DECODE, suffix, options, jobs, root, skip_existing, force, progress, scheduler, ship_bytes)
+    return batch.run(paths, out_dir)
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """How a batch runs: direction, output suffix, per-file options, and where and how it runs."""
+
+    direction: str
+    suffix: str
+    options: dict[str, Any]
+    jobs: int | None
+    root: str | os.PathLike[str] | None
+    skip_existing: bool
+    force: bool
+    progress: bool
+    scheduler: str | None
+    ship_bytes: bool
+
+    def run(self, paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[FileResult]:
+        """Plan the tasks, run those not settled already, and return every file's result in order."""
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
+            raise InputError(f"jobs must be a positive integer, not {self.jobs!r}")
+        sources = [Path(p).resolve() for p in paths]
+        root = None if self.root is None else Path(self.root).resolve()
+        outputs = _outputs(sources, Path(out_dir).resolve(), root, self.suffix)
+        results, tasks = self._plan(sources, outputs)
+        for task in tasks.values():
+            task.output.parent.mkdir(parents=True, exist_ok=True)
+        with _Progress(len(sources), self.direction, self.progress) as progress:
+            for result in results.values():
+                progress.add(result)
+            if self.scheduler:
+                where = _on_cluster(self.scheduler, self.ship_bytes)
+            else:
+                where = _locally(self.jobs or default_jobs(), len(tasks))
+            with where as (submit, workers):
+                for index, result in _run(tasks, submit, workers * IN_FLIGHT_PER_WORKER):
+                    results[index] = result
+                    progress.add(result)
+        return [results[index] for index in range(len(sources))]
+
+    def _plan(self, sources: list[Path], outputs: list[Path]) -> tuple[dict[int, FileResult], dict[int, _Task]]:
+        """Results settled before any work (skipped, refused), and the tasks to run, by index."""
+        results: dict[int, FileResult] = {}
+        tasks: dict[int, _Task] = {}
+        first_with_output: dict[Path, Path] = {}
+        for index, (source, output) in enumerate(zip(sources, outputs, strict=True)):
+            if output in first_with_output:
+                reason = f"its output {output} is also {first_with_output[output]}'s; rename one of them"
+                results[index] = FileResult(source, output, FAILED, error=reason)
+            elif output.exists() and self.skip_existing:
+                results[index] = FileResult(source, output, SKIPPED)
+            elif output.exists() and not self.force:
+                reason = f"{output} exists; use --force to replace it or --skip-existing to keep it"
+                results[index] = FileResult(source, output, FAILED, error=reason)
+            else:
+                tasks[index] = _Task(self.direction, source, output, self.options, self.force)
+            first_with_output.setdefault(output, source)
+        return results, tasks
+
+
+def _outputs(sources: list[Path], out_dir: Path, root: Path | None, suffix: str) -> list[Path]:
+    """Each source's output: under out_dir as under root (or flat), with suffix; never inside an input's folder."""
+    outputs = []
+    for source in sources:
+        if root is None:
+            relative = Path(source.name)
+        elif source.is_relative_to(root):
+            relative = source.relative_to(root)
+        else:
+            raise InputError(f"{source} is not inside root {root}")
+        outputs.append(out_dir / relative.with_suffix(suffix))
+    return outputs
+
+
+def _run(
+    tasks: dict[int, _Task], submit: Callable[[_Task], cf.Future[tuple[FileResult, bytes | None]]], window: int
+) -> Iterator[tuple[int, FileResult]]:
+    """Run tasks through submit, at most window at a time, yielding (index, result) as each finishes."""
+    pending = iter(tasks.items())
+    running: dict[cf.Future[tuple[FileResult, bytes | None]], int] = {}
+    try:
+        while True:
+            for index, task in pending:
+                try:
+                    running[submit(task)] = index
+                except Exception as exc:  # noqa: BLE001 - e.g. a broken pool: this file fails, the loop goes on
+                    yield index, FileResult(task.source, task.output, FAILED, error=f"cannot start: {exc}")
+                if len(running) >= window:
+                    break
+            if not running:
+                return
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                index = running.pop(future)
+                yield index, _collect(tasks[index], future)
+    finally:
+        for future in running:
+            future.cancel()
+
+
+def _collect(task: _Task, future: cf.Future[tuple[FileResult, bytes | None]]) -> FileResult:
+    """The result of a finished task, writing its output here if the worker sent it back."""
+    try:
+        result, shipped = future.result()
+    except Exception as exc:  # noqa: BLE001 - a worker died or the cluster failed: this file failed, not the batch
+        return FileResult(task.source, task.output, FAILED, error=f"worker failed: {type(exc).__name__}: {exc}")
+    if shipped is None:
+        return result
+    try:
+        convert.write_output(task.output, lambda handle: handle.write(shipped), force=task.force, source=task.source)
+    except convert.CommandError as exc:
+        return replace(result, status=FAILED, error=str(exc))
+    return result
+
+
+def run_task(task: _Task) -> tuple[FileResult, bytes | None]:
+    """Do one file's work and never raise: (its result, the output's bytes if they must be sent back)."""
+    start = time.perf_counter()
+    unwritten: tuple[str, ...] = ()
+    try:
+        data = task.payload if task.payload is not None else convert.read_bytes(task.source)
+        if task.direction == ENCODE:
+            out = convert.encode_data(data, task.source, **task.options)
+        else:
+            image_format = convert.output_format(task.output)
+            out, unwritten = convert.decode_data(data, task.source, image_format, **task.options)
+        if task.payload is None:
+            write = lambda handle: handle.write(out)  # noqa: E731
+            convert.write_output(task.output, write, force=task.force, source=task.source)
+    except convert.CommandError as exc:
+        return FileResult(task.source, task.output, FAILED, error=str(exc)), None
+    except Exception as exc:  # noqa: BLE001 - a bug: report it against the file and let the batch go on
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        return FileResult(task.source, task.output, FAILED, error=error), None
+    seconds = time.perf_counter() - start
+    result = FileResult(task.source, task.output, DONE, len(data), len(out), seconds, unwritten=unwritten)
+    return result, (out if task.payload is not None else None)
+
+
+@contextmanager
+def _locally(jobs: int, count: int) -> Iterator[tuple[Callable[[_Task], cf.Future[Any]], int]]:
+    """Yield (submit, workers) running tasks here (one job) or in a pool of worker processes."""
+    workers = max(1, min(jobs, count))
+    if workers == 1:
+        yield _here, 1
+        return
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload([__name__])  # each worker starts with regioncodec imported
+    pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+    try:
+        yield lambda task: pool.submit(run_task, task), workers
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _here(task: _Task) -> cf.Future[tuple[FileResult, bytes | None]]:
+    """Run a task in this process and return its finished future."""
+    future: cf.Future[tuple[FileResult, bytes | None]] = cf.Future()
+    future.set_result(run_task(task))
+    return future
+
+
+def _init_worker() -> None:
+    """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the parent."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the batch and lets running files finish
+
+
+@contextmanager
+def _on_cluster(address: str, ship_bytes: bool) -> Iterator[tuple[Callable[[_Task], cf.Future[Any]], int]]:
+    """Yield (submit, workers) running tasks on the Dask cluster whose scheduler is at address."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SchedulerError("a Dask scheduler needs dask.distributed: pip install 'regioncodec[dask]'") from None
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        executor = client.get_executor(pure=False)
+        workers = max(1, sum(client.nthreads().values()))
+
+        def submit(task: _Task) -> cf.Future[Any]:
+            if ship_bytes:
+                task = replace(task, payload=convert.read_bytes(task.source))
+            return executor.submit(run_task, task)
+
+        yield submit, workers
+    finally:
+        client.close()
+
+
+class _Progress:
+    """The tqdm bar of a batch: files done, files/s, and bytes saved (encoding) or written (decoding)."""
+
+    def __init__(self, total: int, direction: str, enabled: bool) -> None:
+        self.bar = tqdm(total=total, unit=" files", disable=not enabled, file=sys.stderr)
+        self.label = "saved" if direction == ENCODE else "written"
+        self.bytes = 0
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+    def add(self, result: FileResult) -> None:
+        """Count one file; print why it failed above the bar."""
+        if result.status == FAILED and not self.bar.disable:
+            self.bar.write(f"rcodec: failed: {result.error}", file=sys.stderr)
+        if result.status == DONE:
+            self.bytes += result.saved_bytes if self.label == "saved" else result.out_bytes
+        self.bar.set_postfix_str(f"{self.label} {_human_bytes(self.bytes)}", refresh=False)
+        self.bar.update(1)
+
+
+def _human_bytes(count: int) -> str:
+    """count bytes as B, kB, MB or GB (powers of 1000, as file managers show them)."""
+    size = float(count)
+    for unit in ("B", "kB", "MB"):
+        if abs(size) < 1000:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"

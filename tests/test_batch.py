@@ -1,0 +1,259 @@
+"""Batches: encode_many / decode_many and `rcodec batch`, locally (the Dask runs are in test_dask.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms, features
+
+import regioncodec
+from regioncodec import convert
+
+from .conftest import SAMPLES
+from .helpers import random_image
+
+
+def rcodec(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True)
+
+
+@pytest.fixture()
+def photos(tmp_path: Path) -> Path:
+    """A folder of the three samples, one in a subfolder as PNG, a broken image and a text file."""
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for sample in SAMPLES:
+        shutil.copy(sample, folder)
+    Image.open(SAMPLES[0]).save(folder / "sub" / "nested.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a JPEG")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, str]]:
+    """Every file and folder under folder (and folder): modification time (ns) and content hash."""
+    return {
+        str(p.relative_to(folder)): (
+            p.stat().st_mtime_ns,
+            hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "",
+        )
+        for p in sorted([folder, *folder.rglob("*")])
+    }
+
+
+def images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in {".jpg", ".png"})
+
+
+def test_encode_many_codes_each_file_as_encode_does(photos: Path, tmp_path: Path) -> None:
+    paths = images_in(photos)
+    results = regioncodec.encode_many(paths, tmp_path / "out", root=photos, jobs=1, fg_quality=80, bg_quality=20)
+    assert [r.source for r in results] == [p.resolve() for p in paths]  # in order
+    by_name = {r.source.name: r for r in results}
+    assert by_name["broken.jpg"].status == "failed" and "not a readable image" in by_name["broken.jpg"].error
+    for sample in SAMPLES:
+        result = by_name[sample.name]
+        assert result.status == "done" and result.output == (tmp_path / "out" / sample.stem).with_suffix(".rgc")
+        expected = regioncodec.encode(Image.open(sample), fg_quality=80, bg_quality=20)
+        assert result.output.read_bytes() == expected
+        assert (result.in_bytes, result.out_bytes) == (sample.stat().st_size, len(expected))
+        assert result.saved_bytes == result.in_bytes - result.out_bytes > 0
+    assert (tmp_path / "out" / "sub" / "nested.rgc").exists()  # the layout under root is kept
+
+
+def test_processes_give_the_same_bytes_as_one(photos: Path, tmp_path: Path) -> None:
+    paths = images_in(photos)
+    one = regioncodec.encode_many(paths, tmp_path / "one", root=photos, jobs=1)
+    two = regioncodec.encode_many(paths, tmp_path / "two", root=photos, jobs=2)
+    assert [r.status for r in one] == [r.status for r in two]
+    assert [r.error for r in one] == [r.error for r in two]
+    for a, b in zip(one, two, strict=True):
+        if a.status == "done":
+            assert a.output.read_bytes() == b.output.read_bytes()
+
+
+def test_input_folder_is_never_modified(photos: Path, tmp_path: Path) -> None:
+    before = snapshot(photos)
+    regioncodec.encode_many(images_in(photos), tmp_path / "out", root=photos, jobs=2)
+    regioncodec.decode_many(sorted((tmp_path / "out").rglob("*.rgc")), tmp_path / "back", root=tmp_path / "out")
+    assert snapshot(photos) == before
+
+
+def test_existing_outputs_are_skipped_refused_or_replaced(photos: Path, tmp_path: Path) -> None:
+    paths = [photos / s.name for s in SAMPLES]
+    out = tmp_path / "out"
+    regioncodec.encode_many(paths[:1], out, jobs=1)
+    first = out.joinpath(SAMPLES[0].stem + ".rgc").stat().st_mtime_ns
+    skipped = regioncodec.encode_many(paths, out, skip_existing=True, jobs=1)
+    assert [r.status for r in skipped] == ["skipped", "done", "done"]
+    assert out.joinpath(SAMPLES[0].stem + ".rgc").stat().st_mtime_ns == first
+    refused = regioncodec.encode_many(paths, out, jobs=1, fg_quality=50)
+    assert {r.status for r in refused} == {"failed"} and all("--force" in r.error for r in refused)
+    replaced = regioncodec.encode_many(paths, out, jobs=1, fg_quality=50, force=True)
+    assert {r.status for r in replaced} == {"done"}
+    assert regioncodec.inspect(replaced[0].output.read_bytes()).regions[1].quality == 50
+
+
+def test_two_inputs_with_one_output_name(tmp_path: Path) -> None:
+    Image.fromarray(random_image((16, 16, 3))).save(tmp_path / "a.png")
+    Image.fromarray(random_image((16, 16, 3))).save(tmp_path / "a.jpg")
+    results = regioncodec.encode_many([tmp_path / "a.jpg", tmp_path / "a.png"], tmp_path / "out", jobs=1)
+    assert [r.status for r in results] == ["done", "failed"]
+    assert "is also" in results[1].error and "a.jpg" in results[1].error
+
+
+def test_decode_many_writes_metadata_and_alpha_back(tmp_path: Path) -> None:
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgba = random_image((24, 40, 4), seed=3)
+    (tmp_path / "a.rgc").write_bytes(regioncodec.encode(rgba, icc_profile=icc))
+    (tmp_path / "bad.rgc").write_bytes(b"\x89RGC\r\n\x1a\n")
+    results = regioncodec.decode_many([tmp_path / "a.rgc", tmp_path / "bad.rgc"], tmp_path / "out", jobs=1)
+    assert [r.status for r in results] == ["done", "failed"] and "HEAD" in results[1].error
+    with Image.open(tmp_path / "out" / "a.png") as back:
+        assert back.mode == "RGBA" and back.info["icc_profile"] == icc
+        assert np.array_equal(np.asarray(back)[..., 3], rgba[..., 3])
+    stripped = regioncodec.decode_many([tmp_path / "a.rgc"], tmp_path / "s", image_format="tif", strip=True)
+    with Image.open(stripped[0].output) as back:
+        assert stripped[0].output.suffix == ".tif" and "icc_profile" not in back.info
+
+
+@pytest.mark.parametrize("image_format", sorted(set().union(*convert.METADATA_FORMATS.values())))
+def test_metadata_table_matches_pillow(image_format: str) -> None:
+    """Each format the table names really holds each item, written as save_options writes it."""
+    if image_format == "AVIF" and not features.check("avif"):
+        pytest.skip("this Pillow was built without AVIF")
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+    data = regioncodec.encode(random_image((16, 16, 3)), exif=exif.tobytes(), icc_profile=icc, xmp=xmp)
+    written, unwritten = convert.decode_data(data, Path("x.rgc"), image_format)
+    assert unwritten == ()
+    with Image.open(io.BytesIO(written)) as back:
+        assert back.format == image_format
+        assert back.getexif()[0x0112] == 8
+        assert back.info["icc_profile"] == icc
+        assert back.info["xmp"].strip(b"\0 ") == xmp
+
+
+def test_batch_argument_errors() -> None:
+    with pytest.raises(regioncodec.InputError, match="jobs must be a positive integer"):
+        regioncodec.encode_many([], "out", jobs=0)
+    with pytest.raises(regioncodec.InputError, match="image_format 'xyz'"):
+        regioncodec.decode_many([], "out", image_format="xyz")
+    with pytest.raises(regioncodec.InputError, match="not inside root"):
+        regioncodec.encode_many([SAMPLES[0]], "out", root="/nonexistent")
+
+
+def test_scheduler_without_distributed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the [dask] extra were not installed
+    with pytest.raises(regioncodec.SchedulerError, match=r"pip install 'regioncodec\[dask\]'"):
+        regioncodec.encode_many([SAMPLES[0]], tmp_path, scheduler="tcp://127.0.0.1:1")
+
+
+def test_progress_bar(capsys: pytest.CaptureFixture[str], photos: Path, tmp_path: Path) -> None:
+    regioncodec.encode_many(images_in(photos), tmp_path / "out", root=photos, jobs=1, progress=True)
+    err = capsys.readouterr().err
+    assert "files/s" in err and "saved" in err and "kB" in err
+    assert "rcodec: failed: " in err and "broken.jpg" in err
+
+
+def test_cli_batch(photos: Path, tmp_path: Path) -> None:
+    before = snapshot(photos)
+    done = rcodec("batch", photos, tmp_path / "out", "--recursive", "--fg-quality", 85, "--jobs", 2)
+    assert done.returncode == 1  # broken.jpg failed ...
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*.rgc")) == sorted(
+        [s.stem + ".rgc" for s in SAMPLES] + ["nested.rgc"]
+    )  # ... and the others were coded; notes.txt was not taken for an image
+    lines = done.stdout.splitlines()
+    assert lines[1].split()[:2] == ["encoded", "4"] and lines[3].split() == ["failed", "1"]
+    assert "on 2 processes" in done.stdout and "failed: " in done.stdout and "broken.jpg" in done.stdout
+    assert "files/s" in done.stderr and "rcodec: failed: " in done.stderr and "1 of 5 files failed" in done.stderr
+    assert snapshot(photos) == before
+    info = json.loads(rcodec("info", tmp_path / "out" / "sub" / "nested.rgc", "--json").stdout)
+    assert info["regions"][1]["quality"] == 85
+
+    again = rcodec("batch", photos, tmp_path / "out", "--recursive", "--skip-existing", "--quiet")
+    assert again.returncode == 1 and again.stdout.splitlines()[2].split() == ["skipped", "4"]
+    assert "files/s" not in again.stderr  # --quiet: no bar
+
+    back = rcodec("batch", tmp_path / "out", tmp_path / "back", "--decode", "--recursive", "--format", "webp")
+    assert back.returncode == 0, back.stderr
+    assert sorted(p.name for p in (tmp_path / "back").rglob("*")) == sorted(
+        [s.stem + ".webp" for s in SAMPLES] + ["nested.webp", "sub"]
+    )
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("{in}", "{in}/out"), 2, "must be outside IN_DIR"),
+        (("{in}", "{in}"), 2, "must be outside IN_DIR"),
+        (("{tmp}/none", "{tmp}/out"), 66, "not a folder"),
+        (("{in}", "{tmp}/out", "--ship-bytes"), 2, "--ship-bytes is for --scheduler"),
+        (("{in}", "{tmp}/out", "--jobs", "0"), 2, "positive integer"),
+        (("{in}", "{tmp}/out", "--decode", "--format", "xyz"), 2, "image_format 'xyz'"),
+    ],
+)
+def test_cli_batch_usage_errors(photos: Path, tmp_path: Path, args: tuple[str, ...], code: int, message: str) -> None:
+    done = rcodec("batch", *(a.format(**{"in": photos, "tmp": tmp_path}) for a in args))
+    assert done.returncode == code and message in done.stderr
+    assert not (tmp_path / "out").exists() and not (photos / "out").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_interrupted_batch_resumes(tmp_path: Path, jobs: str) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) leaves only whole outputs;
+    --skip-existing then finishes the job, as a clean run would have."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for index in range(40):
+        shutil.copy(SAMPLES[index % len(SAMPLES)], folder / f"{index:02}.jpg")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "regioncodec", "batch", folder, out, "--jobs", jobs, "--quiet"]
+    running = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob("*.rgc")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(running.pid, signal.SIGINT)
+    _, stderr = running.communicate(timeout=60)
+    written = sorted(out.glob("*.rgc"))
+    assert running.returncode == 130 and "interrupted" in stderr
+    assert 0 < len(written) < 40, "the batch should have been stopped part way"
+    assert not [p for p in out.iterdir() if p.suffix != ".rgc"]  # no temporary files left
+    for path in written:
+        regioncodec.decode(path.read_bytes())  # every output is whole
+    resumed = rcodec("batch", folder, out, "--skip-existing", "--quiet")
+    assert resumed.returncode == 0 and resumed.stdout.splitlines()[2].split() == ["skipped", str(len(written))]
+    clean = rcodec("batch", folder, tmp_path / "clean", "--quiet")
+    assert clean.returncode == 0
+    for path in sorted((tmp_path / "clean").iterdir()):
+        assert (out / path.name).read_bytes() == path.read_bytes()
+
+
+def test_cli_batch_takes_the_encoder_options(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for sample in SAMPLES[:2]:
+        shutil.copy(sample, folder)
+    done = rcodec("batch", folder, tmp_path / "out", "--codec", "webp", "--levels", 3, "--target-bpp", "1.5", "--quiet")
+    assert done.returncode == 0, done.stderr
+    for sample in SAMPLES[:2]:
+        data = (tmp_path / "out" / (sample.stem + ".rgc")).read_bytes()
+        info = regioncodec.inspect(data)
+        assert {r.codec for r in info.regions} == {"webp"} and len(info.regions) == 3
+        assert len(data) <= 1.5 * info.width * info.height / 8
+    assert rcodec("batch", folder, tmp_path / "x", "--target-bpp", "0").returncode == 2
