@@ -29,7 +29,7 @@ test: $(STAMP)
 
 bench: $(STAMP)  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
-	@missed=0; for name in core encoders peers segment memory; do \
+	@missed=0; for name in core encoders peers segment memory batch; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
 

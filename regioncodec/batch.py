@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,6 +38,10 @@ DONE, SKIPPED, FAILED = "done", "skipped", "failed"
 RGC_SUFFIX = ".rgc"
 IN_FLIGHT_PER_WORKER = 4  # tasks queued per worker: keeps every worker busy without holding the whole batch
 CONNECT_TIMEOUT = "10s"  # how long to wait for a Dask scheduler before saying it cannot be reached
+WORKER_DIED = (
+    "a worker process died: it was killed (out of memory?) or could not start (a script that calls "
+    "encode_many or decode_many must do so under `if __name__ == '__main__':`, as multiprocessing requires)"
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ def encode_many(
     bar on stderr. scheduler is the address of a Dask scheduler to run on
     instead (regioncodec[dask]); ship_bytes sends inputs and outputs through
     this process, for workers that do not share its filesystem.
+
+    Worker processes start by importing the caller's script (multiprocessing's
+    forkserver method), so a script must call this under
+    `if __name__ == "__main__":`.
     """
     batch = _Batch(ENCODE, RGC_SUFFIX, options, jobs, root, skip_existing, force, progress, scheduler, ship_bytes)
     return batch.run(paths, out_dir)
@@ -216,7 +225,7 @@ def _run(
                 try:
                     running[submit(task)] = index
                 except Exception as exc:  # noqa: BLE001 - e.g. a broken pool: this file fails, the loop goes on
-                    yield index, FileResult(task.source, task.output, FAILED, error=f"cannot start: {exc}")
+                    yield index, FileResult(task.source, task.output, FAILED, error=_one_line(f"cannot start: {exc}"))
                 if len(running) >= window:
                     break
             if not running:
@@ -234,8 +243,11 @@ def _collect(task: _Task, future: cf.Future[tuple[FileResult, bytes | None]]) ->
     """The result of a finished task, writing its output here if the worker sent it back."""
     try:
         result, shipped = future.result()
-    except Exception as exc:  # noqa: BLE001 - a worker died or the cluster failed: this file failed, not the batch
-        return FileResult(task.source, task.output, FAILED, error=f"worker failed: {type(exc).__name__}: {exc}")
+    except BrokenProcessPool:
+        return FileResult(task.source, task.output, FAILED, error=WORKER_DIED)
+    except Exception as exc:  # noqa: BLE001 - the cluster failed this task: this file failed, not the batch
+        error = _one_line(f"worker failed: {type(exc).__name__}: {exc}")
+        return FileResult(task.source, task.output, FAILED, error=error)
     if shipped is None:
         return result
     try:
@@ -262,7 +274,7 @@ def run_task(task: _Task) -> tuple[FileResult, bytes | None]:
     except convert.CommandError as exc:
         return FileResult(task.source, task.output, FAILED, error=str(exc)), None
     except Exception as exc:  # noqa: BLE001 - a bug: report it against the file and let the batch go on
-        error = f"internal error: {type(exc).__name__}: {exc}"
+        error = _one_line(f"internal error: {type(exc).__name__}: {exc}")
         return FileResult(task.source, task.output, FAILED, error=error), None
     seconds = time.perf_counter() - start
     result = FileResult(task.source, task.output, DONE, len(data), len(out), seconds, unwritten=unwritten)
@@ -349,6 +361,11 @@ class _Progress:
             self.bytes += result.saved_bytes if self.label == "saved" else result.out_bytes
         self.bar.set_postfix_str(f"{self.label} {_human_bytes(self.bytes)}", refresh=False)
         self.bar.update(1)
+
+
+def _one_line(text: str) -> str:
+    """text with its line breaks and runs of spaces made single spaces, for a one-line report."""
+    return " ".join(text.split())
 
 
 def _human_bytes(count: int) -> str:

@@ -257,3 +257,17 @@ def test_cli_batch_takes_the_encoder_options(tmp_path: Path) -> None:
         assert {r.codec for r in info.regions} == {"webp"} and len(info.regions) == 3
         assert len(data) <= 1.5 * info.width * info.height / 8
     assert rcodec("batch", folder, tmp_path / "x", "--target-bpp", "0").returncode == 2
+
+
+def test_script_calling_encode_many(tmp_path: Path) -> None:
+    """From a script (under the __main__ guard multiprocessing asks for), with a pool of two processes."""
+    paths = [str(s) for s in SAMPLES]
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import regioncodec\n"
+        "if __name__ == '__main__':\n"
+        f"    results = regioncodec.encode_many({paths!r}, {str(tmp_path / 'out')!r}, jobs=2)\n"
+        "    print([r.status for r in results])\n"
+    )
+    done = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == str(["done"] * len(SAMPLES)), done.stderr
