@@ -25,13 +25,16 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tqdm import tqdm
 
 from . import convert
 from .container import DEFAULT_MAX_PIXELS
 from .errors import InputError, SchedulerError
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # in typing from Python 3.11
 
 ENCODE, DECODE = "encode", "decode"
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
@@ -105,6 +108,18 @@ def encode_many(
     return batch.run(paths, out_dir)
 
 
+class BatchSettings(TypedDict, total=False):
+    """How and where a batch runs: encode_many's keywords of the same names, which decode_many takes too."""
+
+    jobs: int | None
+    root: str | os.PathLike[str] | None
+    skip_existing: bool
+    force: bool
+    progress: bool
+    scheduler: str | None
+    ship_bytes: bool
+
+
 def decode_many(
     paths: Iterable[str | os.PathLike[str]],
     out_dir: str | os.PathLike[str],
@@ -112,17 +127,13 @@ def decode_many(
     image_format: str = "png",
     strip: bool = False,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-    jobs: int | None = None,
-    root: str | os.PathLike[str] | None = None,
-    skip_existing: bool = False,
-    force: bool = False,
-    progress: bool = False,
-    scheduler: str | None = None,
-    ship_bytes: bool = False,
+    **settings: Unpack[BatchSettings],
 ) -> list[FileResult]:
     """Decode each .rgc file to out_dir/NAME.<image_format> (an extension Pillow writes), as encode_many does.
 
     Metadata is written back where the format holds it, unless strip.
+    settings are encode_many's: jobs, root, skip_existing, force, progress,
+    scheduler, ship_bytes.
     """
     suffix = "." + image_format.lower().lstrip(".")
     try:
@@ -130,8 +141,7 @@ def decode_many(
     except convert.CommandError:
         raise InputError(f"image_format {image_format!r} is not an extension Pillow writes") from None
     options = {"strip": strip, "max_pixels": max_pixels}
-    batch = _Batch(DECODE, suffix, options, jobs, root, skip_existing, force, progress, scheduler, ship_bytes)
-    return batch.run(paths, out_dir)
+    return _Batch(DECODE, suffix, options, **settings).run(paths, out_dir)
 
 
 def default_jobs() -> int:
@@ -148,13 +158,13 @@ class _Batch:
     direction: str
     suffix: str
     options: dict[str, Any]
-    jobs: int | None
-    root: str | os.PathLike[str] | None
-    skip_existing: bool
-    force: bool
-    progress: bool
-    scheduler: str | None
-    ship_bytes: bool
+    jobs: int | None = None
+    root: str | os.PathLike[str] | None = None
+    skip_existing: bool = False
+    force: bool = False
+    progress: bool = False
+    scheduler: str | None = None
+    ship_bytes: bool = False
 
     def run(self, paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[FileResult]:
         """Plan the tasks, run those not settled already, and return every file's result in order."""

@@ -532,15 +532,15 @@ def _bench(args: argparse.Namespace) -> None:
 def _batch(args: argparse.Namespace) -> None:
     """rcodec batch."""
     inputs = _batch_inputs(args)
-    settings: dict[str, Any] = {
-        "jobs": args.jobs,
-        "root": args.input,
-        "skip_existing": args.skip_existing,
-        "force": args.force,
-        "progress": not args.quiet,
-        "scheduler": args.scheduler,
-        "ship_bytes": args.ship_bytes,
-    }
+    settings = batch.BatchSettings(
+        jobs=args.jobs,
+        root=args.input,
+        skip_existing=args.skip_existing,
+        force=args.force,
+        progress=not args.quiet,
+        scheduler=args.scheduler,
+        ship_bytes=args.ship_bytes,
+    )
     start = time.perf_counter()
     try:
         if args.decode:
