@@ -23,7 +23,7 @@ from .api import (  # noqa: E402
     read_metadata,
     segment,
 )
-from .batch import FileResult, decode_many, encode_many
+from .batch import BatchSettings, FileResult, decode_many, encode_many
 from .container import DEFAULT_MAX_PIXELS, MAX_DIMENSION, Metadata
 from .errors import (
     ChunkError,
@@ -50,6 +50,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
+    "BatchSettings",
     "DEFAULT_MAX_PIXELS",
     "MAX_DIMENSION",
     "METHODS",
