@@ -10,13 +10,13 @@ throughput gain, for encoding and for decoding to PNG. Times include starting
 the worker processes, as a user's batch does.
 
 The machine is shared: when other work holds the cores, no number of jobs
-gets two of them. So the load average is printed before and after, and so is
-the CPU time each file costs in either mode (this process, its worker
-processes and the forkserver that starts them, from psutil): if two jobs
-spend no more CPU per file than one, the gain is limited by the cores free,
-not by the batch. And the same paired measure is taken of pure CPU work (a
-Python loop) in two processes against one: the most any batch could gain on
-the machine as it is at that moment.
+gets two of them. So each repeat also times pure CPU work (a Python loop) in
+one process and in two, right before the batch: that gain is the most any
+batch could get from two processes at that moment (2.0 on an idle machine),
+and the batch's gain divided by it says how much of that the batch got. The
+load average is printed before and after, and the CPU time each file costs
+in either mode (this process, its workers and the forkserver, from psutil):
+two jobs should spend no more CPU per file than one.
 Exits 1 if encoding misses 1.8x.
 """
 
@@ -27,6 +27,7 @@ import concurrent.futures
 import contextlib
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psutil  # noqa: E402  (installed with distributed, in the test extra)
-from common import image_paths, paired_ratios, verdict  # noqa: E402
+from common import image_paths, verdict  # noqa: E402
 
 import regioncodec  # noqa: E402
 
@@ -70,13 +71,17 @@ def spin(rounds: int) -> int:
     return total
 
 
-def machine_gain(repeat: int) -> float:
-    """Median time of two units of pure CPU work in one process over the time of one unit each in two."""
+def paired_gains(run: Batch, pool: concurrent.futures.Executor, repeat: int) -> tuple[float, float, float]:
+    """Medians over repeats of the batch's gain from two jobs, the pure-CPU gain timed just before it, and their
+    quotient: how much of what the machine allowed at that moment the batch got."""
     rounds = 4_000_000
-    with concurrent.futures.ProcessPoolExecutor(2) as pool:
-        list(pool.map(spin, [1000, 1000]))  # start both processes before timing
-        two = {"two processes": lambda: list(pool.map(spin, [rounds, rounds]))}
-        return 1 / paired_ratios(lambda: [spin(rounds), spin(rounds)], two, repeat)["two processes"]
+    gains, ceilings = [], []
+    for _ in range(repeat):
+        one_process = timed(lambda: [spin(rounds), spin(rounds)])
+        ceilings.append(one_process / timed(lambda: list(pool.map(spin, [rounds, rounds]))))
+        gains.append(timed(lambda: run(1)) / timed(lambda: run(2)))
+    shares = [gain / ceiling for gain, ceiling in zip(gains, ceilings, strict=True)]
+    return statistics.median(gains), statistics.median(ceilings), statistics.median(shares)
 
 
 def cpu_seconds() -> float:
@@ -124,42 +129,42 @@ def main() -> int:
         warm = {name: timed(lambda run=run, jobs=jobs: run(jobs)) for name, run, jobs in _runs(encode, decode)}
         print("first runs (not counted): " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in warm.items()))
         rows = []
-        for label, run in (("encode", encode), ("decode to PNG", decode)):
-            ratio = 1 / paired_ratios(lambda run=run: run(1), {"jobs2": lambda run=run: run(2)}, args.repeat)["jobs2"]
-            (one, cpu_one), (two, cpu_two) = measured(lambda run=run: run(1)), measured(lambda run=run: run(2))
-            rows.append(
-                (
-                    label,
+        with concurrent.futures.ProcessPoolExecutor(2) as pool:
+            list(pool.map(spin, [1000, 1000]))  # both processes started before timing
+            for label, run in (("encode", encode), ("decode to PNG", decode)):
+                gain, ceiling, share = paired_gains(run, pool, args.repeat)
+                (one, cpu_one), (two, cpu_two) = measured(lambda run=run: run(1)), measured(lambda run=run: run(2))
+                per_file = (
                     len(paths) / one,
                     len(paths) / two,
                     1000 * cpu_one / len(paths),
                     1000 * cpu_two / len(paths),
-                    ratio,
                 )
-            )
-        ceiling = machine_gain(args.repeat)
-        print(f"load average after {_load()}")
-        print(f"pure CPU work, paired the same way: two processes run {ceiling:.2f}x as fast as one, now\n")
-        heads = ("files/s, 1 job", "2 jobs", "CPU ms/file, 1 job", "2 jobs", "gain (median)", "target")
-        print(f"{'batch':<15}" + "".join(f"{h:>{len(h) + 2}}" for h in heads) + "  verdict")
+                rows.append((label, *per_file, gain, ceiling, share))
+        print(f"load average after {_load()}\n")
+        heads = ("files/s 1 job", "2 jobs", "CPU ms/file 1 job", "2 jobs", "gain", "pure CPU gain", "share", "target")
+        print(f"{'batch':<14}" + "".join(f"{h:>{len(h) + 2}}" for h in heads) + "  verdict")
         missed = 0
-        for label, one, two, cpu_one, cpu_two, ratio in rows:
+        for label, one, two, cpu_one, cpu_two, gain, ceiling, share in rows:
             target = TARGET if label == "encode" else None
-            result = verdict(ratio, target, True) if target else "reported"
+            result = verdict(gain, target, True) if target else "reported"
             missed += result == "MISSED"
             cells = (
                 f"{one:.1f}",
                 f"{two:.1f}",
                 f"{cpu_one:.0f}",
                 f"{cpu_two:.0f}",
-                f"{ratio:.2f}x",
+                f"{gain:.2f}x",
+                f"{ceiling:.2f}x",
+                f"{share:.0%}",
                 f"{target or '-'}",
             )
             print(
-                f"{label:<15}"
+                f"{label:<14}"
                 + "".join(f"{c:>{len(h) + 2}}" for c, h in zip(cells, heads, strict=True))
                 + f"  {result}"
             )
+        print("\ngain and pure CPU gain: medians of paired runs; share: median of gain / pure CPU gain per pair")
     return 1 if missed else 0
 
 

@@ -210,7 +210,7 @@ class _Batch:
 
 
 def _outputs(sources: list[Path], out_dir: Path, root: Path | None, suffix: str) -> list[Path]:
-    """Each source's output: under out_dir as under root (or flat), with suffix; never inside an input's folder."""
+    """Each source's output: under out_dir where it is under root (or flat in out_dir without root), with suffix."""
     outputs = []
     for source in sources:
         if root is None:
