@@ -5,8 +5,8 @@ that fails is recorded with its reason and the others go on. Inputs are only
 read. An existing output is skipped (skip_existing) or refused unless force,
 so a batch that was interrupted resumes where it stopped.
 
-Local batches run one process per core (OpenCV limited to one thread in each,
-so the processes do not fight over cores). With scheduler, the same tasks go
+Local batches run one process per core, OpenCV limited to one thread in each
+(and in this process when one job runs here), so that N jobs use N cores. With scheduler, the same tasks go
 to an existing Dask cluster: workers read inputs and write outputs by path
 (absolute, so they must see the same filesystem), or, with ship_bytes, get
 each input's bytes and send the output's bytes back to be written here.
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
+import cv2
 from tqdm import tqdm
 
 from . import convert
@@ -293,10 +294,18 @@ def run_task(task: _Task) -> tuple[FileResult, bytes | None]:
 
 @contextmanager
 def _locally(jobs: int, count: int) -> Iterator[tuple[Callable[[_Task], cf.Future[Any]], int]]:
-    """Yield (submit, workers) running tasks here (one job) or in a pool of worker processes."""
+    """Yield (submit, workers) running tasks here (one job) or in a pool of worker processes.
+
+    Every job runs OpenCV on one thread, so that a batch of N jobs uses N cores.
+    """
     workers = max(1, min(jobs, count))
     if workers == 1:
-        yield _here, 1
+        previous = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            yield _here, 1
+        finally:
+            cv2.setNumThreads(previous)
         return
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
@@ -318,8 +327,6 @@ def _here(task: _Task) -> cf.Future[tuple[FileResult, bytes | None]]:
 
 def _init_worker() -> None:
     """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the parent."""
-    import cv2
-
     cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the batch and lets running files finish
 

@@ -271,3 +271,15 @@ def test_script_calling_encode_many(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == str(["done"] * len(SAMPLES)), done.stderr
+
+
+def test_one_job_runs_opencv_on_one_thread_and_restores_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 1 means one core: OpenCV's own threads are held to one during the batch, then given back."""
+    import cv2
+
+    seen = []
+    encode = regioncodec.api.encode
+    monkeypatch.setattr(regioncodec.api, "encode", lambda *a, **k: seen.append(cv2.getNumThreads()) or encode(*a, **k))
+    cv2.setNumThreads(2)
+    regioncodec.encode_many(SAMPLES[:2], tmp_path, jobs=1)
+    assert seen == [1, 1] and cv2.getNumThreads() == 2
