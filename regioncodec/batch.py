@@ -5,8 +5,10 @@ that fails is recorded with its reason and the others go on. Inputs are only
 read. An existing output is skipped (skip_existing) or refused unless force,
 so a batch that was interrupted resumes where it stopped.
 
-Local batches run one process per core, OpenCV limited to one thread in each
-(and in this process when one job runs here), so that N jobs use N cores. With scheduler, the same tasks go
+Local batches run one process per core, each held to one thread (OpenCV's
+and numpy's BLAS pools would otherwise start one per core in every process,
+and fight over the cores), also in this process when one job runs here: so N
+jobs use N cores. With scheduler, the same tasks go
 to an existing Dask cluster: workers read inputs and write outputs by path
 (absolute, so they must see the same filesystem), or, with ship_bytes, get
 each input's bytes and send the output's bytes back to be written here.
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import cv2
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from . import convert
@@ -300,12 +303,8 @@ def _locally(jobs: int, count: int) -> Iterator[tuple[Callable[[_Task], cf.Futur
     """
     workers = max(1, min(jobs, count))
     if workers == 1:
-        previous = cv2.getNumThreads()
-        cv2.setNumThreads(1)
-        try:
+        with _one_thread():
             yield _here, 1
-        finally:
-            cv2.setNumThreads(previous)
         return
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
@@ -325,9 +324,22 @@ def _here(task: _Task) -> cf.Future[tuple[FileResult, bytes | None]]:
     return future
 
 
-def _init_worker() -> None:
-    """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the parent."""
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Hold OpenCV's and numpy's (BLAS, OpenMP) thread pools to one thread, then give back what they had."""
+    previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def _init_worker() -> None:
+    """Set up a worker process: one thread (the processes share the cores), Ctrl-C left to the parent."""
+    cv2.setNumThreads(1)
+    threadpool_limits(1)  # for the worker's whole life
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the batch and lets running files finish
 
 

@@ -273,13 +273,21 @@ def test_script_calling_encode_many(tmp_path: Path) -> None:
     assert done.stdout.strip() == str(["done"] * len(SAMPLES)), done.stderr
 
 
-def test_one_job_runs_opencv_on_one_thread_and_restores_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--jobs 1 means one core: OpenCV's own threads are held to one during the batch, then given back."""
+def test_one_job_runs_on_one_thread_and_restores_the_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 1 means one core: OpenCV's and BLAS's threads are held to one during the batch, then given back."""
     import cv2
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
     seen = []
     encode = regioncodec.api.encode
-    monkeypatch.setattr(regioncodec.api, "encode", lambda *a, **k: seen.append(cv2.getNumThreads()) or encode(*a, **k))
+    monkeypatch.setattr(
+        regioncodec.api, "encode", lambda *a, **k: seen.append((cv2.getNumThreads(), blas_threads())) or encode(*a, **k)
+    )
     cv2.setNumThreads(2)
+    before = blas_threads()
     regioncodec.encode_many(SAMPLES[:2], tmp_path, jobs=1)
-    assert seen == [1, 1] and cv2.getNumThreads() == 2
+    assert seen == [(1, [1] * len(before))] * 2
+    assert cv2.getNumThreads() == 2 and blas_threads() == before
