@@ -367,47 +367,32 @@ def _command(
     return sub
 
 
-def _quality(text: str) -> int:
-    """argparse type: an integer quality 1..100."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"quality must be an integer from 1 to 100, not {text!r}")
-    return value
+def _argument(parse: Callable[[str], Any], valid: Callable[[Any], bool], wanted: str) -> Callable[[str], Any]:
+    """An argparse type: text read by parse, refused unless valid, with 'must be <wanted>'."""
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except (ValueError, KeyError):
+            value = None
+        if value is None or not valid(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, not {text!r}")
+        return value
+
+    return convert
 
 
-def _size(text: str) -> int:
-    """argparse type: a byte count with an optional unit (kB/MB are 1000s, KiB/MiB 1024s; K and M as kB and MB)."""
+def _bytes_with_unit(text: str) -> int:
+    """A byte count with an optional unit: kB and MB are 1000s, KiB and MiB 1024s, K and M as kB and MB."""
     units = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "kib": 1024, "mib": 1024**2}
     number = text.strip().lower().rstrip("bkmi ")
-    unit = text.strip().lower()[len(number) :].strip()
-    try:
-        value = int(float(number) * units[unit])
-    except (ValueError, KeyError):
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"size must be a positive number of bytes such as 80000 or 80kB, not {text!r}")
-    return value
+    return int(float(number) * units[text.strip().lower()[len(number) :].strip()])
 
 
-def _bits_per_pixel(text: str) -> float:
-    """argparse type: a positive number of bits per pixel."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"bits per pixel must be a positive number, not {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
-    return int(text)
+_quality = _argument(int, lambda value: 1 <= value <= 100, "an integer from 1 to 100")
+_size = _argument(_bytes_with_unit, lambda value: value >= 1, "a positive number of bytes such as 80000 or 80kB")
+_bits_per_pixel = _argument(float, lambda value: value > 0, "a positive number of bits per pixel")
+_positive = _argument(int, lambda value: value >= 1, "a positive integer")
 
 
 def _method(text: str) -> str:
