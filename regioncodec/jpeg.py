@@ -36,6 +36,8 @@ SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # loss
 # Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
 SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
 PRECISION = 8  # spec §7.2: 8-bit samples only
+# Spec §7.2: a payload's samples are used as stored; an EXIF orientation in it must not rotate or flip them.
+DECODE_FLAGS = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
 OPENCV_MAX_PIXELS = 1 << 30  # OpenCV's CV_IO_MAX_IMAGE_PIXELS: imdecode refuses larger images with cv2.error
 
 
@@ -62,7 +64,7 @@ def decode_plane(data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
     """
     check_plane(data, shape, what)
     try:
-        plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        plane = cv2.imdecode(np.frombuffer(data, np.uint8), DECODE_FLAGS)
     except cv2.error as exc:  # OpenCV's own input checks, whose limits the environment can lower
         raise FormatError(f"{what} was refused by OpenCV: {exc.err}") from None
     if plane is None or plane.shape != shape:

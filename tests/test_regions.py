@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import container, planes
+from regioncodec import container, jpeg, planes
 
 from .helpers import importance_mask, pillow_jpeg, psnr
 
@@ -96,3 +96,13 @@ def test_banded_conversion_equals_converting_at_once(monkeypatch: pytest.MonkeyP
         monkeypatch.setattr(planes, "BAND_PIXELS", band_rows * 48)
         assert np.array_equal(planes.planes_to_rgb(luma, chroma, 61, 45), whole)
     assert whole.shape == (61, 45, 3)
+
+
+def test_an_exif_orientation_inside_a_plane_stream_is_ignored() -> None:
+    plane = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (8, 1))  # a ramp left to right: a flip shows
+    exif = Image.Exif()
+    exif[0x0112] = 2  # mirror horizontally
+    out = io.BytesIO()
+    Image.fromarray(plane, "L").save(out, "JPEG", quality=95, exif=exif)
+    decoded = jpeg.decode_plane(out.getvalue(), plane.shape, "test plane")
+    assert np.abs(decoded.astype(int) - plane).max() <= 4
