@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, features
 
-from .errors import FormatError, InputError
+from .errors import FormatError, InputError, LimitError
 
 PILLOW_FORMATS = {"webp": "WEBP", "avif": "AVIF"}
 MAX_SIDE = {"webp": 16_383, "avif": 65_500}  # libwebp's own limit; AVIF's is past ours
@@ -27,7 +27,7 @@ FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide eno
 
 def check_available(codec: str) -> None:
     """InputError unless this Pillow can write codec."""
-    if not features.check(PILLOW_FORMATS[codec].lower()):
+    if not features.check(codec):
         raise InputError(
             f"this Pillow cannot write {codec.upper()}; install a Pillow built with it or use codec='jpeg'"
         )
@@ -92,6 +92,8 @@ def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Itera
 
     Opening reads the header only: nothing is decoded until the caller loads the picture.
     """
+    if not features.check(codec):
+        raise FormatError(f"{what} is {codec.upper()}, which this Pillow cannot read; install a Pillow built with it")
     try:
         with Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[codec]]) as image:
             if (image.height, image.width) != shape:
@@ -101,6 +103,8 @@ def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Itera
             yield image
     except FormatError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # only when max_pixels is raised past Pillow's own bomb limit
+        raise LimitError(f"{what} was refused by Pillow: {exc}") from None
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         # RuntimeError: Pillow's AVIF plugin reports libavif's parse failures so; EOFError: its WebP frame reader
         raise FormatError(f"{what} is not a readable {codec.upper()} picture: {exc}") from None

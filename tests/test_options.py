@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import FormatError, InputError, container
+from regioncodec import FormatError, InputError, LimitError, canvas, container
 
 from .helpers import importance_mask, pillow_jpeg, psnr
 
@@ -56,6 +56,24 @@ def test_greyscale_round_trips_with_every_codec(crop: np.ndarray, codec: str) ->
     grey = np.ascontiguousarray(crop[..., 1])
     out = regioncodec.decode(regioncodec.encode(grey, codec=codec))
     assert out.shape == grey.shape and psnr(grey, out) > 28
+
+
+def test_a_payload_codec_this_pillow_lacks_is_a_format_error(
+    crop: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = regioncodec.encode(crop, codec="avif")
+    monkeypatch.setattr(canvas.features, "check", lambda feature: feature != "avif")
+    with pytest.raises(FormatError, match="AVIF, which this Pillow cannot read"):
+        regioncodec.decode(data)
+    with pytest.raises(InputError, match="cannot write AVIF"):
+        regioncodec.encode(crop, codec="avif")
+
+
+def test_pillows_bomb_limit_on_a_payload_is_a_limit_error(crop: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = regioncodec.encode(crop, codec="webp")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)  # as if max_pixels were raised past Pillow's
+    with pytest.raises(LimitError, match="refused by Pillow"):
+        regioncodec.decode(data)
 
 
 @pytest.mark.parametrize("codec", ["jpeg", "avif"])
