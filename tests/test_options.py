@@ -58,9 +58,7 @@ def test_greyscale_round_trips_with_every_codec(crop: np.ndarray, codec: str) ->
     assert out.shape == grey.shape and psnr(grey, out) > 28
 
 
-def test_a_payload_codec_this_pillow_lacks_is_a_format_error(
-    crop: np.ndarray, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_payload_codec_this_pillow_lacks_is_a_format_error(crop: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     data = regioncodec.encode(crop, codec="avif")
     monkeypatch.setattr(canvas.features, "check", lambda feature: feature != "avif")
     with pytest.raises(FormatError, match="AVIF, which this Pillow cannot read"):
