@@ -177,8 +177,6 @@ class _Batch:
         root = None if self.root is None else Path(self.root).resolve()
         outputs = _outputs(sources, Path(out_dir).resolve(), root, self.suffix)
         results, tasks = self._plan(sources, outputs)
-        for task in tasks.values():
-            task.output.parent.mkdir(parents=True, exist_ok=True)
         with _Progress(len(sources), self.direction, self.progress) as progress:
             for result in results.values():
                 progress.add(result)
@@ -206,10 +204,21 @@ class _Batch:
             elif output.exists() and not self.force:
                 reason = f"{output} exists; use --force to replace it or --skip-existing to keep it"
                 results[index] = FileResult(source, output, FAILED, error=reason)
+            elif reason := _folder_refused(output.parent):
+                results[index] = FileResult(source, output, FAILED, error=reason)
             else:
                 tasks[index] = _Task(self.direction, source, output, self.options, self.force)
             first_with_output.setdefault(output, source)
         return results, tasks
+
+
+def _folder_refused(folder: Path) -> str | None:
+    """Why folder (and its parents) cannot be created, or None once it exists."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the folder {folder}: {exc.strerror or exc}"
+    return None
 
 
 def _outputs(sources: list[Path], out_dir: Path, root: Path | None, suffix: str) -> list[Path]:

@@ -113,6 +113,23 @@ def test_two_inputs_with_one_output_name(tmp_path: Path) -> None:
     assert "is also" in results[1].error and "a.jpg" in results[1].error
 
 
+def test_an_output_folder_that_cannot_be_created_fails_its_files(photos: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "sub").write_text("a file where the subfolder should go")
+    results = regioncodec.encode_many(images_in(photos), tmp_path / "out", root=photos, jobs=1)
+    failed = {r.source.name: r.error for r in results if r.status == "failed"}
+    assert sorted(failed) == ["broken.jpg", "nested.png"]  # the broken image fails anyway
+    assert "cannot create the folder" in failed["nested.png"]
+    assert sum(r.status == "done" for r in results) == len(results) - 2
+
+
+def test_cli_batch_into_a_file_exits_73(photos: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("not a folder")
+    done = rcodec("batch", photos, tmp_path / "out")
+    assert done.returncode == 73 and "not a folder" in done.stderr
+    assert (tmp_path / "out").read_text() == "not a folder"
+
+
 def test_decode_many_writes_metadata_and_alpha_back(tmp_path: Path) -> None:
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     rgba = random_image((24, 40, 4), seed=3)
