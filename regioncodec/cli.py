@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from . import __version__, api, batch, report
+from .container import BLOCK_SIZES
 from .convert import (
     EX_CANTCREAT,
     EX_DATAERR,
@@ -42,6 +44,7 @@ from .convert import (
 )
 from .errors import InputError, RegionCodecError, SchedulerError
 from .metrics import importance_mask
+from .plan import MAX_LEVELS
 from .segment import METHODS, SegmentOptions, method_names
 
 EX_SOME_FAILED, EX_UNAVAILABLE, EX_INTERRUPTED = 1, 69, 130
@@ -94,14 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.run(args)
     except CommandError as exc:
         return _fail(args, str(exc), exc.code)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted: no output was written", EX_INTERRUPTED, trace=False)
     except Exception as exc:  # noqa: BLE001 - a bug: say so in one line, never a bare traceback
         return _fail(args, f"internal error: {type(exc).__name__}: {exc}", EX_SOFTWARE)
     return 0
 
 
-def _fail(args: argparse.Namespace, message: str, code: int) -> int:
-    """Print message as one line (and the traceback with --debug); return code."""
-    if args.debug:
+def _fail(args: argparse.Namespace, message: str, code: int, *, trace: bool = True) -> int:
+    """Print message as one line (and, with trace, the traceback with --debug); return code."""
+    if args.debug and trace:
         traceback.print_exc()
     print(f"rcodec: error: {message}", file=sys.stderr)
     return code
@@ -193,7 +198,7 @@ def _build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--peers", default=",".join(report.PEERS), help="comma-separated peers (default %(default)s, those available)"
     )
-    bench.add_argument("--repeat", type=int, default=3, metavar="N", help="timing repeats (median; default 3)")
+    bench.add_argument("--repeat", type=_positive, default=3, metavar="N", help="timing repeats (median; default 3)")
     bench.add_argument("--no-plots", action="store_true", help="skip the RD curves (they take most of the time)")
 
     many = _command(
@@ -251,7 +256,7 @@ def _add_decode_options(parser: argparse.ArgumentParser) -> None:
     """The decoding options decode and batch share."""
     parser.add_argument(
         "--max-pixels",
-        type=int,
+        type=_positive,
         default=api.container.DEFAULT_MAX_PIXELS,
         metavar="N",
         help="refuse images with more pixels (default %(default)s, as Pillow)",
@@ -277,15 +282,17 @@ def _add_coding_options(parser: argparse.ArgumentParser) -> None:
     _segmentation_arguments(parser)
     parser.add_argument(
         "--levels",
-        type=int,
+        type=_levels,
         default=2,
         metavar="N",
-        help="quality levels: the background is split by detail into N-1 steps up to the foreground (default 2)",
+        help=f"quality levels 2-{MAX_LEVELS}: the background is split by detail into N-1 steps up to the foreground "
+        f"(default 2)",
     )
     parser.add_argument(
         "--transition",
         action="store_true",
-        help="ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest",
+        help="ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest "
+        f"(adds a level: --levels at most {MAX_LEVELS - 1})",
     )
     parser.add_argument(
         "--codec", choices=api.CODECS, default=api.DEFAULT_CODEC, help="payload codec (default %(default)s)"
@@ -310,7 +317,7 @@ def _segmentation_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--block-size",
-        type=int,
+        type=_block_size,
         default=api.DEFAULT_BLOCK_SIZE,
         metavar="N",
         help=f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {api.DEFAULT_BLOCK_SIZE})",
@@ -325,7 +332,9 @@ def _segmentation_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _coding_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The api.encode keywords of the shared coding options."""
+    """The api.encode keywords of the shared coding options; a combination encode refuses is a usage error."""
+    if args.transition and args.levels == MAX_LEVELS:
+        raise CommandError(f"--transition adds a level: use it with --levels at most {MAX_LEVELS - 1}", EX_USAGE)
     return {
         "fg_quality": args.fg_quality,
         "bg_quality": args.bg_quality,
@@ -373,7 +382,7 @@ def _argument(parse: Callable[[str], Any], valid: Callable[[Any], bool], wanted:
     def convert(text: str) -> Any:
         try:
             value = parse(text)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, OverflowError):
             value = None
         if value is None or not valid(value):
             raise argparse.ArgumentTypeError(f"must be {wanted}, not {text!r}")
@@ -391,8 +400,10 @@ def _bytes_with_unit(text: str) -> int:
 
 _quality = _argument(int, lambda value: 1 <= value <= 100, "an integer from 1 to 100")
 _size = _argument(_bytes_with_unit, lambda value: value >= 1, "a positive number of bytes such as 80000 or 80kB")
-_bits_per_pixel = _argument(float, lambda value: value > 0, "a positive number of bits per pixel")
+_bits_per_pixel = _argument(float, lambda value: 0 < value < math.inf, "a positive number of bits per pixel")
 _positive = _argument(int, lambda value: value >= 1, "a positive integer")
+_levels = _argument(int, lambda value: 2 <= value <= MAX_LEVELS, f"an integer from 2 to {MAX_LEVELS}")
+_block_size = _argument(int, lambda value: value in BLOCK_SIZES, f"one of {', '.join(map(str, BLOCK_SIZES))}")
 
 
 def _method(text: str) -> str:
@@ -439,9 +450,9 @@ def _decode(args: argparse.Namespace) -> None:
     """rcodec decode."""
     output_format(args.output)  # a usage error before any work
     with _quiet_c_stderr(unless=args.debug):
-        done = decode_file(args.input, args.output, force=args.force, strip=args.strip, max_pixels=args.max_pixels)
-    if done.unwritten:
-        print(f"rcodec: note: {args.output} cannot hold {', '.join(done.unwritten)}; written without", file=sys.stderr)
+        unwritten = decode_file(args.input, args.output, force=args.force, strip=args.strip, max_pixels=args.max_pixels)
+    if unwritten:
+        print(f"rcodec: note: {args.output} cannot hold {', '.join(unwritten)}; written without", file=sys.stderr)
 
 
 def _info(args: argparse.Namespace) -> None:
@@ -463,7 +474,7 @@ def _mask(args: argparse.Namespace) -> None:
         pixels = api.as_pixels(open_image(args.input))
         mask = api.segment(pixels, method, block_size=args.block_size, options=options)
         picture = Image.fromarray(mask.astype(np.uint8) * 255 if args.raw else api.preview(pixels, mask))
-    except InputError as exc:
+    except RegionCodecError as exc:
         raise CommandError(f"{args.input}: {exc}", EX_DATAERR) from None
     _write(args.output, lambda handle: picture.save(handle, format=image_format), args)
     print(f"{args.output}: foreground {mask.mean():.1%} of the pixels ({method})")
@@ -492,14 +503,14 @@ def _bench(args: argparse.Namespace) -> None:
     except OSError as exc:
         raise CommandError(f"{args.out}: cannot create the folder: {exc.strerror or exc}", EX_CANTCREAT) from None
     for path in files:
-        image = api.as_pixels(open_image(path))
-        if args.mask_share:
-            mask = importance_mask(image, args.mask_share)
-        else:
-            mask = api.segment(image, options["method"], block_size=args.block_size, options=segment_options)
         try:
+            image = api.as_pixels(open_image(path))
+            if args.mask_share:
+                mask = importance_mask(image, args.mask_share)
+            else:
+                mask = api.segment(image, options["method"], block_size=args.block_size, options=segment_options)
             found = report.compare(path.stem, image, mask, options, peers, args.repeat)
-        except InputError as exc:
+        except RegionCodecError as exc:
             raise CommandError(f"{path}: {exc}", EX_DATAERR) from None
         rows += found
         print(f"{path.name}: " + ", ".join(f"{r.coder} {r.bytes:,} B fg {r.psnr_fg:.2f} dB" for r in found))
@@ -553,6 +564,8 @@ def _batch_inputs(args: argparse.Namespace) -> list[Path]:
     in_dir, out_dir = args.input.resolve(), args.output.resolve()
     if not in_dir.is_dir():
         raise CommandError(f"{args.input}: not a folder", EX_NOINPUT)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CommandError(f"{args.output}: not a folder, so no output can be created in it", EX_CANTCREAT)
     if out_dir == in_dir or out_dir.is_relative_to(in_dir):
         raise CommandError(f"{args.output}: must be outside IN_DIR {args.input}, which a batch only reads", EX_USAGE)
     if args.ship_bytes and not args.scheduler:

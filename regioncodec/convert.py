@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -41,15 +40,6 @@ class CommandError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True)
-class Converted:
-    """What converting one file did: bytes read and written, and metadata the output could not hold."""
-
-    in_bytes: int
-    out_bytes: int
-    unwritten: tuple[str, ...] = ()
-
-
 def encode_file(
     source: Path,
     output: Path,
@@ -58,22 +48,24 @@ def encode_file(
     mask: Path | None = None,
     quality_map: Path | None = None,
     **options: Any,
-) -> Converted:
+) -> None:
     """Code the image file source as .rgc at output; mask and quality_map are image files; options as encode_data's."""
     pixel_mask = None if mask is None else np.asarray(open_image(mask).convert("L")) > 0
     grey_map = None if quality_map is None else open_image(quality_map).convert("L")
     data = read_bytes(source)
     coded = encode_data(data, source, mask=pixel_mask, quality_map=grey_map, **options)
     write_output(output, lambda handle: handle.write(coded), force=force, source=source)
-    return Converted(len(data), len(coded))
 
 
-def decode_file(source: Path, output: Path, *, force: bool = False, **options: Any) -> Converted:
-    """Decode the .rgc file source to output, in the format its extension names; options as decode_data's."""
+def decode_file(source: Path, output: Path, *, force: bool = False, **options: Any) -> tuple[str, ...]:
+    """Decode the .rgc file source to output, in the format its extension names; options as decode_data's.
+
+    Returns the metadata items the output format cannot hold, which it was written without.
+    """
     data = read_bytes(source)
     image, unwritten = decode_data(data, source, output_format(output), **options)
     write_output(output, lambda handle: handle.write(image), force=force, source=source)
-    return Converted(len(data), len(image), unwritten)
+    return unwritten
 
 
 def encode_data(data: bytes, name: Path, *, target_bpp: float | None = None, **options: Any) -> bytes:
@@ -88,7 +80,7 @@ def encode_data(data: bytes, name: Path, *, target_bpp: float | None = None, **o
         options["target_size"] = max(1, int(target_bpp * image.width * image.height / 8))
     try:
         return api.encode(image, **options)
-    except InputError as exc:
+    except RegionCodecError as exc:  # a bad image, or one past a limit
         raise CommandError(f"{name}: {exc}", EX_DATAERR) from None
 
 

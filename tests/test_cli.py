@@ -76,6 +76,15 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
         ("encode", SAMPLE, "x.rgc", "--threshold", "0.2", "--fraction", "0.3"),
         ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--method", "faces"),
         ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--margin", "16"),
+        ("encode", SAMPLE, "x.rgc", "--target-size", "inf"),
+        ("encode", SAMPLE, "x.rgc", "--target-bpp", "inf"),
+        ("encode", SAMPLE, "x.rgc", "--target-bpp", "nan"),
+        ("encode", SAMPLE, "x.rgc", "--levels", "9"),
+        ("encode", SAMPLE, "x.rgc", "--levels", "1"),
+        ("encode", SAMPLE, "x.rgc", "--levels", "8", "--transition"),
+        ("encode", SAMPLE, "x.rgc", "--block-size", "12"),
+        ("decode", "in.rgc", "x.png", "--max-pixels", "0"),
+        ("bench", SAMPLE, "--out", "report", "--repeat", "0"),
         ("mask", SAMPLE, "x.png", "--clusters", "1"),
         ("mask", SAMPLE, "x.xyz"),
         ("encode", SAMPLE),
@@ -262,10 +271,15 @@ def test_failed_replace_keeps_the_old_file(tmp_path: Path, encoded: Path) -> Non
 
 @pytest.mark.parametrize(
     "error, code",
-    [(OSError(28, "No space left on device"), 73), (RuntimeError("bug"), 70), (KeyboardInterrupt(), None)],
+    [(OSError(28, "No space left on device"), 73), (RuntimeError("bug"), 70), (KeyboardInterrupt(), 130)],
 )
 def test_any_error_while_writing_leaves_nothing(
-    tmp_path: Path, encoded: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int | None
+    tmp_path: Path,
+    encoded: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    code: int,
 ) -> None:
     """A writer that fails after writing part of the image, however it fails, leaves no file behind."""
 
@@ -274,13 +288,16 @@ def test_any_error_while_writing_leaves_nothing(
         raise error
 
     monkeypatch.setattr(Image.Image, "save", failing_save)
-    args = ["decode", str(encoded), str(tmp_path / "out.png")]
-    if code is None:
-        with pytest.raises(KeyboardInterrupt):
-            cli.main(args)
-    else:
-        assert cli.main(args) == code
+    assert cli.main(["decode", str(encoded), str(tmp_path / "out.png")]) == code
     assert [p.name for p in tmp_path.iterdir()] == ["photo.rgc"]
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_bench_reports_an_image_it_cannot_code_in_one_line(tmp_path: Path) -> None:
+    Image.fromarray(np.zeros((32, 32), np.float32), "F").save(tmp_path / "float.tif")
+    done = rcodec("bench", tmp_path / "float.tif", "--out", tmp_path / "report", "--no-plots")
+    assert done.returncode == 65 and "float.tif: image mode F is not supported" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_output_folder_that_cannot_hold_files_exits_73(tmp_path: Path, encoded: Path) -> None:
