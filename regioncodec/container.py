@@ -195,11 +195,6 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
     raise TruncatedError("file ends before its DONE chunk")
 
 
-def read_header(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Header:
-    """Parse only the signature and HEAD chunk: a cheap look at size and mode."""
-    return _read_head(next(_chunks(io.BytesIO(data)), None), max_pixels)
-
-
 def read_front(stream: BinaryIO, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Header, Metadata]:
     """The header and metadata, reading a stream only up to the first critical chunk after HEAD (§9).
 

@@ -337,11 +337,6 @@ def test_colour_jpeg_where_a_plane_belongs_is_refused() -> None:
     refused(build(variant), FormatError, "is a 3-component JPEG of 8x8")
 
 
-def test_read_header_reads_only_the_header() -> None:
-    header = container.read_header(TWO_REGIONS[:40])
-    assert (header.width, header.height, header.mode, header.block_size, header.regions) == (32, 16, "RGB", 16, 2)
-
-
 def test_alpha_golden_file() -> None:
     out = regioncodec.decode(ALPHA_METADATA)
     assert out.shape == (16, 32, 4)
