@@ -20,9 +20,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import ROOT, image_paths, load_rgb, paired_ratios, parse_args, print_verdicts, tile  # noqa: E402
+from common import ROOT, image_paths, load_rgb, parse_args, print_verdicts, tile  # noqa: E402
 
 import regioncodec  # noqa: E402
+from regioncodec.report import paired_ratios  # noqa: E402
 from tests.scenes import SCENES, iou, odd_disc  # noqa: E402
 
 FG, BG = 90, 30

@@ -1,12 +1,8 @@
-"""What the benchmarks share: where the images are, uniform baselines, timing, verdicts."""
+"""What the benchmarks share: where the images are, a large test image, verdicts (baselines and timing: report)."""
 
 from __future__ import annotations
 
 import argparse
-import io
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,47 +34,6 @@ def load_rgb(path: Path) -> np.ndarray:
     """An image file as an RGB uint8 array."""
     with Image.open(path) as image:
         return np.asarray(image.convert("RGB"))
-
-
-def pillow_jpeg_bytes(image: np.ndarray, quality: int) -> bytes:
-    """A uniform JPEG of image with Pillow (libjpeg-turbo), optimize=True: the baseline."""
-    out = io.BytesIO()
-    Image.fromarray(image).save(out, "JPEG", quality=quality, optimize=True)
-    return out.getvalue()
-
-
-def pillow_decode(data: bytes) -> np.ndarray:
-    """Decode any image Pillow reads to an array."""
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image)
-
-
-def best_quality_within(size: int, encode: Callable[[int], bytes], low: int = 1, high: int = 100) -> tuple[int, bytes]:
-    """The highest quality whose output is at most size bytes (scanning down, as size is not monotonic)."""
-    for quality in range(high, low - 1, -1):
-        data = encode(quality)
-        if len(data) <= size:
-            return quality, data
-    return low, encode(low)
-
-
-def paired_ratios(
-    baseline: Callable[[], object], runs: dict[str, Callable[[], object]], repeat: int
-) -> dict[str, float]:
-    """Median over repeats of (time of each run / time of baseline measured just before it).
-
-    Timing each run right next to its own baseline cancels most of what a
-    shared machine does to absolute times between one moment and the next.
-    """
-    ratios: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeat):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            baseline()
-            middle = time.perf_counter()
-            run()
-            ratios[name].append((time.perf_counter() - middle) / (middle - start))
-    return {name: statistics.median(values) for name, values in ratios.items()}
 
 
 def tile(images: list[np.ndarray], height: int, width: int) -> np.ndarray:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import load_rgb, pillow_jpeg_bytes  # noqa: E402
+from common import load_rgb  # noqa: E402
 
 import regioncodec  # noqa: E402
 from regioncodec.metrics import psnr  # noqa: E402
+from regioncodec.report import peer_encode  # noqa: E402
 
 
 def main(samples: Path, out: Path) -> int:
@@ -30,8 +31,8 @@ def main(samples: Path, out: Path) -> int:
         original = load_rgb(source)
         decoded = load_rgb(out / f"{source.stem}.png")
         fg = regioncodec.read_mask(data)
-        fg_quality = info.regions[1].quality
-        uniform = len(pillow_jpeg_bytes(original, fg_quality))
+        fg_quality = info.regions[-1].quality  # the foreground is the last region
+        uniform = len(peer_encode(original, "jpeg", fg_quality))
         cells = (
             f"{original.shape[0] * original.shape[1]:>11,}{source.stat().st_size:>11,}{len(data):>11,}{uniform:>11,}"
             f"{1 - len(data) / uniform:>11.1%}{psnr(original, decoded, fg):>11.2f}{psnr(original, decoded, ~fg):>11.2f}"

@@ -25,7 +25,6 @@ from . import api
 from .metrics import boundary_band, psnr, seam_step, ssim
 
 PEERS = ("jpeg", "jpegli", "webp", "avif")  # jpeg is libjpeg-turbo through Pillow; jpegli needs pyjpegli
-PILLOW_PEERS = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 BASELINE_QUALITY = 90  # speed is reported against one Pillow JPEG encode/decode at this quality
 
 
@@ -60,7 +59,7 @@ def peer_available(peer: str) -> bool:
         return True
     from PIL import features
 
-    return peer == "jpeg" or bool(features.check(PILLOW_PEERS[peer].lower()))
+    return peer == "jpeg" or bool(features.check(peer))
 
 
 def peer_encode(image: np.ndarray, peer: str, quality: int) -> bytes:
@@ -72,19 +71,20 @@ def peer_encode(image: np.ndarray, peer: str, quality: int) -> bytes:
         return bytes(pyjpegli.encode(rgb.tobytes(), rgb.shape[1], rgb.shape[0], quality))
     out = io.BytesIO()
     options = {"optimize": True} if peer == "jpeg" else {}
-    Image.fromarray(rgb).save(out, PILLOW_PEERS[peer], quality=quality, **options)
+    Image.fromarray(rgb).save(out, peer.upper(), quality=quality, **options)
     return out.getvalue()
 
 
 def pillow_decode(data: bytes) -> np.ndarray:
-    """Any picture Pillow reads, as RGB."""
+    """Any picture Pillow reads, as RGB (without a copy when it is RGB already, so it times as a bare decode)."""
     with Image.open(io.BytesIO(data)) as picture:
-        return np.asarray(picture.convert("RGB"))
+        return np.asarray(picture if picture.mode == "RGB" else picture.convert("RGB"))
 
 
-def at_most(size: int, encode: Callable[[int], bytes], qualities: range = range(1, 101)) -> tuple[int, bytes] | None:
-    """The highest quality whose output fits size bytes: bisection, then a look just above for non-monotonic sizes."""
-    low, high, best = qualities.start, qualities.stop - 1, None
+def at_most(size: int, encode: Callable[[int], bytes]) -> tuple[int, bytes] | None:
+    """The highest quality 1..100 whose output fits size bytes: bisection, then a look just above, as sizes are not
+    always monotonic in quality; None if even quality 1 does not fit."""
+    low, high, best = 1, 100, None
     while low <= high:
         middle = (low + high) // 2
         data = encode(middle)
@@ -92,8 +92,8 @@ def at_most(size: int, encode: Callable[[int], bytes], qualities: range = range(
             best, low = (middle, data), middle + 1
         else:
             high = middle - 1
-    start = best[0] if best else qualities.start - 1
-    for quality in range(start + 1, min(start + 4, qualities.stop)):
+    start = best[0] if best else 0
+    for quality in range(start + 1, min(start + 4, 101)):
         data = encode(quality)
         if len(data) <= size:
             best = (quality, data)
@@ -185,21 +185,30 @@ def _speed_ratios(
     """A timer of (encode, decode) as ratios to one Pillow JPEG encode and decode of image, each timed beside it."""
     baseline = peer_encode(image, "jpeg", BASELINE_QUALITY)
 
-    def ratio(run: Callable[[], object], reference: Callable[[], object]) -> float:
-        ratios = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            reference()
-            middle = time.perf_counter()
-            run()
-            ratios.append((time.perf_counter() - middle) / (middle - start))
-        return statistics.median(ratios)
-
     def timer(encode: Callable[[], object], decode: Callable[[], object]) -> tuple[float, float]:
-        encoded = ratio(encode, lambda: peer_encode(image, "jpeg", BASELINE_QUALITY))
-        return encoded, ratio(decode, lambda: pillow_decode(baseline))
+        encoded = paired_ratios(lambda: peer_encode(image, "jpeg", BASELINE_QUALITY), {"run": encode}, repeat)
+        return encoded["run"], paired_ratios(lambda: pillow_decode(baseline), {"run": decode}, repeat)["run"]
 
     return timer
+
+
+def paired_ratios(
+    baseline: Callable[[], object], runs: dict[str, Callable[[], object]], repeat: int
+) -> dict[str, float]:
+    """Median over repeats of (time of each run / time of baseline measured just before it).
+
+    Timing each run right next to its own baseline cancels most of what a
+    shared machine does to absolute times between one moment and the next.
+    """
+    ratios: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            baseline()
+            middle = time.perf_counter()
+            run()
+            ratios[name].append((time.perf_counter() - middle) / (middle - start))
+    return {name: statistics.median(values) for name, values in ratios.items()}
 
 
 def _setting(options: dict[str, object]) -> str:
