@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, features
 
 from .errors import FormatError, InputError, LimitError
+from .plan import lowest_quality
 
-PILLOW_FORMATS = {"webp": "WEBP", "avif": "AVIF"}
 MAX_SIDE = {"webp": 16_383, "avif": 65_500}  # libwebp's own limit; AVIF's is past ours
 MATCHED_CODECS = ("webp",)  # see matched_quality
 FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide enough to hide the region's texture
@@ -43,7 +43,7 @@ def fill_outside(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def matched_quality(encode: Callable[[int], bytes], error: Callable[[bytes], float], target: float) -> bytes:
-    """The smallest canvas whose region error is at most target: bisection over quality 1..100.
+    """The smallest canvas whose region error is at most target (quality 100's if none is).
 
     libwebp spreads its quantisers over segments by how busy each is: once a
     region's surroundings are filled smooth, the region is the busiest part
@@ -52,16 +52,8 @@ def matched_quality(encode: Callable[[int], bytes], error: Callable[[bytes], flo
     WebP's). So a WebP canvas is held to the error a uniform WebP of its box
     at the asked quality makes on the region, by measuring, not by the number.
     """
-    low, high = 1, 100
-    best = encode(100)
-    while low <= high:
-        middle = (low + high) // 2
-        data = encode(middle)
-        if error(data) <= target:
-            best, high = data, middle - 1
-        else:
-            low = middle + 1
-    return best
+    found = lowest_quality(encode, lambda data: error(data) <= target)
+    return found if found is not None else encode(100)
 
 
 def encode_canvas(picture: np.ndarray, codec: str, quality: int) -> bytes:
@@ -70,7 +62,7 @@ def encode_canvas(picture: np.ndarray, codec: str, quality: int) -> bytes:
     if max(height, width) > MAX_SIDE[codec]:
         raise InputError(f"{codec.upper()} pictures are limited to {MAX_SIDE[codec]} pixels a side; use codec='jpeg'")
     out = io.BytesIO()
-    Image.fromarray(picture, "RGB").save(out, PILLOW_FORMATS[codec], quality=quality)
+    Image.fromarray(picture, "RGB").save(out, codec.upper(), quality=quality)
     return out.getvalue()
 
 
@@ -95,7 +87,7 @@ def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Itera
     if not features.check(codec):
         raise FormatError(f"{what} is {codec.upper()}, which this Pillow cannot read; install a Pillow built with it")
     try:
-        with Image.open(io.BytesIO(data), formats=[PILLOW_FORMATS[codec]]) as image:
+        with Image.open(io.BytesIO(data), formats=[codec.upper()]) as image:
             if (image.height, image.width) != shape:
                 raise FormatError(
                     f"{what} is a {image.width}x{image.height} picture; the container needs {shape[1]}x{shape[0]}"

@@ -7,6 +7,7 @@ is a block map (one region index per block) and one quality per region.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -15,6 +16,8 @@ from .errors import InputError
 
 MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
 RING_KERNEL = np.ones((3, 3), np.uint8)  # the transition ring: blocks touching the foreground, corners too
+
+Coded = TypeVar("Coded")
 
 
 def level_map(foreground: np.ndarray, detail: np.ndarray, levels: int) -> np.ndarray:
@@ -69,6 +72,22 @@ def quality_map_plan(block_grey: np.ndarray) -> tuple[np.ndarray, list[int]]:
         distinct = np.unique(quality)
     block_map = np.searchsorted(distinct, quality).astype(np.uint8)
     return block_map, [int(q) for q in distinct]
+
+
+def lowest_quality(code: Callable[[int], Coded], good_enough: Callable[[Coded], bool]) -> Coded | None:
+    """code(q) for the lowest quality q in 1..100 whose result is good enough, by bisection; None if none is.
+
+    Good enough must hold from some quality up (as an error bound does, give or take a codec's noise).
+    """
+    low, high, found = 1, 100, None
+    while low <= high:
+        middle = (low + high) // 2
+        result = code(middle)
+        if good_enough(result):
+            found, high = result, middle - 1
+        else:
+            low = middle + 1
+    return found
 
 
 def fit_to_size(target: int, qualities: list[int], size_of: Callable[[list[int]], int]) -> list[int]:

@@ -3,8 +3,9 @@
 JPEG layers (spec §7.1) hold only their own region's blocks, packed into a
 mosaic, so no bytes go to blocks another region codes. Planes are coded
 separately (luma, then Cb over Cr at half size) and chroma is upsampled only
-after all layers are put back, so a block decodes exactly as in a JPEG of
-its quality, and the chroma filter reads true neighbours across region borders.
+after all layers are put back, so a block decodes at least as faithfully as in
+a JPEG of its quality, and the chroma filter reads true neighbours across
+region borders.
 
 WebP and AVIF layers (spec §7.5) are canvases: the region's bounding box with
 the rest smoothly filled (see canvas.py).
@@ -26,13 +27,14 @@ Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) 
 
 
 class LayerCoder:
-    """Codes the layers of one image, preparing its planes once (a size search codes many)."""
+    """Codes the layers of one image, preparing its planes once and coding each layer once (searches ask again)."""
 
     def __init__(self, image: np.ndarray, block_map: np.ndarray, block_size: int, codec: str) -> None:
         self.image = image
         self.block_map = block_map
         self.block_size = block_size
         self.codec = codec
+        self._layers: dict[tuple[int, int, int], Layer] = {}
         if codec in PLANE_CODECS:
             padded = planes.pad_to_blocks(image, block_size)
             full: Planes = (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
@@ -43,12 +45,15 @@ class LayerCoder:
 
     def layer(self, region: int, quality: int, scale: int) -> Layer:
         """The layer of region at quality, its pixels reduced by scale."""
-        cells = self.block_map == region
-        streams: tuple[bytes, ...] = ()
-        if cells.any():
-            code = self._plane_streams if self.codec in PLANE_CODECS else self._canvas_streams
-            streams = code(cells, quality, scale)
-        return Layer(region, self.codec, quality, scale, streams)
+        key = (region, quality, scale)
+        if key not in self._layers:
+            cells = self.block_map == region
+            streams: tuple[bytes, ...] = ()
+            if cells.any():
+                code = self._plane_streams if self.codec in PLANE_CODECS else self._canvas_streams
+                streams = code(cells, quality, scale)
+            self._layers[key] = Layer(region, self.codec, quality, scale, streams)
+        return self._layers[key]
 
     def _plane_streams(self, cells: np.ndarray, quality: int, scale: int) -> tuple[bytes, ...]:
         """JPEG: a luma mosaic and (RGB) a Cb-over-Cr chroma mosaic of the region's blocks."""
@@ -118,7 +123,7 @@ def _decode_plane_layers(header: Header, block_map: np.ndarray, layers: list[Lay
             for layer in same_scale:
                 cells = block_map == layer.region
                 planes.copy_blocks(enlarged[0], luma, cells, b)
-                if chroma is not None and enlarged[1] is not None:
+                if chroma is not None and enlarged[1] is not None:  # both or neither: RGB
                     for source, plane in zip(enlarged[1], chroma, strict=True):
                         planes.copy_blocks(source, plane, cells, b // 2)
     if chroma is None:

@@ -6,6 +6,8 @@ target is never exceeded and a reduced background never loses fidelity.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from . import container, plan, planes, regions
@@ -24,16 +26,13 @@ def fit(
     alpha: bytes | None = None,
     metadata: Metadata | None = None,
 ) -> list[int]:
-    """Qualities for the largest file of at most target bytes, coding each (region, quality) once.
+    """Qualities for the largest file of at most target bytes (the coder codes each layer once).
 
     alpha and metadata are the file's other chunks (see Container): they count towards the target.
     """
-    cache: dict[tuple[int, int], int] = {}
 
     def payload(region: int, quality: int) -> int:
-        if (region, quality) not in cache:
-            cache[region, quality] = coder.layer(region, quality, scales[region]).payload_bytes
-        return cache[region, quality]
+        return coder.layer(region, quality, scales[region]).payload_bytes
 
     empty = tuple(Layer(r, coder.codec, q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
     overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata())))
@@ -58,16 +57,13 @@ def auto_background(coder: regions.LayerCoder, header: Header, qualities: list[i
 
     full = coder.layer(0, qualities[0], 1)
     target = error(full)
+
+    def as_faithful(layer: Layer) -> bool:
+        return error(layer) <= target
+
     best = (full.payload_bytes, 1, qualities[0])
     for scale in AUTO_SCALES:
-        low, high, found = 1, 100, None
-        while low <= high:
-            middle = (low + high) // 2
-            layer = coder.layer(0, middle, scale)
-            if error(layer) <= target:
-                found, high = layer, middle - 1
-            else:
-                low = middle + 1
+        found = plan.lowest_quality(partial(coder.layer, 0, scale=scale), as_faithful)
         if found is not None and found.payload_bytes < best[0]:
             best = (found.payload_bytes, scale, found.quality)
     return best[1], best[2]

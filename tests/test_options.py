@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import FormatError, InputError, LimitError, canvas, container
+from regioncodec import FormatError, InputError, LimitError, canvas, container, plan, regions
 
 from .helpers import importance_mask, pillow_jpeg, psnr
 
@@ -131,6 +131,25 @@ def test_quality_map_keeps_at_most_eight_levels(crop: np.ndarray) -> None:
     assert (
         len(info.regions) == 8 and info.regions[0].quality == 7 and info.regions[-1].quality == 100
     )  # blocks take their brightest pixel
+
+
+def test_lowest_quality_bisects_to_the_first_good_enough_result() -> None:
+    asked: list[int] = []
+
+    def code(quality: int) -> int:
+        asked.append(quality)
+        return quality
+
+    assert plan.lowest_quality(code, lambda quality: quality >= 37) == 37
+    assert len(asked) <= 7  # bisection over 1..100, not a scan
+    assert plan.lowest_quality(code, lambda quality: False) is None
+    assert plan.lowest_quality(code, lambda quality: True) == 1
+
+
+def test_a_layer_is_coded_once_however_often_a_search_asks(crop: np.ndarray, crop_mask: np.ndarray) -> None:
+    coder = regions.LayerCoder(crop, crop_mask[::16, ::16].astype(np.uint8), 16, "jpeg")
+    assert coder.layer(1, 90, 1) is coder.layer(1, 90, 1)
+    assert coder.layer(1, 90, 1) is not coder.layer(1, 89, 1)
 
 
 @pytest.mark.parametrize("codec", ["jpeg", "webp"])
