@@ -204,8 +204,8 @@ class _Batch:
             elif output.exists() and not self.force:
                 reason = f"{output} exists; use --force to replace it or --skip-existing to keep it"
                 results[index] = FileResult(source, output, FAILED, error=reason)
-            elif reason := _folder_refused(output.parent):
-                results[index] = FileResult(source, output, FAILED, error=reason)
+            elif refused := _folder_refused(output.parent):
+                results[index] = FileResult(source, output, FAILED, error=refused)
             else:
                 tasks[index] = _Task(self.direction, source, output, self.options, self.force)
             first_with_output.setdefault(output, source)

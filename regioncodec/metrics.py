@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .planes import expand
+from .planes import expand, to_grey
 
 
 def psnr(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None) -> float:
@@ -21,23 +21,26 @@ def psnr(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = Non
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
-def importance_mask(image: np.ndarray, share: float = 0.35, block_size: int = 16) -> np.ndarray:
-    """Pixel mask of the top share of blocks by mean gradient magnitude of the grey image.
+IMPORTANCE_BLOCK = 16  # px: the issues measure with 16x16 blocks, one 4:2:0 MCU
+
+
+def importance_mask(image: np.ndarray, share: float = 0.35) -> np.ndarray:
+    """Pixel mask of the top share of 16x16 blocks by mean gradient magnitude of the grey image.
 
     This is the fixed, segmentation-independent mask the project's figures are
     measured with (see the issues): it marks where a JPEG spends its bytes.
     """
-    grey = _grey(image).astype(np.float32)
+    grey = to_grey(image).astype(np.float32)
     magnitude = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
     height, width = grey.shape
-    rows, cols = -(-height // block_size), -(-width // block_size)
-    padded = np.zeros((rows * block_size, cols * block_size), np.float32)
+    rows, cols = -(-height // IMPORTANCE_BLOCK), -(-width // IMPORTANCE_BLOCK)
+    padded = np.zeros((rows * IMPORTANCE_BLOCK, cols * IMPORTANCE_BLOCK), np.float32)
     padded[:height, :width] = magnitude
-    means = padded.reshape(rows, block_size, cols, block_size).mean(axis=(1, 3))
+    means = padded.reshape(rows, IMPORTANCE_BLOCK, cols, IMPORTANCE_BLOCK).mean(axis=(1, 3))
     keep = int(round(share * means.size))
     grid = np.zeros(means.size, bool)
     grid[np.argsort(-means, axis=None, kind="stable")[:keep]] = True
-    return expand(grid.reshape(rows, cols), (height, width), block_size)
+    return expand(grid.reshape(rows, cols), (height, width), IMPORTANCE_BLOCK)
 
 
 def ssim(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None) -> float:
@@ -46,7 +49,7 @@ def ssim(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = Non
     RGB images are compared on their luma; the SSIM map is averaged over the
     pixels where is True (all by default).
     """
-    a, b = (_grey(image).astype(np.float64) for image in (reference, test))
+    a, b = (to_grey(image).astype(np.float64) for image in (reference, test))
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
     def blur(x: np.ndarray) -> np.ndarray:
@@ -59,11 +62,6 @@ def ssim(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = Non
     index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
     values = index if where is None else index[where]
     return float(values.mean()) if values.size else 1.0
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    """Luma of an RGB image; a greyscale image as it is."""
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def boundary_band(mask: np.ndarray, radius: int = 8) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Pixel planes: RGB <-> JPEG's YCbCr 4:2:0 planes, and packing blocks into mosaics.
 
 Region coding works on raw planes rather than RGB so that every block is coded
-exactly as a uniform JPEG would code it, and so that chroma is upsampled once,
+from the same samples as in a uniform JPEG (and at least as faithfully), and so that chroma is upsampled once,
 after the regions are put back together, across true neighbours.
 """
 
@@ -20,6 +20,11 @@ _RGB_TO_CHROMA = np.array(
 )
 
 BAND_PIXELS = 1 << 18  # pixels converted at a time: temporaries of a few MB that stay in cache
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """The grey (luma) plane of an RGB image; a greyscale image as it is."""
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def pad_to_blocks(image: np.ndarray, block: int) -> np.ndarray:

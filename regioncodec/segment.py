@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, RegionCodecError
-from .planes import pad_to_blocks
+from .planes import pad_to_blocks, to_grey
 
 EDGE_SCALE = 2  # edges are found at half resolution, where any detail a 16-pixel block holds still shows
 EDGE_STEP = 16  # grey levels between neighbours (at half resolution) that make an edge pixel; noise stays below
@@ -160,7 +160,7 @@ def edges(image: np.ndarray, block_size: int, options: SegmentOptions) -> Scores
 
 def edge_density(image: np.ndarray, block_size: int) -> np.ndarray:
     """Share of edge pixels in each block, 0 to 1: how detailed each block is (edges scores, levels ranks)."""
-    small, cell = _shrink(pad_to_blocks(_grey(image), block_size), block_size, EDGE_SCALE)
+    small, cell = _shrink(pad_to_blocks(to_grey(image), block_size), block_size, EDGE_SCALE)
     _, edge_map = cv2.threshold(_steps(small), EDGE_STEP, 255, cv2.THRESH_BINARY)
     return _block_means(edge_map, cell)
 
@@ -173,7 +173,7 @@ def threshold(image: np.ndarray, block_size: int, options: SegmentOptions) -> Sc
     image whose two classes differ by less than MIN_CONTRAST grey levels (a
     blank page, a constant image) has no object.
     """
-    grey = _grey(image)
+    grey = to_grey(image)
     level, bright = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     dark_side, bright_side = _grey_classes(grey, int(level))
     if min(dark_side.share, bright_side.share) == 0 or bright_side.mean - dark_side.mean < MIN_CONTRAST:
@@ -212,7 +212,7 @@ def saliency(image: np.ndarray, block_size: int, options: SegmentOptions) -> Sco
     level is Otsu's, but at least SALIENCY_MEAN_FACTOR times the mean score,
     so that a map where nothing stands out (a blank page) picks nothing.
     """
-    grey = _grey(image)
+    grey = to_grey(image)
     rows, cols = block_weights(grey.shape, block_size).shape
     small = cv2.resize(grey, _scaled_size(grey.shape, SALIENCY_SIDE / max(grey.shape)), interpolation=cv2.INTER_AREA)
     if int(small.min()) == int(small.max()):  # nothing stands out of a flat image
@@ -232,7 +232,7 @@ def faces(image: np.ndarray, block_size: int, options: SegmentOptions) -> Scores
     A block scores the share of it that the face box covering most of it
     covers; the level is 0, so any block a face touches is foreground.
     """
-    grey = _grey(image)
+    grey = to_grey(image)
     scale = min(1.0, FACE_SIDE / max(grey.shape))
     small = grey if scale == 1 else cv2.resize(grey, _scaled_size(grey.shape, scale), interpolation=cv2.INTER_AREA)
     smallest = max(FACE_MIN_PIXELS, round(FACE_MIN * min(small.shape)))
@@ -323,11 +323,6 @@ def _grow(grid: np.ndarray, margin: int, block_size: int) -> np.ndarray:
 
 
 # Helpers of the methods.
-
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    """The grey (luma) plane of an L or RGB image."""
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
