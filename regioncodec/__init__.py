@@ -9,9 +9,10 @@ the mask and the per-region payloads live in a .rgc container (spec/format.md).
 
 from importlib.metadata import PackageNotFoundError, version
 
-# Last, so that the name regioncodec.segment is the function; the module's
+# api loads the module regioncodec.segment first; importing the function from
+# api then makes the name regioncodec.segment the function. The module's
 # contents stay importable with `from regioncodec.segment import ...`.
-from .api import (  # noqa: E402
+from .api import (
     Info,
     RegionInfo,
     as_pixels,

@@ -395,7 +395,7 @@ def _pixel_map(value: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _check_padded_size(pixels: np.ndarray, block_size: int) -> None:
-    """InputError if the image padded to whole blocks is wider or taller than a JPEG mosaic may be (spec §10).
+    """InputError if the image padded to whole blocks is wider or taller than a JPEG mosaic may be (spec §12).
 
     A canvas (WebP, AVIF) is clipped to the image, so only JPEG needs this.
     """

@@ -93,7 +93,7 @@ def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ..
 
     Every stream's size is read from its own header and checked before the
     image is allocated, so a file whose streams do not fit its header costs
-    no image-sized memory (spec §10).
+    no image-sized memory (spec §11 step 5, §12).
     """
     coded = [layer for layer in layers if layer.streams]
     if coded and coded[0].codec not in PLANE_CODECS:

@@ -227,7 +227,7 @@ SWEEP = (20, 30, 40, 50, 60, 70, 80, 90, 95)  # qualities the RD curves are draw
 def rd_curves(
     image: np.ndarray, mask: np.ndarray, options: dict[str, object], peers: Iterable[str]
 ) -> dict[str, list[tuple[float, float]]]:
-    """(bpp, fg PSNR) points per coder: ours sweeping the foreground quality, peers their one quality."""
+    """(bpp, fg PSNR) points per coder over SWEEP: ours sweeping the fg quality, each peer its uniform quality."""
     pixels = image.shape[0] * image.shape[1]
     fixed = {key: value for key, value in options.items() if key != "fg_quality"}
     curves: dict[str, list[tuple[float, float]]] = {"regioncodec": []}

@@ -144,7 +144,7 @@ def test_largest_image_is_over_the_default_pixel_limit() -> None:
 
 
 def test_streams_are_checked_before_the_image_is_allocated() -> None:
-    """A 65,500 x 65,500 header with a stream of the wrong size costs no image-sized memory (§10)."""
+    """A 65,500 x 65,500 header with a stream of the wrong size costs no image-sized memory (§11, §12)."""
     data = all_background(65_500, 65_500, 64, grey_jpeg(8, 8))
     tracemalloc.start()
     try:
