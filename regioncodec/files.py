@@ -7,9 +7,12 @@ existing file is never replaced unless asked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,15 +32,40 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; use --force to replace it")
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    with _interrupt_held():
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            _move(temp, path, force)
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _interrupt_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block is done, then act on it.
+
+    A KeyboardInterrupt can otherwise land between creating the temporary
+    file and the try that removes it, or inside that clean-up, and leave the
+    file behind. Signals reach only the main thread; elsewhere this does nothing.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:  # None: not set from Python
+        yield
+        return
+    received: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        _move(temp, path, force)
+        yield
     finally:
-        temp.unlink(missing_ok=True)
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt here
+        elif received and previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _move(temp: Path, path: Path, force: bool) -> None:

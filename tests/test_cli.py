@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image, ImageCms
 
 import regioncodec
-from regioncodec import cli, container
+from regioncodec import cli, container, files
 
 from .conftest import DATA, ROOT
 from .craft import build, chunks_of, layer
@@ -291,6 +292,20 @@ def test_any_error_while_writing_leaves_nothing(
     assert cli.main(["decode", str(encoded), str(tmp_path / "out.png")]) == code
     assert [p.name for p in tmp_path.iterdir()] == ["photo.rgc"]
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_while_writing_is_held_until_the_file_is_whole(tmp_path: Path) -> None:
+    """SIGINT arriving mid-write cannot strand the temporary file: it is acted on once the output is in place."""
+
+    def write(handle: BinaryIO) -> None:
+        handle.write(b"first half, ")
+        signal.raise_signal(signal.SIGINT)
+        handle.write(b"second half")
+
+    with pytest.raises(KeyboardInterrupt):
+        files.write_atomic(tmp_path / "out.bin", write, force=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+    assert (tmp_path / "out.bin").read_bytes() == b"first half, second half"
 
 
 def test_bench_reports_an_image_it_cannot_code_in_one_line(tmp_path: Path) -> None:
