@@ -27,6 +27,11 @@ def to_grey(image: np.ndarray) -> np.ndarray:
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """An RGB version of a greyscale image (grey in all three channels); an RGB image as it is."""
+    return image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+
+
 def pad_to_blocks(image: np.ndarray, block: int) -> np.ndarray:
     """Repeat the last row and column until both sides are multiples of block, as JPEG does."""
     height, width = image.shape[:2]

@@ -41,7 +41,7 @@ class LayerCoder:
             self._planes = {1: full}
         else:
             canvas.check_available(codec)
-            self._rgb = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+            self._rgb = planes.to_rgb(image)
 
     def layer(self, region: int, quality: int, scale: int) -> Layer:
         """The layer of region at quality, its pixels reduced by scale."""

@@ -23,6 +23,7 @@ from PIL import Image
 
 from . import api
 from .metrics import boundary_band, psnr, seam_step, ssim
+from .planes import to_rgb
 
 PEERS = ("jpeg", "jpegli", "webp", "avif")  # jpeg is libjpeg-turbo through Pillow; jpegli needs pyjpegli
 BASELINE_QUALITY = 90  # speed is reported against one Pillow JPEG encode/decode at this quality
@@ -64,7 +65,7 @@ def peer_available(peer: str) -> bool:
 
 def peer_encode(image: np.ndarray, peer: str, quality: int) -> bytes:
     """image coded uniformly by peer at quality, with the peer's default effort."""
-    rgb = image if image.ndim == 3 else np.dstack([image] * 3)
+    rgb = to_rgb(image)
     if peer == "jpegli":
         import pyjpegli
 

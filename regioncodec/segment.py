@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, RegionCodecError
-from .planes import pad_to_blocks, to_grey
+from .planes import pad_to_blocks, to_grey, to_rgb
 
 EDGE_SCALE = 2  # edges are found at half resolution, where any detail a 16-pixel block holds still shows
 EDGE_STEP = 16  # grey levels between neighbours (at half resolution) that make an edge pixel; noise stays below
@@ -193,7 +193,7 @@ def kmeans(image: np.ndarray, block_size: int, options: SegmentOptions) -> Score
     frame border is under BORDER_PRIOR times its share of the whole frame;
     backgrounds run to the edges of a picture, subjects rarely do.
     """
-    small, cell = _shrink(_rgb(image), block_size, _factor(image.shape, block_size, WORK_SIDE))
+    small, cell = _shrink(to_rgb(image), block_size, _factor(image.shape, block_size, WORK_SIDE))
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2Lab).reshape(-1, 3).astype(np.float32)
     labels = _cluster(lab, options.clusters).reshape(small.shape[:2])
     count = int(labels.max()) + 1
@@ -323,11 +323,6 @@ def _grow(grid: np.ndarray, margin: int, block_size: int) -> np.ndarray:
 
 
 # Helpers of the methods.
-
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    """An RGB version of an L or RGB image."""
-    return image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
 
 
 def _factor(shape: tuple[int, ...], block_size: int, side: int) -> int:
