@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from . import api
@@ -50,10 +49,10 @@ def encode_file(
     **options: Any,
 ) -> None:
     """Code the image file source as .rgc at output; mask and quality_map are image files; options as encode_data's."""
-    pixel_mask = None if mask is None else np.asarray(open_image(mask).convert("L")) > 0
-    grey_map = None if quality_map is None else open_image(quality_map).convert("L")
+    mask_image = None if mask is None else open_image(mask)  # encode reads it as non-zero = foreground
+    map_image = None if quality_map is None else open_image(quality_map)
     data = read_bytes(source)
-    coded = encode_data(data, source, mask=pixel_mask, quality_map=grey_map, **options)
+    coded = encode_data(data, source, mask=mask_image, quality_map=map_image, **options)
     write_output(output, lambda handle: handle.write(coded), force=force, source=source)
 
 
