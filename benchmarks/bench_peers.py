@@ -5,8 +5,8 @@
 Importance mask (top 35% of 16x16 blocks by gradient) given as mask=; fg 90 /
 bg 30; peers are Pillow with default effort (WebP method 4, AVIF speed 6) and
 jpegli when pyjpegli is installed, each at the highest quality whose file is
-no larger than ours. Writes results.csv and results.md to --out (default
-bench-out/peers) and exits 1 if a figure misses its target.
+no larger than ours. Writes CONFIG.csv and CONFIG.md per configuration to
+--out (default bench-out/peers) and exits 1 if a figure misses its target.
 """
 
 from __future__ import annotations

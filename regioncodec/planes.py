@@ -50,7 +50,7 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, width = rgb.shape[:2]
     luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # Y = 0.299 R + 0.587 G + 0.114 B, rounded
     means = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    chroma = cv2.transform(means, _RGB_TO_CHROMA)  # computed in float, rounded once
+    chroma = cv2.transform(means, _RGB_TO_CHROMA)  # the means are rounded; the conversion rounds again
     return luma, np.ascontiguousarray(chroma.transpose(2, 0, 1))
 
 
