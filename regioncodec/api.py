@@ -227,7 +227,8 @@ def preview(image: ImageLike, mask: np.ndarray, /) -> np.ndarray:
 
 def inspect(data: bytes, /) -> Info:
     """Size, mode, block size, foreground share, per-region coding, alpha and metadata of .rgc data."""
-    parsed = container.read(_bytes(data), max_pixels=container.MAX_DIMENSION**2)
+    raw = _bytes(data)
+    parsed = container.read(raw, max_pixels=container.MAX_DIMENSION**2)
     areas = _region_areas(parsed)
     infos = tuple(
         RegionInfo(
@@ -244,7 +245,7 @@ def inspect(data: bytes, /) -> Info:
     h = parsed.header
     alpha_bytes = len(parsed.alpha) if parsed.alpha is not None else 0
     stored = {container.METADATA_FIELDS[kind]: len(body) for kind, body in container.metadata_chunks(parsed.metadata)}
-    return Info(h.width, h.height, h.mode, h.block_size, 1.0 - areas[BACKGROUND], infos, len(data), alpha_bytes, stored)
+    return Info(h.width, h.height, h.mode, h.block_size, 1.0 - areas[BACKGROUND], infos, len(raw), alpha_bytes, stored)
 
 
 def read_mask(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:

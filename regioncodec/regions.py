@@ -180,7 +180,7 @@ def _decode_canvas_layers(header: Header, block_map: np.ndarray, layers: list[La
         if layer.scale > 1:
             picture = cv2.resize(picture, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
         rgb[box][keep] = picture[keep]
-    return rgb if header.colour == "RGB" else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    return rgb if header.colour == "RGB" else planes.to_grey(rgb)
 
 
 def _canvas_name(layer: Layer) -> str:

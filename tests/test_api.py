@@ -502,3 +502,10 @@ def test_ships_type_information() -> None:
     """py.typed marks the package as typed for mypy and pyright; the build must include it."""
     assert (Path(regioncodec.__file__).parent / "py.typed").is_file()
     assert 'regioncodec = ["py.typed"]' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_inspect_counts_bytes_of_a_wide_memoryview() -> None:
+    files = (regioncodec.encode(np.full((16, width), 128, np.uint8), fg_quality=50) for width in range(1, 200))
+    data = next(d for d in files if len(d) % 4 == 0)  # so that it can be viewed as 4-byte items
+    view = memoryview(data).cast("I")
+    assert regioncodec.inspect(view).file_bytes == len(data)
