@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import hashlib
 import io
 import json
@@ -11,14 +12,16 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageCms, features
 
 import regioncodec
-from regioncodec import convert
+from regioncodec import batch, convert
 
 from .conftest import SAMPLES
 from .helpers import random_image
@@ -301,3 +304,47 @@ def test_one_job_runs_opencv_on_one_thread_and_restores_it(tmp_path: Path, monke
     cv2.setNumThreads(2)
     regioncodec.encode_many(SAMPLES[:2], tmp_path, jobs=1)
     assert seen == [1, 1] and cv2.getNumThreads() == 2
+
+
+def finished(results: object = None, error: BaseException | None = None) -> cf.Future[Any]:
+    future: cf.Future[Any] = cf.Future()
+    if error is None:
+        future.set_result(results)
+    else:
+        future.set_exception(error)
+    return future
+
+
+def tasks_for(count: int) -> dict[int, batch._Task]:
+    return {i: batch._Task(batch.ENCODE, Path(f"{i}.jpg"), Path(f"{i}.rgc")) for i in range(count)}
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_calls_to_local_workers_take_several_small_files(grouped: bool) -> None:
+    """Grouped (local processes): a call takes as many files as last about CALL_SECONDS (one round trip costs
+    far less), and shrinks to one file at the end so the workers finish together. Dask gets a task per file."""
+    sizes = []
+
+    def submit(tasks: list[batch._Task]) -> cf.Future[Any]:
+        sizes.append(len(tasks))
+        return finished([(batch.FileResult(t.source, t.output, batch.DONE, seconds=0.01), None) for t in tasks])
+
+    results = list(batch._run(tasks_for(300), submit, workers=2, grouped=grouped))
+    assert sorted(index for index, _ in results) == list(range(300))
+    assert all(result.source == Path(f"{index}.jpg") for index, result in results)
+    if grouped:
+        assert max(sizes) == round(batch.CALL_SECONDS / 0.01) and sizes[0] == sizes[-1] == 1
+        assert len(sizes) < 300 / 3
+    else:
+        assert sizes == [1] * 300
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [(BrokenProcessPool(), "a worker process died"), (OSError("lost the worker"), "worker failed: OSError")],
+)
+def test_a_failed_call_fails_each_of_its_files(error: BaseException, message: str) -> None:
+    group = list(tasks_for(3).values())
+    results = batch._collect(group, finished(error=error))
+    assert [r.source for r in results] == [t.source for t in group]
+    assert all(r.status == batch.FAILED and message in r.error for r in results)
