@@ -25,6 +25,7 @@ DEFAULT_BG_QUALITY = 30
 DEFAULT_METHOD = "edges"
 DEFAULT_BLOCK_SIZE = 16  # one 4:2:0 JPEG MCU, the finest grid where regions never share a block
 DEFAULT_CODEC = "jpeg"  # fastest to code and decode, and read everywhere
+DEFAULT_LEVELS = 2  # foreground and background; more split the background by detail
 CODECS = tuple(container.CODEC_CODES.values())
 BACKGROUND = 0  # region index of the background; the others rise in quality
 
@@ -97,7 +98,7 @@ def encode(
     method: str = DEFAULT_METHOD,
     block_size: int = DEFAULT_BLOCK_SIZE,
     options: SegmentOptions | None = None,
-    levels: int = 2,
+    levels: int = DEFAULT_LEVELS,
     transition: bool = False,
     quality_map: ImageLike | None = None,
     codec: str = DEFAULT_CODEC,

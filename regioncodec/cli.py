@@ -268,14 +268,12 @@ def _add_coding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fg-quality",
         type=_quality,
-        default=api.DEFAULT_FG_QUALITY,
         metavar="Q",
         help=f"quality 1-100 of the foreground (default {api.DEFAULT_FG_QUALITY})",
     )
     parser.add_argument(
         "--bg-quality",
         type=_quality,
-        default=api.DEFAULT_BG_QUALITY,
         metavar="Q",
         help=f"quality 1-100 of the background (default {api.DEFAULT_BG_QUALITY})",
     )
@@ -283,10 +281,9 @@ def _add_coding_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--levels",
         type=_levels,
-        default=2,
         metavar="N",
         help=f"quality levels 2-{MAX_LEVELS}: the background is split by detail into N-1 steps up to the foreground "
-        f"(default 2)",
+        f"(default {api.DEFAULT_LEVELS})",
     )
     parser.add_argument(
         "--transition",
@@ -333,14 +330,15 @@ def _segmentation_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _coding_options(args: argparse.Namespace) -> dict[str, Any]:
     """The api.encode keywords of the shared coding options; a combination encode refuses is a usage error."""
-    if args.transition and args.levels == MAX_LEVELS:
+    levels = args.levels or api.DEFAULT_LEVELS
+    if args.transition and levels == MAX_LEVELS:
         raise CommandError(f"--transition adds a level: use it with --levels at most {MAX_LEVELS - 1}", EX_USAGE)
     return {
-        "fg_quality": args.fg_quality,
-        "bg_quality": args.bg_quality,
+        "fg_quality": args.fg_quality or api.DEFAULT_FG_QUALITY,
+        "bg_quality": args.bg_quality or api.DEFAULT_BG_QUALITY,
         "method": args.method or api.DEFAULT_METHOD,
         "block_size": args.block_size,
-        "levels": args.levels,
+        "levels": levels,
         "transition": args.transition,
         "codec": args.codec,
         "bg_scale": args.bg_scale,
@@ -428,11 +426,28 @@ def _segment_options(args: argparse.Namespace) -> SegmentOptions | None:
 
 def _encode(args: argparse.Namespace) -> None:
     """rcodec encode."""
+    _refuse_replaced_flags(args)
     options = _encode_options(args)
-    given = "--mask" if args.mask is not None else "--quality-map" if args.quality_map is not None else None
-    if given and (options["options"] is not None or args.method is not None):
-        raise CommandError(f"{given} is used as it is: --method and the segmentation controls do not apply", EX_USAGE)
     encode_file(args.input, args.output, force=args.force, mask=args.mask, quality_map=args.quality_map, **options)
+
+
+def _refuse_replaced_flags(args: argparse.Namespace) -> None:
+    """--mask and --quality-map are used as they are: a flag either one replaces is a usage error, never ignored."""
+    controls = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(SegmentOptions)]
+    replaced = {
+        "--mask": ["--method", *controls],
+        "--quality-map": ["--mask", "--fg-quality", "--bg-quality", "--levels", "--transition", "--method", *controls],
+    }
+    for flag, flags in replaced.items():
+        if _given(args, flag):
+            clashes = [other for other in flags if _given(args, other)]
+            if clashes:
+                raise CommandError(f"{flag} is used as it is: {', '.join(clashes)} cannot apply with it", EX_USAGE)
+
+
+def _given(args: argparse.Namespace, flag: str) -> bool:
+    """Whether flag was on the command line (the flags checked here default to None or False)."""
+    return getattr(args, flag[2:].replace("-", "_")) not in (None, False)
 
 
 def _encode_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -77,6 +77,11 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
         ("encode", SAMPLE, "x.rgc", "--threshold", "0.2", "--fraction", "0.3"),
         ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--method", "faces"),
         ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--margin", "16"),
+        ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--fg-quality", "80"),
+        ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--bg-quality", "20"),
+        ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--levels", "3"),
+        ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--transition"),
+        ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--mask", SAMPLE),
         ("encode", SAMPLE, "x.rgc", "--target-size", "inf"),
         ("encode", SAMPLE, "x.rgc", "--target-bpp", "inf"),
         ("encode", SAMPLE, "x.rgc", "--target-bpp", "nan"),
@@ -100,6 +105,19 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: tuple[object, .
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "x.rgc").exists()
+
+
+def test_quality_map_sets_the_qualities_and_refuses_the_flags_it_replaces(tmp_path: Path) -> None:
+    width, height = Image.open(SAMPLE).size
+    quality_map = np.full((height, width), 255, np.uint8)
+    quality_map[:, : width // 2] = 51  # quality 21
+    Image.fromarray(quality_map).save(tmp_path / "map.png")
+    done = rcodec("encode", SAMPLE, tmp_path / "q.rgc", "--quality-map", tmp_path / "map.png")
+    assert done.returncode == 0, done.stderr
+    assert [r.quality for r in regioncodec.inspect((tmp_path / "q.rgc").read_bytes()).regions] == [21, 100]
+    done = rcodec("encode", SAMPLE, tmp_path / "r.rgc", "--quality-map", tmp_path / "map.png", "--fg-quality", "80")
+    assert done.returncode == 2 and "--quality-map is used as it is: --fg-quality cannot apply" in done.stderr
+    assert not (tmp_path / "r.rgc").exists()
 
 
 def test_missing_input_exits_66(tmp_path: Path) -> None:
