@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 from collections.abc import Callable, Iterator
 
 import cv2
@@ -87,7 +88,7 @@ def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Itera
     if not features.check(codec):
         raise FormatError(f"{what} is {codec.upper()}, which this Pillow cannot read; install a Pillow built with it")
     try:
-        with Image.open(io.BytesIO(data), formats=[codec.upper()]) as image:
+        with _header_read(data, codec) as image:
             if (image.height, image.width) != shape:
                 raise FormatError(
                     f"{what} is a {image.width}x{image.height} picture; the container needs {shape[1]}x{shape[0]}"
@@ -95,8 +96,24 @@ def _opened(data: bytes, codec: str, shape: tuple[int, int], what: str) -> Itera
             yield image
     except FormatError:
         raise
-    except Image.DecompressionBombError as exc:  # only when max_pixels is raised past Pillow's own bomb limit
+    except Image.DecompressionBombError as exc:  # Pillow's WebP reader, past 2 x MAX_IMAGE_PIXELS, max_pixels raised
         raise LimitError(f"{what} was refused by Pillow: {exc}") from None
-    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
-        # RuntimeError: Pillow's AVIF plugin reports libavif's parse failures so; EOFError: its WebP frame reader
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError, IndexError, TypeError, struct.error) as exc:
+        # RuntimeError: Pillow's AVIF plugin reports libavif's parse failures so; EOFError: its WebP frame reader;
+        # IndexError, TypeError, struct.error: what Image.open turns into "cannot identify" for its plugins
         raise FormatError(f"{what} is not a readable {codec.upper()} picture: {exc}") from None
+
+
+def _header_read(data: bytes, codec: str) -> Image.Image:
+    """data opened by Pillow's plugin for codec, as Image.open would, without Image.open's decompression-bomb check.
+
+    That check warns past 89 megapixels whatever decode's max_pixels says (an
+    exception under -W error); here the container's header has already passed
+    max_pixels, and the caller refuses a picture of any other size.
+    """
+    Image.init()
+    factory, accept = Image.OPEN[codec.upper()]
+    accepted = accept is None or accept(data[:16])  # False, or a str saying why not
+    if not accepted or isinstance(accepted, str):
+        raise SyntaxError(accepted or f"its first bytes are not a {codec.upper()} signature")
+    return factory(io.BytesIO(data), "")

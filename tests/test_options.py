@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -67,7 +68,27 @@ def test_a_payload_codec_this_pillow_lacks_is_a_format_error(crop: np.ndarray, m
         regioncodec.encode(crop, codec="avif")
 
 
-def test_pillows_bomb_limit_on_a_payload_is_a_limit_error(crop: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("codec", ["webp", "avif"])
+def test_no_bomb_warning_from_pillow_for_a_payload(
+    crop: np.ndarray, monkeypatch: pytest.MonkeyPatch, codec: str
+) -> None:
+    """Pillow's bomb warning (past 89 megapixels, whatever max_pixels says) stays out of payloads: decode's
+    max_pixels is the limit, and a warning would be an exception under -W error."""
+    data = regioncodec.encode(crop, codec=codec)
+    expected = regioncodec.decode(data)
+    pixels = crop.shape[0] * crop.shape[1]
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", pixels * 2 // 3)  # past the warning, short of the error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(regioncodec.decode(data), expected)
+    with pytest.raises(LimitError, match="max_pixels"):
+        regioncodec.decode(data, max_pixels=pixels - 1)
+
+
+def test_pillows_bomb_error_on_a_webp_payload_is_a_limit_error(
+    crop: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow's WebP reader refuses pictures past twice MAX_IMAGE_PIXELS (179 megapixels) itself."""
     data = regioncodec.encode(crop, codec="webp")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)  # as if max_pixels were raised past Pillow's
     with pytest.raises(LimitError, match="refused by Pillow"):
