@@ -111,6 +111,11 @@ def encode_many(
     forkserver method), so a script must call this under
     `if __name__ == "__main__":`.
     """
+    unknown = sorted(set(options) - set(convert.ENCODE_OPTIONS))
+    if unknown:
+        raise InputError(
+            f"unknown encode options {', '.join(unknown)}; choose from {', '.join(convert.ENCODE_OPTIONS)}"
+        )
     batch = _Batch(ENCODE, RGC_SUFFIX, options, jobs, root, skip_existing, force, progress, scheduler, ship_bytes)
     return batch.run(paths, out_dir)
 
@@ -177,6 +182,8 @@ class _Batch:
         """Plan the tasks, run those not settled already, and return every file's result in order."""
         if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
             raise InputError(f"jobs must be a positive integer, not {self.jobs!r}")
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            raise InputError(f"paths must be several paths (a list, say), not one {type(paths).__name__}: [{paths!r}]")
         sources = [Path(p).resolve() for p in paths]
         root = None if self.root is None else Path(self.root).resolve()
         outputs = _outputs(sources, Path(out_dir).resolve(), root, self.suffix)

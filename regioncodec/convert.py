@@ -7,6 +7,7 @@ against the file. Outputs are written atomically, never over the input.
 
 from __future__ import annotations
 
+import inspect
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,10 @@ METADATA_FORMATS = {
 }
 PNG_XMP_KEYWORD = "XML:com.adobe.xmp"  # the iTXt keyword XMP uses in PNG (XMP spec part 3)
 TIFF_XMP_TAG = 700  # the TIFF tag XMP uses (XMP spec part 3)
+
+
+# What encode_data takes: regioncodec.encode's keywords, and target_bpp.
+ENCODE_OPTIONS = (*(name for name in inspect.signature(api.encode).parameters if name != "image"), "target_bpp")
 
 
 class CommandError(Exception):

@@ -348,3 +348,16 @@ def test_a_failed_call_fails_each_of_its_files(error: BaseException, message: st
     results = batch._collect(group, finished(error=error))
     assert [r.source for r in results] == [t.source for t in group]
     assert all(r.status == batch.FAILED and message in r.error for r in results)
+
+
+def test_batch_arguments_refused_before_any_work(tmp_path: Path) -> None:
+    """A misspelt option would otherwise fail every file with an internal error; one path string would be
+    iterated letter by letter."""
+    with pytest.raises(regioncodec.InputError, match="unknown encode options fg_qualty; choose from fg_quality"):
+        regioncodec.encode_many(SAMPLES, tmp_path / "out", fg_qualty=80)
+    for one in (str(SAMPLES[0]), SAMPLES[0]):
+        with pytest.raises(regioncodec.InputError, match="paths must be several paths"):
+            regioncodec.encode_many(one, tmp_path / "out")  # type: ignore[arg-type]
+        with pytest.raises(regioncodec.InputError, match="paths must be several paths"):
+            regioncodec.decode_many(one, tmp_path / "out")  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
