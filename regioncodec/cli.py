@@ -504,8 +504,8 @@ def _bench(args: argparse.Namespace) -> None:
     if not 0 <= args.mask_share < 1:
         raise CommandError("--mask-share must be from 0 (use --method) up to, not including, 1", EX_USAGE)
     segment_options = _segment_options(args)
-    if args.mask_share and segment_options is not None:
-        raise CommandError("segmentation controls apply to --method: give them with --mask-share 0", EX_USAGE)
+    if args.mask_share and (segment_options is not None or args.method is not None):
+        raise CommandError("--method and the segmentation controls apply with --mask-share 0", EX_USAGE)
     skipped = [p for p in peers if not report.peer_available(p)]
     if skipped:
         print(f"rcodec: skipping peers this machine cannot code: {', '.join(skipped)}", file=sys.stderr)

@@ -91,6 +91,7 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
         ("encode", SAMPLE, "x.rgc", "--block-size", "12"),
         ("decode", "in.rgc", "x.png", "--max-pixels", "0"),
         ("bench", SAMPLE, "--out", "report", "--repeat", "0"),
+        ("bench", SAMPLE, "--out", "report", "--method", "faces"),
         ("mask", SAMPLE, "x.png", "--clusters", "1"),
         ("mask", SAMPLE, "x.xyz"),
         ("encode", SAMPLE),
