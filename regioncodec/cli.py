@@ -548,7 +548,7 @@ def _batch(args: argparse.Namespace) -> None:
         root=args.input,
         skip_existing=args.skip_existing,
         force=args.force,
-        progress=not args.quiet,
+        progress=bool(inputs) and not args.quiet,
         scheduler=args.scheduler,
         ship_bytes=args.ship_bytes,
     )
@@ -566,8 +566,12 @@ def _batch(args: argparse.Namespace) -> None:
         raise CommandError(str(exc), EX_UNAVAILABLE) from None
     except RegionCodecError as exc:
         raise CommandError(str(exc), EX_USAGE) from None
-    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else _local_workers(args.jobs, len(inputs))
-    print(_summary(results, time.perf_counter() - start, args.decode, where))
+    if not inputs:  # the batch of none still refused bad options
+        print(f"rcodec: note: {_nothing_found(args)}; nothing to do", file=sys.stderr)
+        return
+    ran = sum(r.status != batch.SKIPPED for r in results)
+    where = f"the Dask cluster at {args.scheduler}" if args.scheduler else _local_workers(args.jobs, ran)
+    print(_summary(results, time.perf_counter() - start, args.decode, where if ran else None))
     if any(r.status == batch.FAILED for r in results):
         raise CommandError(
             f"{sum(r.status == batch.FAILED for r in results)} of {len(results)} files failed", EX_SOME_FAILED
@@ -602,6 +606,15 @@ def _batch_inputs(args: argparse.Namespace) -> list[Path]:
     )
 
 
+def _nothing_found(args: argparse.Namespace) -> str:
+    """What a batch that found no input files says, with a hint when IN_DIR has subfolders."""
+    what = ".rgc files" if args.decode else "images Pillow reads"
+    hint = ""
+    if not args.recursive and any(path.is_dir() for path in args.input.iterdir()):
+        hint = " (its subfolders are read with --recursive)"
+    return f"no {what} in {args.input}{hint}"
+
+
 def _readable_extensions() -> set[str]:
     """File extensions of the image formats Pillow opens."""
     Image.init()
@@ -614,8 +627,8 @@ def _local_workers(jobs: int | None, files: int) -> str:
     return "1 process" if workers == 1 else f"{workers} processes"
 
 
-def _summary(results: list[batch.FileResult], seconds: float, decoding: bool, where: str) -> str:
-    """The table printed at the end of a batch, with every failure and its reason."""
+def _summary(results: list[batch.FileResult], seconds: float, decoding: bool, where: str | None) -> str:
+    """The table printed at the end of a batch, with every failure and its reason; where is None if nothing ran."""
     done = [r for r in results if r.status == batch.DONE]
     counts = {status: sum(r.status == status for r in results) for status in (batch.SKIPPED, batch.FAILED)}
     in_bytes, out_bytes = sum(r.in_bytes for r in done), sum(r.out_bytes for r in done)
@@ -625,7 +638,9 @@ def _summary(results: list[batch.FileResult], seconds: float, decoding: bool, wh
         f"{'decoded' if decoding else 'encoded':<10}{len(done):>7}{in_bytes:>15,}{out_bytes:>15,}{saving:>8}",
         f"{'skipped':<10}{counts[batch.SKIPPED]:>7}",
         f"{'failed':<10}{counts[batch.FAILED]:>7}",
-        f"{len(results)} files in {seconds:.1f} s ({len(done) / seconds:.1f} files/s) on {where}",
+        f"{len(results)} file{'' if len(results) == 1 else 's'} in {seconds:.1f} s"
+        + (f" ({len(done) / seconds:.1f} files/s)" if done else "")
+        + (f" on {where}" if where else ""),
     ]
     unwritten = sorted({name for r in done for name in r.unwritten})
     if unwritten:

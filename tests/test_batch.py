@@ -207,12 +207,26 @@ def test_cli_batch(photos: Path, tmp_path: Path) -> None:
     again = rcodec("batch", photos, tmp_path / "out", "--recursive", "--skip-existing", "--quiet")
     assert again.returncode == 1 and again.stdout.splitlines()[2].split() == ["skipped", "4"]
     assert "files/s" not in again.stderr  # --quiet: no bar
+    assert again.stdout.splitlines()[4].endswith("on 1 process")  # only broken.jpg ran, and none was coded
+    assert "files/s" not in again.stdout
 
     back = rcodec("batch", tmp_path / "out", tmp_path / "back", "--decode", "--recursive", "--format", "webp")
     assert back.returncode == 0, back.stderr
     assert sorted(p.name for p in (tmp_path / "back").rglob("*")) == sorted(
         [s.stem + ".webp" for s in SAMPLES] + ["nested.webp", "sub"]
     )
+
+
+def test_cli_batch_that_finds_no_images(tmp_path: Path) -> None:
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLES[0], tmp_path / "in" / "sub")
+    done = rcodec("batch", tmp_path / "in", tmp_path / "out")
+    assert done.returncode == 0 and not done.stdout and not (tmp_path / "out").exists()
+    assert "no images Pillow reads in" in done.stderr and "read with --recursive" in done.stderr
+    done = rcodec("batch", tmp_path / "in", tmp_path / "out", "--decode")
+    assert done.returncode == 0 and "no .rgc files in" in done.stderr
+    for bad in (("--decode", "--format", "xyz"), ("--levels", "8", "--transition")):
+        assert rcodec("batch", tmp_path / "in", tmp_path / "out", *bad).returncode == 2  # options checked all the same
 
 
 @pytest.mark.parametrize(
