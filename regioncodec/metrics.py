@@ -14,11 +14,23 @@ from .planes import expand, to_grey
 
 def psnr(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None) -> float:
     """PSNR in dB of test against reference (uint8), over the pixels where is True (all by default)."""
-    err = (reference.astype(np.float64) - test.astype(np.float64)) ** 2
-    if where is not None:
-        err = err[where]
-    mse = float(err.mean()) if err.size else 0.0
-    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+    error = mse(reference, test, where)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
+
+
+def mse(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Mean squared error of test against reference (uint8, same shape) over the pixels where is True (all by
+    default), 0 over none.
+
+    Exact, and fast: OpenCV sums the squared integer differences (in integers,
+    then doubles) under the mask, with no copy of the selected pixels.
+    """
+    pixels = reference.shape[0] * reference.shape[1] if where is None else int(np.count_nonzero(where))
+    if not pixels:
+        return 0.0
+    channels = 1 if reference.ndim == 2 else reference.shape[2]
+    mask = None if where is None else where.view(np.uint8) if where.dtype == bool else (where != 0).view(np.uint8)
+    return float(cv2.norm(reference, test, cv2.NORM_L2SQR, mask=mask)) / (pixels * channels)
 
 
 IMPORTANCE_BLOCK = 16  # px: the issues measure with 16x16 blocks, one 4:2:0 MCU

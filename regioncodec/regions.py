@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from . import canvas, container, jpeg, planes
+from . import canvas, container, jpeg, metrics, planes
 from .container import PLANE_CODECS, Header, Layer
 
 Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) for RGB
@@ -82,7 +82,7 @@ class LayerCoder:
             decoded = canvas.decode_canvas(data, self.codec, (shape[0], shape[1]), "canvas")
             if decoded.shape != original.shape:
                 decoded = cv2.resize(decoded, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
-            return float(np.square(decoded[keep].astype(np.float64) - original[keep]).mean())
+            return metrics.mse(original, decoded, keep)
 
         target = error(canvas.encode_canvas(original, self.codec, quality), original.shape)
         return (canvas.matched_quality(lambda q: canvas.encode_canvas(picture, self.codec, q), error, target),)

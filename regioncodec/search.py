@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
-from . import container, plan, planes, regions
+from . import container, metrics, plan, planes, regions
 from .container import Container, Header, Layer, Metadata
 
 AUTO_SCALES = (2, 4)  # reductions auto tries against full resolution
@@ -53,7 +51,7 @@ def auto_background(coder: regions.LayerCoder, header: Header, qualities: list[i
 
     def error(layer: Layer) -> float:
         decoded = regions.decode_layers(header, coder.block_map, (layer, *upper))
-        return float(np.square(decoded[background].astype(np.float64) - coder.image[background]).mean())
+        return metrics.mse(coder.image, decoded, background)
 
     full = coder.layer(0, qualities[0], 1)
     target = error(full)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from regioncodec import report
-from regioncodec.metrics import boundary_band, importance_mask, seam_step, ssim
+from regioncodec.metrics import boundary_band, importance_mask, mse, psnr, seam_step, ssim
 
 from .conftest import ROOT
 
@@ -72,3 +72,18 @@ def test_rcodec_bench_writes_its_report(tmp_path: Path) -> None:
     assert again.returncode == 73 and "--force" in again.stderr
     unknown = subprocess.run([*command, "--peers", "gif"], capture_output=True, text=True)
     assert unknown.returncode == 2 and "unknown peers gif" in unknown.stderr
+
+
+@pytest.mark.parametrize("shape", [(37, 53), (37, 53, 3), (1, 1, 3)])
+def test_mse_over_a_mask_is_numpys(shape: tuple[int, ...]) -> None:
+    """cv2.norm under a mask gives exactly the mean of the squared differences of the selected pixels."""
+    rng = np.random.default_rng(7)
+    a, b = (rng.integers(0, 256, (shape[0] + 4, shape[1] + 6, *shape[2:]), dtype=np.uint8) for _ in range(2))
+    a, b = a[2:-2, 3:-3], b[2:-2, 3:-3]  # views with row strides, as the encoder passes
+    where = rng.random(shape[:2]) < 0.4
+    where.flat[0] = True
+    expected = np.square(a.astype(np.float64) - b)
+    assert mse(a, b, where) == pytest.approx(expected[where].mean(), rel=1e-15)
+    assert mse(a, b) == pytest.approx(expected.mean(), rel=1e-15)
+    assert mse(a, b, np.zeros(shape[:2], bool)) == 0.0
+    assert psnr(a, a) == float("inf")
