@@ -11,9 +11,10 @@ would fight over the cores), also in this process when one job runs here: so
 N jobs use N cores. A call to a local worker carries as many files as take
 about CALL_SECONDS, fewer towards the end, so that round trips to this
 process cost little and the workers finish together. With scheduler, the
-files go one task each to an existing Dask cluster: workers read inputs and write outputs by path
-(absolute, so they must see the same filesystem), or, with ship_bytes, get
-each input's bytes and send the output's bytes back to be written here.
+files go one task each to an existing Dask cluster: workers read inputs and
+write outputs by path (absolute, so they must see the same filesystem), or,
+with ship_bytes, get each input's bytes and send the output's bytes back to
+be written here.
 """
 
 from __future__ import annotations
@@ -404,7 +405,7 @@ def _init_worker() -> None:
 
 @contextmanager
 def _on_cluster(address: str, ship_bytes: bool) -> Iterator[tuple[Submit, int, bool]]:
-    """Yield (submit, workers) running tasks on the Dask cluster whose scheduler is at address."""
+    """Yield (submit, workers, grouped) running tasks on the Dask cluster whose scheduler is at address."""
     try:
         from distributed import Client
     except ImportError:

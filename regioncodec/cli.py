@@ -447,7 +447,8 @@ def _refuse_replaced_flags(args: argparse.Namespace) -> None:
 
 def _given(args: argparse.Namespace, flag: str) -> bool:
     """Whether flag was on the command line (the flags checked here default to None or False)."""
-    return getattr(args, flag[2:].replace("-", "_")) not in (None, False)
+    value = getattr(args, flag[2:].replace("-", "_"))
+    return value is not None and value is not False  # so --margin 0 counts as given
 
 
 def _encode_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -77,6 +77,7 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
         ("encode", SAMPLE, "x.rgc", "--threshold", "0.2", "--fraction", "0.3"),
         ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--method", "faces"),
         ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--margin", "16"),
+        ("encode", SAMPLE, "x.rgc", "--mask", SAMPLE, "--margin", "0"),
         ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--fg-quality", "80"),
         ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--bg-quality", "20"),
         ("encode", SAMPLE, "x.rgc", "--quality-map", SAMPLE, "--levels", "3"),
