@@ -10,7 +10,10 @@ Local batches run one process per core, each with OpenCV held to one thread
 would fight over the cores), also in this process when one job runs here: so
 N jobs use N cores. A call to a local worker carries as many files as take
 about CALL_SECONDS, fewer towards the end, so that round trips to this
-process cost little and the workers finish together. With scheduler, the
+process cost little and the workers finish together. A worker that dies
+(killed, out of memory) breaks the pool: a new one takes over, and the files
+of the broken calls run again one at a time, so that only a file that kills
+a worker by itself fails. With scheduler, the
 files go one task each to an existing Dask cluster: workers read inputs and
 write outputs by path (absolute, so they must see the same filesystem), or,
 with ship_bytes, get each input's bytes and send the output's bytes back to
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import cv2
 from tqdm import tqdm
 
-from . import convert
+from . import convert, files
 from .container import DEFAULT_MAX_PIXELS
 from .errors import InputError, SchedulerError
 
@@ -48,6 +51,7 @@ RGC_SUFFIX = ".rgc"
 IN_FLIGHT_PER_WORKER = 4  # calls queued per worker: keeps every worker busy without holding the whole batch
 CALL_SECONDS = 0.1  # a call to a local worker codes files for about this long: its round trip costs <1%, and
 # progress and Ctrl-C stay prompt (a call of one file each cost a 2-job batch of small images 5-10% of its speed)
+MAX_RESTARTS = 3  # pools a batch replaces after workers died, with no call done between, before it gives up
 CONNECT_TIMEOUT = "10s"  # how long to wait for a Dask scheduler before saying it cannot be reached
 WORKER_DIED = (
     "a worker process died: it was killed (out of memory?) or could not start (a script that calls "
@@ -196,8 +200,8 @@ class _Batch:
                 where = _on_cluster(self.scheduler, self.ship_bytes)
             else:
                 where = _locally(self.jobs or default_jobs(), len(tasks))
-            with where as (submit, workers, grouped):
-                for index, result in _run(tasks, submit, workers, grouped):
+            with where as workers:
+                for index, result in _Runner(tasks, workers).results():
                     results[index] = result
                     progress.add(result)
         return [results[index] for index in range(len(sources))]
@@ -250,39 +254,138 @@ def _outputs(sources: list[Path], out_dir: Path, root: Path | None, suffix: str)
 Submit = Callable[[list[_Task]], cf.Future[list[tuple[FileResult, bytes | None]]]]
 
 
-def _run(tasks: dict[int, _Task], submit: Submit, workers: int, grouped: bool) -> Iterator[tuple[int, FileResult]]:
-    """Run tasks through submit, yielding (index, result) as each finishes.
+@dataclass(frozen=True)
+class _Workers:
+    """Where a batch's calls run."""
 
-    grouped: a call takes as many files as last about CALL_SECONDS by the
+    submit: Submit  # sends a call (some files) and returns its future
+    count: int  # how many calls run at once
+    grouped: bool  # whether a call may carry several files (see CALL_SECONDS)
+    restart: Callable[[], None] | None = None  # replaces a pool that a dying worker broke (local pools)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """Files sent in one call, the generation of the pool they went to, and whether they went alone."""
+
+    group: list[tuple[int, _Task]]
+    pool: int
+    alone: bool
+
+
+class _Runner:
+    """Runs a batch's tasks on its workers, yielding (index, result) as each file finishes.
+
+    Grouped, a call takes as many files as last about CALL_SECONDS by the
     times so far, and no more than its share of the files left, so the
     workers finish together; otherwise one file per call.
+
+    A worker that dies (killed, out of memory) breaks its pool, and every
+    call in it with it. Where the pool can be restarted, the files of those
+    calls run again one at a time, each alone in the new pool, so that only a
+    file that kills a worker by itself fails; after MAX_RESTARTS breaks with
+    no call done between them, the pool stays broken and the rest fail.
     """
-    pending = list(tasks.items())[::-1]  # popped from the end, in order
-    window = workers * IN_FLIGHT_PER_WORKER
-    running: dict[cf.Future[list[tuple[FileResult, bytes | None]]], list[int]] = {}
-    timed = _FileTimes()
-    try:
-        while True:
-            while pending and len(running) < window:
-                size = min(timed.files_in(CALL_SECONDS), len(pending) // (2 * window)) if grouped else 1
-                group = [pending.pop() for _ in range(max(1, size))]
-                try:
-                    running[submit([task for _, task in group])] = [index for index, _ in group]
-                except Exception as exc:  # noqa: BLE001 - e.g. a broken pool: these files fail, the loop goes on
-                    error = _one_line(f"cannot start: {exc}")
-                    for index, task in group:
-                        yield index, FileResult(task.source, task.output, FAILED, error=error)
-            if not running:
+
+    def __init__(self, tasks: dict[int, _Task], workers: _Workers) -> None:
+        self.workers = workers
+        self.pending = list(tasks.items())[::-1]  # popped from the end, in order
+        self.suspects: list[tuple[int, _Task]] = []  # files of broken calls, likewise
+        self.running: dict[cf.Future[list[tuple[FileResult, bytes | None]]], _Call] = {}
+        self.timed = _FileTimes()
+        self.pool = 0  # generation of the pool: restarts so far
+        self.breaks = 0  # breaks since a call was last done
+
+    def results(self) -> Iterator[tuple[int, FileResult]]:
+        """(index, result) of every task, as each finishes."""
+        try:
+            while True:
+                yield from self._submit()
+                if not self.running:
+                    return
+                finished, _ = cf.wait(self.running, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    yield from self._finish(future, self.running.pop(future))
+        finally:
+            for future in self.running:
+                future.cancel()
+
+    def _submit(self) -> Iterator[tuple[int, FileResult]]:
+        """Send calls until the window is full (a suspect goes alone); a call that cannot be sent fails."""
+        while (self.suspects or self.pending) and len(self.running) < self._window():
+            call = self._next_call()
+            try:
+                self.running[self.workers.submit([task for _, task in call.group])] = call
+            except BrokenProcessPool:
+                if not self._restartable():
+                    yield from _failed(call.group, WORKER_DIED)
+                    continue
+                (self.suspects if call.alone else self.pending).extend(call.group[::-1])  # it never ran
+                if not self.running:  # no broken call left to restart the pool on
+                    self._restart(call.pool)
                 return
-            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for future in finished:
-                indexes = running.pop(future)
-                for index, result in zip(indexes, _collect([tasks[i] for i in indexes], future), strict=True):
-                    timed.add(result)
-                    yield index, result
-    finally:
-        for future in running:
-            future.cancel()
+            except Exception as exc:  # noqa: BLE001 - e.g. a shut-down pool: these files fail, the loop goes on
+                yield from _failed(call.group, _one_line(f"cannot start: {exc}"))
+
+    def _window(self) -> int:
+        """Calls in flight at most: one while suspects run, alone."""
+        return 1 if self.suspects else self.workers.count * IN_FLIGHT_PER_WORKER
+
+    def _next_call(self) -> _Call:
+        """A suspect alone, else the next group of pending files."""
+        if self.suspects:
+            return _Call([self.suspects.pop()], self.pool, alone=True)
+        size = 1
+        if self.workers.grouped:
+            size = min(self.timed.files_in(CALL_SECONDS), len(self.pending) // (2 * self._window()))
+        return _Call([self.pending.pop() for _ in range(max(1, size))], self.pool, alone=False)
+
+    def _finish(self, future: cf.Future[Any], call: _Call) -> Iterator[tuple[int, FileResult]]:
+        """The results of a finished call; if it broke the pool, a new pool, and its files to run again alone
+        unless they ran alone already (then it was them: they fail)."""
+        if not isinstance(future.exception(), BrokenProcessPool):
+            self.breaks = 0
+        elif self._restartable():
+            self._restart(call.pool)
+            if not call.alone:
+                yield from self._suspect(call.group)
+                return
+        indexes = [index for index, _ in call.group]
+        for index, result in zip(indexes, _collect([task for _, task in call.group], future), strict=True):
+            self.timed.add(result)
+            yield index, result
+
+    def _suspect(self, group: list[tuple[int, _Task]]) -> Iterator[tuple[int, FileResult]]:
+        """Queue the files of a broken call to run again alone, after clearing what their dead worker left.
+
+        A file whose output now exists was written whole by that worker before
+        it could report it (the batch refused or skipped existing outputs at
+        the start): it is kept, as skipped, and not written again.
+        """
+        for index, task in group:
+            files.remove_temporaries(task.output)
+            if task.output.exists() and not task.force:
+                yield index, FileResult(task.source, task.output, SKIPPED)
+            else:
+                self.suspects.append((index, task))
+        self.suspects.sort(key=lambda item: item[0], reverse=True)
+
+    def _restartable(self) -> bool:
+        """Whether a broken pool is to be replaced."""
+        return self.workers.restart is not None and self.breaks < MAX_RESTARTS
+
+    def _restart(self, generation: int) -> None:
+        """Replace the pool, once for all the calls that broke with it."""
+        if generation == self.pool and self.workers.restart is not None:
+            self.workers.restart()
+            self.pool += 1
+            self.breaks += 1
+
+
+def _failed(group: list[tuple[int, _Task]], error: str) -> Iterator[tuple[int, FileResult]]:
+    """(index, a failed result with error) for each file of group."""
+    for index, task in group:
+        yield index, FileResult(task.source, task.output, FAILED, error=error)
 
 
 class _FileTimes:
@@ -310,6 +413,8 @@ def _collect(group: list[_Task], future: cf.Future[list[tuple[FileResult, bytes 
     try:
         done = future.result()
     except BrokenProcessPool:
+        for task in group:
+            files.remove_temporaries(task.output)  # the worker may have died mid-write
         return [FileResult(task.source, task.output, FAILED, error=WORKER_DIED) for task in group]
     except Exception as exc:  # noqa: BLE001 - the cluster failed this task: its files failed, not the batch
         error = _one_line(f"worker failed: {type(exc).__name__}: {exc}")
@@ -358,25 +463,31 @@ def run_task(task: _Task) -> tuple[FileResult, bytes | None]:
 
 
 @contextmanager
-def _locally(jobs: int, count: int) -> Iterator[tuple[Submit, int, bool]]:
-    """Yield (submit, workers, grouped) running tasks here (one job) or in a pool of worker processes.
+def _locally(jobs: int, count: int) -> Iterator[_Workers]:
+    """Yield the workers that run tasks here (one job) or in a pool of worker processes.
 
     Every job runs OpenCV on one thread, so that a batch of N jobs uses N cores.
     """
     workers = max(1, min(jobs, count))
     if workers == 1:
         with _one_thread():
-            yield _here, 1, False
+            yield _Workers(_here, 1, False)
         return
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([__name__])  # each worker starts with regioncodec imported
-    pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)
+    pools = [cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)]
+
+    def restart() -> None:
+        pools[-1].shutdown(wait=False)  # broken: its calls have all failed already
+        pools.append(cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker))
+
     try:
-        yield lambda tasks: pool.submit(run_tasks, tasks), workers, True
+        yield _Workers(lambda tasks: pools[-1].submit(run_tasks, tasks), workers, True, restart)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _here(tasks: list[_Task]) -> cf.Future[list[tuple[FileResult, bytes | None]]]:
@@ -404,8 +515,8 @@ def _init_worker() -> None:
 
 
 @contextmanager
-def _on_cluster(address: str, ship_bytes: bool) -> Iterator[tuple[Submit, int, bool]]:
-    """Yield (submit, workers, grouped) running tasks on the Dask cluster whose scheduler is at address."""
+def _on_cluster(address: str, ship_bytes: bool) -> Iterator[_Workers]:
+    """Yield the workers that run tasks on the Dask cluster whose scheduler is at address."""
     try:
         from distributed import Client
     except ImportError:
@@ -423,7 +534,7 @@ def _on_cluster(address: str, ship_bytes: bool) -> Iterator[tuple[Submit, int, b
                 tasks = [replace(task, payload=convert.read_bytes(task.source)) for task in tasks]
             return executor.submit(run_tasks, tasks)
 
-        yield submit, workers, False  # a task per file, as Dask users expect; its scheduler balances them
+        yield _Workers(submit, workers, False)  # a task per file, as Dask users expect; it reruns lost ones itself
     finally:
         client.close()
 

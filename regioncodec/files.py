@@ -8,6 +8,7 @@ existing file is never replaced unless asked.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 import signal
@@ -15,6 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+TEMP_TOKEN_BYTES = 4  # random bytes in a temporary file's name (.NAME.<hex>.tmp), so writers never share one
 
 
 class SameFileError(OSError):
@@ -31,7 +34,7 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool
         raise SameFileError(f"{path} is the input file; refusing to write over it")
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; use --force to replace it")
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(TEMP_TOKEN_BYTES)}.tmp")
     with _interrupt_held():
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
@@ -42,6 +45,16 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool
             _move(temp, path, force)
         finally:
             temp.unlink(missing_ok=True)
+
+
+def remove_temporaries(path: Path) -> None:
+    """Delete the temporary files write_atomic left beside path when its process was killed mid-write.
+
+    Only for a path no other writer is working on: a batch calls it before it
+    writes a file again whose worker died.
+    """
+    for temp in path.parent.glob(f".{glob.escape(path.name)}.{'[0-9a-f]' * 2 * TEMP_TOKEN_BYTES}.tmp"):
+        temp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

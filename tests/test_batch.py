@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import io
 import json
@@ -21,7 +22,7 @@ import pytest
 from PIL import Image, ImageCms, features
 
 import regioncodec
-from regioncodec import batch, convert
+from regioncodec import batch, convert, files
 
 from .conftest import SAMPLES
 from .helpers import random_image
@@ -343,7 +344,7 @@ def test_calls_to_local_workers_take_several_small_files(grouped: bool) -> None:
         sizes.append(len(tasks))
         return finished([(batch.FileResult(t.source, t.output, batch.DONE, seconds=0.01), None) for t in tasks])
 
-    results = list(batch._run(tasks_for(300), submit, workers=2, grouped=grouped))
+    results = list(batch._Runner(tasks_for(300), batch._Workers(submit, 2, grouped)).results())
     assert sorted(index for index, _ in results) == list(range(300))
     assert all(result.source == Path(f"{index}.jpg") for index, result in results)
     if grouped:
@@ -375,3 +376,103 @@ def test_batch_arguments_refused_before_any_work(tmp_path: Path) -> None:
         with pytest.raises(regioncodec.InputError, match="paths must be several paths"):
             regioncodec.decode_many(one, tmp_path / "out")  # type: ignore[arg-type]
     assert not (tmp_path / "out").exists()
+
+
+class FakePool:
+    """Finishes each call at once. A call holding a file named kill-*.jpg kills its worker and breaks the pool: that
+    call fails, and so does every later submit until restart, as in a ProcessPoolExecutor."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.restarts = 0
+        self.calls: list[list[str]] = []
+
+    def submit(self, tasks: list[batch._Task]) -> cf.Future[Any]:
+        if self.broken:
+            raise BrokenProcessPool("A child process terminated abruptly")
+        self.calls.append([task.source.name for task in tasks])
+        if any(task.source.name.startswith("kill-") for task in tasks):
+            for task in tasks:  # the worker codes the call's files in turn, up to the one that kills it
+                if task.source.name.startswith("kill-"):
+                    task.output.with_name(f".{task.output.name}.0badcafe.tmp").write_bytes(b"half")
+                    break
+                if task.output.parent.is_dir():
+                    task.output.write_bytes(b"whole")
+            self.broken = True
+            return finished(error=BrokenProcessPool("A child process terminated abruptly"))
+        return finished([(batch.FileResult(t.source, t.output, batch.DONE, seconds=0.01), None) for t in tasks])
+
+    def restart(self) -> None:
+        self.broken = False
+        self.restarts += 1
+
+
+def test_a_file_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path: Path) -> None:
+    """The files of the calls a dying worker broke run again one at a time in a new pool: only the file that
+    kills a worker by itself fails. Outputs the worker wrote whole before it died are kept (as skipped), and
+    its half-written temporary file is removed."""
+    tasks = {i: batch._Task(batch.ENCODE, Path(f"{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(300)}
+    tasks[57] = batch._Task(batch.ENCODE, Path("kill-57.jpg"), tmp_path / "57.rgc")
+    pool = FakePool()
+    results = dict(batch._Runner(tasks, batch._Workers(pool.submit, 2, True, pool.restart)).results())
+    assert sorted(results) == list(range(300))
+    assert results.pop(57).error == batch.WORKER_DIED
+    broken_call = next(call for call in pool.calls if "kill-57.jpg" in call)
+    written = broken_call[: broken_call.index("kill-57.jpg")]
+    assert len(broken_call) > 1 and ["kill-57.jpg"] in pool.calls
+    assert {r.source.name for r in results.values() if r.status == batch.SKIPPED} == set(written)
+    assert {r.status for r in results.values() if r.source.name not in written} == {batch.DONE}
+    assert pool.restarts == 2  # after the call that held it, and after it alone
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_pool_whose_workers_always_die_is_given_up_after_max_restarts(tmp_path: Path) -> None:
+    tasks = {i: batch._Task(batch.ENCODE, Path(f"kill-{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(40)}
+    pool = FakePool()
+    results = dict(batch._Runner(tasks, batch._Workers(pool.submit, 2, True, pool.restart)).results())
+    assert sorted(results) == list(range(40))
+    assert {result.error for result in results.values()} == {batch.WORKER_DIED}
+    assert pool.restarts == batch.MAX_RESTARTS
+    assert not list(tmp_path.iterdir())  # the temporary files of the calls that died are gone
+
+
+def test_a_worker_killed_mid_batch_loses_no_file(tmp_path: Path) -> None:
+    """SIGKILL to a worker process (as the kernel's out-of-memory killer sends it): the batch replaces the pool,
+    runs the files of the broken calls again, and finishes every file."""
+    psutil = pytest.importorskip("psutil")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    count = 120
+    for index in range(count):
+        shutil.copy(SAMPLES[index % len(SAMPLES)], folder / f"{index:03}.jpg")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "regioncodec", "batch", folder, out, "--jobs", "2", "--quiet"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    workers: list[Any] = []
+    while not workers and time.monotonic() < deadline:
+        if list(out.glob("*.rgc")):
+            with contextlib.suppress(psutil.Error):  # a process that ends while it is looked at
+                children = psutil.Process(running.pid).children()
+                servers = [child for child in children if "forkserver" in " ".join(child.cmdline())]
+                workers = [worker for server in servers for worker in server.children()]
+        time.sleep(0.01)
+    assert workers, "no worker process found"
+    assert running.poll() is None, "the batch ended before a worker could be killed"
+    workers[0].kill()
+    stdout, stderr = running.communicate(timeout=120)
+    assert running.returncode == 0, stderr
+    lines = stdout.splitlines()
+    encoded, skipped = int(lines[1].split()[1]), int(lines[2].split()[1])  # skipped: written before it died
+    assert encoded + skipped == count and encoded > count / 2
+    assert sorted(p.name for p in out.iterdir()) == [f"{index:03}.rgc" for index in range(count)]  # no temporaries
+    for path in out.iterdir():
+        regioncodec.decode(path.read_bytes())
+
+
+def test_remove_temporaries_takes_only_write_atomics_leftovers(tmp_path: Path) -> None:
+    names = [".a.rgc.0123abcd.tmp", ".a.rgc.tmp", ".a.rgc.0123abcd.tmp.keep", ".b.rgc.0123abcd.tmp", "a.rgc"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    files.remove_temporaries(tmp_path / "a.rgc")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[1:])
