@@ -302,6 +302,8 @@ class _Runner:
             while True:
                 yield from self._submit()
                 if not self.running:
+                    if self.pending or self.suspects:  # the pool broke before a call went: it was replaced
+                        continue
                     return
                 finished, _ = cf.wait(self.running, return_when=cf.FIRST_COMPLETED)
                 for future in finished:

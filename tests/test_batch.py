@@ -426,6 +426,14 @@ def test_a_file_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_a_pool_found_broken_before_any_call_is_replaced() -> None:
+    pool = FakePool()
+    pool.broken = True  # its workers died at start, before the first call could be sent
+    results = dict(batch._Runner(tasks_for(20), batch._Workers(pool.submit, 2, True, pool.restart)).results())
+    assert sorted(results) == list(range(20)) and {r.status for r in results.values()} == {batch.DONE}
+    assert pool.restarts == 1
+
+
 def test_a_pool_whose_workers_always_die_is_given_up_after_max_restarts(tmp_path: Path) -> None:
     tasks = {i: batch._Task(batch.ENCODE, Path(f"kill-{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(40)}
     pool = FakePool()
