@@ -272,6 +272,16 @@ class _Call:
     pool: int
     alone: bool
 
+    @property
+    def indexes(self) -> list[int]:
+        """The files' indexes in the batch."""
+        return [index for index, _ in self.group]
+
+    @property
+    def tasks(self) -> list[_Task]:
+        """The files' tasks."""
+        return [task for _, task in self.group]
+
 
 class _Runner:
     """Runs a batch's tasks on its workers, yielding (index, result) as each file finishes.
@@ -317,7 +327,7 @@ class _Runner:
         while (self.suspects or self.pending) and len(self.running) < self._window():
             call = self._next_call()
             try:
-                self.running[self.workers.submit([task for _, task in call.group])] = call
+                self.running[self.workers.submit(call.tasks)] = call
             except BrokenProcessPool:
                 if not self._restartable():
                     yield from _failed(call.group, WORKER_DIED)
@@ -352,8 +362,7 @@ class _Runner:
             if not call.alone:
                 yield from self._suspect(call.group)
                 return
-        indexes = [index for index, _ in call.group]
-        for index, result in zip(indexes, _collect([task for _, task in call.group], future), strict=True):
+        for index, result in zip(call.indexes, _collect(call.tasks, future), strict=True):
             self.timed.add(result)
             yield index, result
 
@@ -386,8 +395,12 @@ class _Runner:
 
 def _failed(group: list[tuple[int, _Task]], error: str) -> Iterator[tuple[int, FileResult]]:
     """(index, a failed result with error) for each file of group."""
-    for index, task in group:
-        yield index, FileResult(task.source, task.output, FAILED, error=error)
+    return zip([index for index, _ in group], _failures([task for _, task in group], error), strict=True)
+
+
+def _failures(tasks: list[_Task], error: str) -> list[FileResult]:
+    """A failed result with error for each task."""
+    return [FileResult(task.source, task.output, FAILED, error=error) for task in tasks]
 
 
 class _FileTimes:
@@ -417,10 +430,10 @@ def _collect(group: list[_Task], future: cf.Future[list[tuple[FileResult, bytes 
     except BrokenProcessPool:
         for task in group:
             files.remove_temporaries(task.output)  # the worker may have died mid-write
-        return [FileResult(task.source, task.output, FAILED, error=WORKER_DIED) for task in group]
+        return _failures(group, WORKER_DIED)
     except Exception as exc:  # noqa: BLE001 - the cluster failed this task: its files failed, not the batch
         error = _one_line(f"worker failed: {type(exc).__name__}: {exc}")
-        return [FileResult(task.source, task.output, FAILED, error=error) for task in group]
+        return _failures(group, error)
     return [_write_shipped(task, result, shipped) for task, (result, shipped) in zip(group, done, strict=True)]
 
 

@@ -29,7 +29,7 @@ def mse(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None
     if not pixels:
         return 0.0
     channels = 1 if reference.ndim == 2 else reference.shape[2]
-    mask = None if where is None else where.view(np.uint8) if where.dtype == bool else (where != 0).view(np.uint8)
+    mask = None if where is None else np.asarray(where, bool).view(np.uint8)  # no copy of a boolean mask
     return float(cv2.norm(reference, test, cv2.NORM_L2SQR, mask=mask)) / (pixels * channels)
 
 
