@@ -17,23 +17,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import WriteError
+
 TEMP_TOKEN_BYTES = 4  # random bytes in a temporary file's name (.NAME.<hex>.tmp), so writers never share one
-
-
-class SameFileError(OSError):
-    """The output path names the input file."""
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None = None) -> None:
     """Run write on a temporary file next to path, then move it to path.
 
-    Refuses (FileExistsError) to replace an existing path unless force, and
-    (SameFileError) to write over source even with force.
+    Refuses (WriteError) to replace an existing path unless force, and to
+    write over source even with force.
     """
     if source is not None and path.exists() and path.samefile(source):
-        raise SameFileError(f"{path} is the input file; refusing to write over it")
+        raise WriteError(f"{path} is the input file; refusing to write over it")
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; use --force to replace it")
+        raise WriteError(f"{path} exists; use --force to replace it")
     temp = path.with_name(f".{path.name}.{secrets.token_hex(TEMP_TOKEN_BYTES)}.tmp")
     with _interrupt_held():
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -89,6 +87,6 @@ def _move(temp: Path, path: Path, force: bool) -> None:
     try:
         os.link(temp, path)
     except FileExistsError:
-        raise FileExistsError(f"{path} exists; use --force to replace it") from None
+        raise WriteError(f"{path} exists; use --force to replace it") from None
     except OSError:  # a filesystem without hard links: the exists() check above is all we have
         os.replace(temp, path)
