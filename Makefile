@@ -7,7 +7,7 @@ DEMO_OUT := demo-out
 FUZZ_SECONDS ?= 600
 FUZZ_OUT := fuzz-out
 
-.PHONY: demo test bench previews fuzz lint clean
+.PHONY: demo test bench previews fuzz lint clean conformance
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)  # every benchmark runs; fails if any figure missed
 	@missed=0; for name in core encoders peers segment memory batch; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
+
+# Write spec/conformance/ again (spec §16): only when the format or the decoder's arithmetic changes on purpose.
+conformance: $(STAMP)
+	$(BIN)/python tests/data/make_conformance.py
 
 previews: $(STAMP)
 	$(BIN)/python docs/make_previews.py
