@@ -1,4 +1,4 @@
-"""Writing output files so that nothing a user owns is lost.
+"""Reading input files, and writing output files so that nothing a user owns is lost.
 
 Output goes to a temporary file in the target folder and is moved into place
 only when complete: an error or interruption leaves no partial file, and an
@@ -17,9 +17,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import WriteError
+from .errors import OpenError, WriteError
 
 TEMP_TOKEN_BYTES = 4  # random bytes in a temporary file's name (.NAME.<hex>.tmp), so writers never share one
+
+
+def read_bytes(path: Path) -> bytes:
+    """The bytes of an input file."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise OpenError(f"{path}: cannot open: {exc.strerror}") from None
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None = None) -> None:

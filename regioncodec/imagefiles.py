@@ -22,6 +22,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from . import api, files
 from .container import DEFAULT_MAX_PIXELS, Metadata
 from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError
+from .files import read_bytes
 from .settings import EncodeSettings
 
 # Pillow formats that hold each kind of metadata (checked against Pillow by the tests).
@@ -134,14 +135,6 @@ def open_image(file: Path | BinaryIO, name: Path | None = None) -> Image.Image:
         raise InputError(f"{name}: not a readable image: Pillow knows no format that fits it") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(f"{name}: not a readable image: {exc}") from None
-
-
-def read_bytes(path: Path) -> bytes:
-    """The bytes of an input file."""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise OpenError(f"{path}: cannot open: {exc.strerror}") from None
 
 
 def write_output(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None) -> None:

@@ -23,7 +23,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Print the file's description."""
-    from ..imagefiles import read_bytes
+    from ..files import read_bytes
     from ..info import read_info
 
     info = read_info(read_bytes(args.input))
