@@ -1,0 +1,304 @@
+"""Perceptual quality of a decoded picture: SSIMULACRA2 (here, vectorised) and Butteraugli (libjxl's binary).
+
+regioncodec is judged on whole-picture perceptual quality against uniform JPEG,
+WebP and AVIF at equal bytes, and PSNR rewards the wrong things (blur, a
+background that is merely close on average). SSIMULACRA2 and Butteraugli are
+the metrics the JPEG XL work tuned against subjective scores.
+
+`ssimulacra2` follows libjxl's tools/ssimulacra2.cc (SSIMULACRA 2.1) as the
+PyPI package ``ssimulacra2`` implements it, and agrees with that package to
+1e-3 (see benchmarks/check_perceptual.py): sRGB to linear RGB to a rescaled
+XYB, six scales made by 2x2 box averages in linear RGB, and per scale and
+channel an SSIM error map and two edge maps (ringing, blurring), pooled by
+1-norm and 4-norm into 108 figures that 108 published weights and a fitted
+curve turn into a score: 100 for identical pictures, about 90 for visually
+lossless, 70 high, 50 medium, 30 low quality; it can fall below 0. It works in
+float32 with OpenCV's separable filters, about 20x faster than that package.
+
+`butteraugli` runs libjxl's ``butteraugli_main`` (Debian: libjxl-devtools) on
+temporary PNG files and reads its two figures.
+
+Both take a region of interest, ``where``: the score of the picture in which
+every pixel outside ``where`` is the reference's, so only errors inside count
+(the blur of each metric still lets them spill a few pixels outside).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+# The 108 weights of SSIMULACRA 2.1, libjxl tools/ssimulacra2.cc Msssim::Score (identical in the PyPI
+# package), indexed [channel X, Y, B][scale 1:1 .. 1:32][norm 1, 4][map SSIM, ringing, blurring]; a row per norm.
+_WEIGHTS = np.array(
+    [
+        [0.0, 0.0007376606707406586, 0.0],  # X 1:1 1-norm
+        [0.0, 0.0007793481682867309, 0.0],  # X 1:1 4-norm
+        [0.0, 0.0004371155730107379, 0.0],  # X 1:2 1-norm
+        [1.1041726426657346, 0.00066284834129271, 0.00015231632783718752],  # X 1:2 4-norm
+        [0.0, 0.0016406437456599754, 0.0],  # X 1:4 1-norm
+        [1.8422455520539298, 11.441172603757666, 0.0],  # X 1:4 4-norm
+        [0.0007989109436015163, 0.000176816438078653, 0.0],  # X 1:8 1-norm
+        [1.8787594979546387, 10.94906990605142, 0.0],  # X 1:8 4-norm
+        [0.0007289346991508072, 0.9677937080626833, 0.0],  # X 1:16 1-norm
+        [0.00014003424285435884, 0.9981766977854967, 0.00031949755934435053],  # X 1:16 4-norm
+        [0.0004550992113792063, 0.0, 0.0],  # X 1:32 1-norm
+        [0.0013648766163243398, 0.0, 0.0],  # X 1:32 4-norm
+        [0.0, 0.0, 0.0],  # Y 1:1 1-norm
+        [7.466890328078848, 0.0, 17.445833984131262],  # Y 1:1 4-norm
+        [0.0006235601634041466, 0.0, 0.0],  # Y 1:2 1-norm
+        [6.683678146179332, 0.00037724407979611296, 1.027889937768264],  # Y 1:2 4-norm
+        [225.20515300849274, 0.0, 0.0],  # Y 1:4 1-norm
+        [19.213238186143016, 0.0011401524586618361, 0.001237755635509985],  # Y 1:4 4-norm
+        [176.39317598450694, 0.0, 0.0],  # Y 1:8 1-norm
+        [24.43300999870476, 0.28520802612117757, 0.0004485436923833408],  # Y 1:8 4-norm
+        [0.0, 0.0, 0.0],  # Y 1:16 1-norm
+        [34.77906344483772, 44.835625328877896, 0.0],  # Y 1:16 4-norm
+        [0.0, 0.0, 0.0],  # Y 1:32 1-norm
+        [0.0, 0.0, 0.0],  # Y 1:32 4-norm
+        [0.0, 0.0008680556573291698, 0.0],  # B 1:1 1-norm
+        [0.0, 0.0, 0.0],  # B 1:1 4-norm
+        [0.0, 0.0005313191874358747, 0.0],  # B 1:2 1-norm
+        [0.00016533814161379112, 0.0, 0.0],  # B 1:2 4-norm
+        [0.0, 0.0, 0.0],  # B 1:4 1-norm
+        [0.0004179171803251336, 0.0017290828234722833, 0.0],  # B 1:4 4-norm
+        [0.0020827005846636437, 0.0, 0.0],  # B 1:8 1-norm
+        [8.826982764996862, 23.19243343998926, 0.0],  # B 1:8 4-norm
+        [95.1080498811086, 0.9863978034400682, 0.9834382792465353],  # B 1:16 1-norm
+        [0.0012286405048278493, 171.2667255897307, 0.9807858872435379],  # B 1:16 4-norm
+        [0.0, 0.0, 0.0],  # B 1:32 1-norm
+        [0.0005130064588990679, 0.0, 0.00010854057858411537],  # B 1:32 4-norm
+    ]
+).reshape(3, 6, 2, 3)
+
+SCALES = 6  # 1:1 to 1:32, as libjxl
+MIN_SIDE = 8  # px: a scale narrower or shorter than this is not measured; with no scale at all the score is 100
+SSIM_C2 = 0.0009  # SSIMULACRA 2.1's constant in the structure term (there is no luminance constant in 2.1)
+BLUR_SIGMA = 1.5  # px: the Gaussian window of the SSIM statistics, as libjxl
+# The PyPI package truncates its Gaussian at 3.33 sigma (scipy's truncate): radius int(3.33 * 1.5 + 0.5) = 5.
+BLUR_RADIUS = 5
+
+# Opsin absorbance of libjxl (lib/jxl/cms/opsin_params.h): linear RGB to LMS-like mixes, plus a bias that keeps
+# the cube root off its steep start.
+_OPSIN_BIAS = 0.0037930732552754493
+_OPSIN = np.array(
+    [
+        [0.30, 1.0 - 0.078 - 0.30, 0.078],
+        [0.23, 1.0 - 0.078 - 0.23, 0.078],
+        [0.24342268924547819, 0.20476744424496821, 1.0 - 0.24342268924547819 - 0.20476744424496821],
+    ]
+)
+# Cube-rooted mixes (c0, c1, c2) to SSIMULACRA2's positive XYB, in one affine map: X = (c0 - c1) / 2, Y = (c0 + c1)
+# / 2 - cbrt(bias), B = c2 - cbrt(bias); then MakePositiveXYB: X * 14 + 0.42, Y + 0.01, (B - Y) + 0.55.
+_CBRT_BIAS = float(np.cbrt(_OPSIN_BIAS))
+_TO_POSITIVE_XYB = np.array(
+    [
+        [7.0, -7.0, 0.0, 0.42],
+        [0.5, 0.5, 0.0, 0.01 - _CBRT_BIAS],
+        [-0.5, -0.5, 1.0, 0.55],
+    ]
+)
+
+
+def _srgb_to_linear_table() -> np.ndarray:
+    """The 256 linear-light values of the 8-bit sRGB codes (IEC 61966-2-1), as float32."""
+    v = np.arange(256) / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+_LINEAR = _srgb_to_linear_table()
+
+
+def _gaussian_kernel() -> np.ndarray:
+    """The sampled, normalised Gaussian of BLUR_SIGMA over +-BLUR_RADIUS."""
+    x = np.arange(-BLUR_RADIUS, BLUR_RADIUS + 1)
+    k = np.exp(-0.5 * (x / BLUR_SIGMA) ** 2)
+    return k / k.sum()
+
+
+_KERNEL = _gaussian_kernel()
+
+
+def ssimulacra2(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray | None = None) -> float:
+    """SSIMULACRA2 score of distorted against reference (uint8 H x W grey or H x W x 3 RGB, same shape).
+
+    100 means identical. A grey image counts as RGB with R = G = B. Each of the
+    six scales is measured only while it is at least MIN_SIDE (8) pixels both
+    ways, so a picture under 8 pixels either way scores 100 (the reference's
+    rule: no scale, no error).
+
+    With ``where`` (boolean H x W, True = region of interest), the score is the
+    SSIMULACRA2 of the picture made of distorted inside ``where`` and reference
+    outside it: errors outside the region are left out, and the region is
+    still judged in its whole-picture context (pooling is over all pixels, so
+    a small region's errors weigh in proportion to its size).
+    """
+    reference, distorted = _pair(reference, distorted, where)
+    img1, img2 = _linear_rgb(reference), _linear_rgb(distorted)
+    norms = []
+    for scale in range(SCALES):
+        if scale:
+            img1, img2 = _half(img1), _half(img2)
+        if min(img1.shape[:2]) < MIN_SIDE:
+            break
+        norms.append(_scale_norms(_positive_xyb(img1), _positive_xyb(img2)))
+    return _score(np.stack(norms, axis=1)) if norms else 100.0
+
+
+def _pair(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Both images as uint8 H x W x 3, with distorted taken from reference outside where; refuses bad input."""
+    for name, image in (("reference", reference), ("distorted", distorted)):
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+            raise InputError(f"{name} must be a uint8 numpy array, not {getattr(image, 'dtype', type(image))}")
+        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or 0 in image.shape:
+            raise InputError(f"{name} must be H x W grey or H x W x 3 RGB, not of shape {image.shape}")
+    if reference.shape != distorted.shape:
+        raise InputError(f"reference {reference.shape} and distorted {distorted.shape} differ in shape")
+    if where is not None:
+        distorted = _in_region(reference, distorted, where)
+    return _rgb(reference), _rgb(distorted)
+
+
+def _in_region(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Distorted inside where, reference outside it."""
+    mask = np.asarray(where)
+    if mask.shape != reference.shape[:2]:
+        raise InputError(f"where must be H x W {reference.shape[:2]}, not of shape {mask.shape}")
+    mask = mask.astype(bool, copy=False)
+    return np.where(mask[..., None] if reference.ndim == 3 else mask, distorted, reference)
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    """An H x W x 3 view or copy of image: grey replicated into R, G and B."""
+    return image if image.ndim == 3 else cv2.merge([image, image, image])
+
+
+def _linear_rgb(image: np.ndarray) -> np.ndarray:
+    """Linear-light float32 RGB of 8-bit sRGB, by table."""
+    return cv2.LUT(np.ascontiguousarray(image), _LINEAR)
+
+
+def _positive_xyb(linear: np.ndarray) -> np.ndarray:
+    """SSIMULACRA2's XYB of linear RGB, moved and scaled into about 0..1 (libjxl's MakePositiveXYB)."""
+    mixed = cv2.transform(linear, np.hstack([_OPSIN, np.full((3, 1), _OPSIN_BIAS)]))
+    np.maximum(mixed, 0, out=mixed)
+    np.cbrt(mixed, out=mixed)
+    return cv2.transform(mixed, _TO_POSITIVE_XYB)
+
+
+def _half(image: np.ndarray) -> np.ndarray:
+    """Image at half size by 2x2 means; an odd last row or column is averaged with a copy of itself."""
+    h, w = image.shape[:2]
+    if h % 2 or w % 2:
+        image = cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return cv2.resize(image, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+
+
+class _Blur:
+    """Gaussian blur of H x W float64 planes: zero past the left and right edges, mirrored at top and bottom.
+
+    That is the PyPI package's border (it pads rows with zeros, but of the
+    transposed image). One buffer with BLUR_RADIUS zero columns left and right
+    of the image is reused, so one OpenCV call does each blur.
+    """
+
+    def __init__(self, shape: tuple[int, int]) -> None:
+        """A zeroed buffer for planes of the given shape."""
+        self.buffer = np.zeros((shape[0], shape[1] + 2 * BLUR_RADIUS), np.float64)
+        self.inside = self.buffer[:, BLUR_RADIUS:-BLUR_RADIUS]
+
+    def of_product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Blur of a * b."""
+        np.multiply(a, b, out=self.inside)
+        return self._run()
+
+    def of(self, a: np.ndarray) -> np.ndarray:
+        """Blur of a."""
+        self.inside[...] = a
+        return self._run()
+
+    def _run(self) -> np.ndarray:
+        """Blur of the buffer's image."""
+        out = cv2.sepFilter2D(self.buffer, -1, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
+        return out[:, BLUR_RADIUS:-BLUR_RADIUS]
+
+
+def _scale_norms(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+    """The 18 pooled errors of one scale, indexed [channel][norm 1, 4][map SSIM, ringing, blurring]."""
+    blur = _Blur(img1.shape[:2])
+    return np.stack([_channel_norms(blur, p1, p2) for p1, p2 in zip(cv2.split(img1), cv2.split(img2), strict=True)])
+
+
+def _channel_norms(blur: _Blur, img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
+    """The 6 pooled errors of one channel of one scale: [norm 1, 4][map SSIM, ringing, blurring].
+
+    The local statistics are float64: sigma^2 = blur(x^2) - blur(x)^2 cancels
+    most of its digits in smooth areas, and in float32 that moves scores by
+    up to 2e-3.
+    """
+    img1, img2 = img1.astype(np.float64), img2.astype(np.float64)
+    sigma11, sigma22, sigma12 = blur.of_product(img1, img1), blur.of_product(img2, img2), blur.of_product(img1, img2)
+    mu1, mu2 = blur.of(img1), blur.of(img2)
+    ringing, blurring = _edge_errors(img1, mu1, img2, mu2)
+    ssim = _ssim_error(mu1, mu2, sigma11, sigma22, sigma12)
+    return np.stack([_pool(ssim), _pool(ringing), _pool(blurring)], axis=-1)
+
+
+def _ssim_error(mu1: np.ndarray, mu2: np.ndarray, s11: np.ndarray, s22: np.ndarray, s12: np.ndarray) -> np.ndarray:
+    """1 - SSIM' per pixel, clipped at 0: SSIMULACRA 2.1's SSIM, whose mean term is 1 - (mu1 - mu2)^2.
+
+    Works in place: overwrites s11, s22 and s12.
+    """
+    num_s = s12
+    num_s -= mu1 * mu2
+    num_s *= 2
+    num_s += SSIM_C2
+    denom = s11  # sigma1^2 + sigma2^2 + C2 = (s11 - mu1^2) + (s22 - mu2^2) + C2
+    denom += s22
+    denom -= cv2.multiply(mu1, mu1, dst=s22)
+    denom -= cv2.multiply(mu2, mu2, dst=s22)
+    denom += SSIM_C2
+    diff: np.ndarray = cv2.subtract(mu1, mu2, dst=s22)
+    diff *= diff
+    np.subtract(1, diff, out=diff)  # the mean term
+    diff *= num_s
+    diff /= denom
+    np.subtract(1, diff, out=diff)
+    return np.maximum(diff, 0, out=diff)
+
+
+def _edge_errors(img1: np.ndarray, mu1: np.ndarray, img2: np.ndarray, mu2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ringing (edges in distorted where reference is smooth) and blurring (the reverse) per pixel."""
+    edge1: np.ndarray = cv2.absdiff(img1, mu1)
+    ratio: np.ndarray = cv2.absdiff(img2, mu2)
+    ratio += 1
+    edge1 += 1
+    ratio /= edge1
+    ratio -= 1  # > 0: ringing, blockiness, banding; < 0: smoothing, blurring
+    blurring = np.negative(ratio, out=edge1)
+    np.maximum(blurring, 0, out=blurring)
+    return np.maximum(ratio, 0, out=ratio), blurring
+
+
+def _pool(error: np.ndarray) -> np.ndarray:
+    """The 1-norm (mean) and 4-norm of an error map."""
+    mean = cv2.sumElems(error)[0] / error.size
+    squared = cv2.multiply(error, error)
+    fourth = cv2.sumElems(cv2.multiply(squared, squared, dst=squared))[0] / error.size
+    return np.array([mean, fourth**0.25])
+
+
+# The fitted curve from the weighted sum to the score, libjxl tools/ssimulacra2.cc Msssim::Score.
+_SCORE_SCALE = 0.9562382616834844
+_SCORE_POLY = (2.326765642916932, -0.020884521182843837, 6.248496625763138e-05)  # x, x^2, x^3
+_SCORE_EXPONENT = 0.6276336467831387
+
+
+def _score(norms: np.ndarray) -> float:
+    """The score from the pooled errors [channel][scale][norm][map] of the scales measured."""
+    total = float(np.sum(_WEIGHTS[:, : norms.shape[1]] * np.abs(norms))) * _SCORE_SCALE
+    a, b, c = _SCORE_POLY
+    total = total * (a + total * (b + total * c))
+    return 100.0 - 10.0 * total**_SCORE_EXPONENT if total > 0 else 100.0
