@@ -297,8 +297,15 @@ _SCORE_EXPONENT = 0.6276336467831387
 
 
 def _score(norms: np.ndarray) -> float:
-    """The score from the pooled errors [channel][scale][norm][map] of the scales measured."""
-    total = float(np.sum(_WEIGHTS[:, : norms.shape[1]] * np.abs(norms))) * _SCORE_SCALE
+    """The score from the pooled errors [channel][scale][norm][map] of the scales measured.
+
+    With fewer than six scales the reference (libjxl and the PyPI package
+    alike) takes the weights in order from the start of the list, not those
+    of the scales measured: channel Y then gets weights tuned for X's coarser
+    scales. That is the published behaviour, so it is kept.
+    """
+    weights = _WEIGHTS.ravel()[: norms.size].reshape(norms.shape)
+    total = float(np.sum(weights * np.abs(norms))) * _SCORE_SCALE
     a, b, c = _SCORE_POLY
     total = total * (a + total * (b + total * c))
     return 100.0 - 10.0 * total**_SCORE_EXPONENT if total > 0 else 100.0
