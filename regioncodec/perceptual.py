@@ -25,10 +25,17 @@ every pixel outside ``where`` is the reference's, so only errors inside count
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, RegionCodecError
 
 # The 108 weights of SSIMULACRA 2.1, libjxl tools/ssimulacra2.cc Msssim::Score (identical in the PyPI
 # package), indexed [channel X, Y, B][scale 1:1 .. 1:32][norm 1, 4][map SSIM, ringing, blurring]; a row per norm.
@@ -249,17 +256,18 @@ def _channel_norms(blur: _Blur, img1: np.ndarray, img2: np.ndarray) -> np.ndarra
 def _ssim_error(mu1: np.ndarray, mu2: np.ndarray, s11: np.ndarray, s22: np.ndarray, s12: np.ndarray) -> np.ndarray:
     """1 - SSIM' per pixel, clipped at 0: SSIMULACRA 2.1's SSIM, whose mean term is 1 - (mu1 - mu2)^2.
 
-    Works in place: overwrites s11, s22 and s12.
+    Works in place, overwriting s11, s22 and s12, in the reference's order of
+    operations, so that identical pictures give exactly 0.
     """
     num_s = s12
     num_s -= mu1 * mu2
     num_s *= 2
-    num_s += SSIM_C2
-    denom = s11  # sigma1^2 + sigma2^2 + C2 = (s11 - mu1^2) + (s22 - mu2^2) + C2
+    num_s += SSIM_C2  # 2 sigma12 + C2
+    denom = s11
+    denom -= mu1 * mu1
+    s22 -= mu2 * mu2
     denom += s22
-    denom -= cv2.multiply(mu1, mu1, dst=s22)
-    denom -= cv2.multiply(mu2, mu2, dst=s22)
-    denom += SSIM_C2
+    denom += SSIM_C2  # sigma1^2 + sigma2^2 + C2
     diff: np.ndarray = cv2.subtract(mu1, mu2, dst=s22)
     diff *= diff
     np.subtract(1, diff, out=diff)  # the mean term
@@ -309,3 +317,65 @@ def _score(norms: np.ndarray) -> float:
     a, b, c = _SCORE_POLY
     total = total * (a + total * (b + total * c))
     return 100.0 - 10.0 * total**_SCORE_EXPONENT if total > 0 else 100.0
+
+
+BUTTERAUGLI_BINARY = "butteraugli_main"  # libjxl's tool; Debian and Ubuntu ship it in libjxl-devtools
+_PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # the files live for one call: spend no time compressing them
+# butteraugli_main prints the largest distance on a line of its own, then "3-norm: <value>".
+_MAX_LINE = re.compile(r"^\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$", re.MULTILINE)
+_PNORM_LINE = re.compile(r"^\s*3-norm:\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Butteraugli:
+    """Butteraugli distances: the largest over the pixels, and the 3-norm of them (about 1 = just noticeable)."""
+
+    max_distance: float
+    pnorm3: float
+
+
+def butteraugli_available() -> bool:
+    """Whether libjxl's butteraugli_main is on PATH."""
+    return shutil.which(BUTTERAUGLI_BINARY) is not None
+
+
+def butteraugli(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray | None = None) -> Butteraugli:
+    """Butteraugli distances of distorted from reference (uint8 H x W grey or H x W x 3 RGB, same shape).
+
+    0 means identical; libjxl's butteraugli_main reports 0 for pictures under 8
+    pixels either way. With ``where`` (boolean H x W, True = region of
+    interest), the distances are those of the picture made of distorted
+    inside ``where`` and reference outside it, so errors outside the region
+    are left out. Runs butteraugli_main on temporary PNG files (about 0.5 s
+    for 768x512); raises RegionCodecError if it is missing or fails.
+    """
+    reference, distorted = _pair(reference, distorted, where)
+    binary = shutil.which(BUTTERAUGLI_BINARY)
+    if binary is None:
+        raise RegionCodecError(
+            f"butteraugli needs libjxl's {BUTTERAUGLI_BINARY} on PATH: apt-get install libjxl-devtools"
+        )
+    with tempfile.TemporaryDirectory(prefix="regioncodec-butteraugli-") as folder:
+        paths = [Path(folder) / "reference.png", Path(folder) / "distorted.png"]
+        for path, image in zip(paths, (reference, distorted), strict=True):
+            _write_png(path, image)
+        run = subprocess.run([binary, *map(str, paths), "--pnorm", "3"], capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise RegionCodecError(f"{BUTTERAUGLI_BINARY} failed (exit {run.returncode}): {run.stderr.strip()[-500:]}")
+    return _parse_butteraugli(run.stdout)
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    """Write an RGB uint8 image as a quickly compressed PNG (no colour profile: read as sRGB)."""
+    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), _PNG_FAST)
+    if not ok:
+        raise RegionCodecError(f"could not encode a {rgb.shape} image as PNG for {BUTTERAUGLI_BINARY}")
+    path.write_bytes(data.tobytes())
+
+
+def _parse_butteraugli(output: str) -> Butteraugli:
+    """The two distances from butteraugli_main's standard output."""
+    largest, pnorm = _MAX_LINE.search(output), _PNORM_LINE.search(output)
+    if largest is None or pnorm is None:
+        raise RegionCodecError(f"unexpected output from {BUTTERAUGLI_BINARY}: {output.strip()[:500]!r}")
+    return Butteraugli(max_distance=float(largest.group(1)), pnorm3=float(pnorm.group(1)))
