@@ -7,20 +7,22 @@ the metrics the JPEG XL work tuned against subjective scores.
 
 `ssimulacra2` follows libjxl's tools/ssimulacra2.cc (SSIMULACRA 2.1) as the
 PyPI package ``ssimulacra2`` implements it, and agrees with that package to
-1e-3 (see benchmarks/check_perceptual.py): sRGB to linear RGB to a rescaled
-XYB, six scales made by 2x2 box averages in linear RGB, and per scale and
-channel an SSIM error map and two edge maps (ringing, blurring), pooled by
-1-norm and 4-norm into 108 figures that 108 published weights and a fitted
-curve turn into a score: 100 for identical pictures, about 90 for visually
-lossless, 70 high, 50 medium, 30 low quality; it can fall below 0. It works in
-float32 with OpenCV's separable filters, about 20x faster than that package.
+1e-9 (benchmarks/check_perceptual.py): sRGB to linear RGB to a rescaled XYB,
+six scales made by 2x2 box averages in linear RGB, and per scale and channel
+an SSIM error map and two edge maps (ringing, blurring), pooled by 1-norm and
+4-norm into 108 figures that 108 published weights and a fitted curve turn
+into a score: 100 for identical pictures, about 90 visually lossless, 70
+high, 50 medium, 30 low quality; it can fall below 0. It runs on OpenCV's
+separable filters and whole-array numpy, in float64: in float32 the local
+variances, blur(x^2) - blur(x)^2, lose enough digits in smooth areas to move
+scores by up to 2e-3.
 
 `butteraugli` runs libjxl's ``butteraugli_main`` (Debian: libjxl-devtools) on
 temporary PNG files and reads its two figures.
 
 Both take a region of interest, ``where``: the score of the picture in which
 every pixel outside ``where`` is the reference's, so only errors inside count
-(the blur of each metric still lets them spill a few pixels outside).
+(through each metric's blur they still weigh a few pixels beyond its edge).
 """
 
 from __future__ import annotations
@@ -110,9 +112,9 @@ _TO_POSITIVE_XYB = np.array(
 
 
 def _srgb_to_linear_table() -> np.ndarray:
-    """The 256 linear-light values of the 8-bit sRGB codes (IEC 61966-2-1), as float32."""
+    """The 256 linear-light values of the 8-bit sRGB codes (IEC 61966-2-1)."""
     v = np.arange(256) / 255.0
-    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
 _LINEAR = _srgb_to_linear_table()
@@ -183,7 +185,7 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 
 def _linear_rgb(image: np.ndarray) -> np.ndarray:
-    """Linear-light float32 RGB of 8-bit sRGB, by table."""
+    """Linear-light RGB of 8-bit sRGB, by table."""
     return cv2.LUT(np.ascontiguousarray(image), _LINEAR)
 
 
@@ -239,13 +241,7 @@ def _scale_norms(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
 
 
 def _channel_norms(blur: _Blur, img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
-    """The 6 pooled errors of one channel of one scale: [norm 1, 4][map SSIM, ringing, blurring].
-
-    The local statistics are float64: sigma^2 = blur(x^2) - blur(x)^2 cancels
-    most of its digits in smooth areas, and in float32 that moves scores by
-    up to 2e-3.
-    """
-    img1, img2 = img1.astype(np.float64), img2.astype(np.float64)
+    """The 6 pooled errors of one channel of one scale: [norm 1, 4][map SSIM, ringing, blurring]."""
     sigma11, sigma22, sigma12 = blur.of_product(img1, img1), blur.of_product(img2, img2), blur.of_product(img1, img2)
     mu1, mu2 = blur.of(img1), blur.of(img2)
     ringing, blurring = _edge_errors(img1, mu1, img2, mu2)
