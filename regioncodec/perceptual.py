@@ -88,6 +88,7 @@ SSIM_C2 = 0.0009  # SSIMULACRA 2.1's constant in the structure term (there is no
 BLUR_SIGMA = 1.5  # px: the Gaussian window of the SSIM statistics, as libjxl
 # The PyPI package truncates its Gaussian at 3.33 sigma (scipy's truncate): radius int(3.33 * 1.5 + 0.5) = 5.
 BLUR_RADIUS = 5
+STRIP = 64  # rows measured at a time: a strip's planes stay in cache (fastest of 32..256 here); memory is bounded
 
 # Opsin absorbance of libjxl (lib/jxl/cms/opsin_params.h): linear RGB to LMS-like mixes, plus a bias that keeps
 # the cube root off its steep start.
@@ -152,7 +153,7 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray 
             img1, img2 = _half(img1), _half(img2)
         if min(img1.shape[:2]) < MIN_SIDE:
             break
-        norms.append(_scale_norms(_positive_xyb(img1), _positive_xyb(img2)))
+        norms.append(_scale_norms(img1, img2))
     return _score(np.stack(norms, axis=1)) if norms else 100.0
 
 
@@ -189,12 +190,12 @@ def _linear_rgb(image: np.ndarray) -> np.ndarray:
     return cv2.LUT(np.ascontiguousarray(image), _LINEAR)
 
 
-def _positive_xyb(linear: np.ndarray) -> np.ndarray:
-    """SSIMULACRA2's XYB of linear RGB, moved and scaled into about 0..1 (libjxl's MakePositiveXYB)."""
+def _positive_xyb(linear: np.ndarray) -> list[np.ndarray]:
+    """The X, Y and B planes of SSIMULACRA2's XYB of linear RGB, moved into about 0..1 (libjxl's MakePositiveXYB)."""
     mixed = cv2.transform(linear, np.hstack([_OPSIN, np.full((3, 1), _OPSIN_BIAS)]))
     np.maximum(mixed, 0, out=mixed)
     np.cbrt(mixed, out=mixed)
-    return cv2.transform(mixed, _TO_POSITIVE_XYB)
+    return list(cv2.split(cv2.transform(mixed, _TO_POSITIVE_XYB)))
 
 
 def _half(image: np.ndarray) -> np.ndarray:
@@ -206,47 +207,66 @@ def _half(image: np.ndarray) -> np.ndarray:
 
 
 class _Blur:
-    """Gaussian blur of H x W float64 planes: zero past the left and right edges, mirrored at top and bottom.
+    """Gaussian blur of float64 planes: zero past the left and right edges, mirrored past the top and bottom.
 
     That is the PyPI package's border (it pads rows with zeros, but of the
     transposed image). One buffer with BLUR_RADIUS zero columns left and right
-    of the image is reused, so one OpenCV call does each blur.
+    is reused, so one OpenCV call does each blur.
     """
 
-    def __init__(self, shape: tuple[int, int]) -> None:
-        """A zeroed buffer for planes of the given shape."""
-        self.buffer = np.zeros((shape[0], shape[1] + 2 * BLUR_RADIUS), np.float64)
-        self.inside = self.buffer[:, BLUR_RADIUS:-BLUR_RADIUS]
+    def __init__(self, rows: int, columns: int) -> None:
+        """A zeroed buffer for planes of up to rows x columns."""
+        self.buffer = np.zeros((rows, columns + 2 * BLUR_RADIUS), np.float64)
 
     def of_product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Blur of a * b."""
-        np.multiply(a, b, out=self.inside)
-        return self._run()
+        np.multiply(a, b, out=self.buffer[: a.shape[0], BLUR_RADIUS:-BLUR_RADIUS])
+        return self._run(a.shape[0])
 
     def of(self, a: np.ndarray) -> np.ndarray:
         """Blur of a."""
-        self.inside[...] = a
-        return self._run()
+        self.buffer[: a.shape[0], BLUR_RADIUS:-BLUR_RADIUS] = a
+        return self._run(a.shape[0])
 
-    def _run(self) -> np.ndarray:
-        """Blur of the buffer's image."""
-        out = cv2.sepFilter2D(self.buffer, -1, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
+    def _run(self, rows: int) -> np.ndarray:
+        """Blur of the buffer's first rows."""
+        out = cv2.sepFilter2D(self.buffer[:rows], -1, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
         return out[:, BLUR_RADIUS:-BLUR_RADIUS]
 
 
-def _scale_norms(img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
-    """The 18 pooled errors of one scale, indexed [channel][norm 1, 4][map SSIM, ringing, blurring]."""
-    blur = _Blur(img1.shape[:2])
-    return np.stack([_channel_norms(blur, p1, p2) for p1, p2 in zip(cv2.split(img1), cv2.split(img2), strict=True)])
+def _scale_norms(linear1: np.ndarray, linear2: np.ndarray) -> np.ndarray:
+    """The 18 pooled errors of one scale (linear RGB), indexed [channel][norm 1, 4][map SSIM, ringing, blurring].
+
+    Measured STRIP rows at a time, each with BLUR_RADIUS rows of context above
+    and below, so the result is exact and the working planes stay small.
+    """
+    h, w = linear1.shape[:2]
+    blur = _Blur(min(h, STRIP + 2 * BLUR_RADIUS), w)
+    sums = np.zeros((3, 2, 3))  # [channel][sum of e, sum of e^4][map]
+    for top in range(0, h, STRIP):
+        rows = slice(max(top - BLUR_RADIUS, 0), min(top + STRIP + BLUR_RADIUS, h))
+        keep = slice(top - rows.start, min(top + STRIP, h) - rows.start)
+        planes1, planes2 = _positive_xyb(linear1[rows]), _positive_xyb(linear2[rows])
+        for channel in range(3):
+            sums[channel] += _channel_sums(blur, planes1[channel], planes2[channel], keep)
+    sums /= h * w
+    sums[:, 1] **= 0.25
+    return sums
 
 
-def _channel_norms(blur: _Blur, img1: np.ndarray, img2: np.ndarray) -> np.ndarray:
-    """The 6 pooled errors of one channel of one scale: [norm 1, 4][map SSIM, ringing, blurring]."""
-    sigma11, sigma22, sigma12 = blur.of_product(img1, img1), blur.of_product(img2, img2), blur.of_product(img1, img2)
-    mu1, mu2 = blur.of(img1), blur.of(img2)
-    ringing, blurring = _edge_errors(img1, mu1, img2, mu2)
-    ssim = _ssim_error(mu1, mu2, sigma11, sigma22, sigma12)
-    return np.stack([_pool(ssim), _pool(ringing), _pool(blurring)], axis=-1)
+def _channel_sums(blur: _Blur, img1: np.ndarray, img2: np.ndarray, keep: slice) -> np.ndarray:
+    """Sums of error and error^4 of one plane's rows keep: [sum of e, of e^4][map SSIM, ringing, blurring]."""
+    mu1, mu2 = blur.of(img1)[keep], blur.of(img2)[keep]
+    ringing, blurring = _edge_errors(img1[keep], mu1, img2[keep], mu2)
+    edge_sums = _sums(ringing), _sums(blurring)
+    s11, s22, s12 = (blur.of_product(a, b)[keep] for a, b in ((img1, img1), (img2, img2), (img1, img2)))
+    return np.stack([_sums(_ssim_error(mu1, mu2, s11, s22, s12)), *edge_sums], axis=-1)
+
+
+def _sums(error: np.ndarray) -> np.ndarray:
+    """The sum of an error map and the sum of its fourth powers."""
+    squared = cv2.multiply(error, error)
+    return np.array([cv2.sumElems(error)[0], cv2.norm(squared, cv2.NORM_L2SQR)])
 
 
 def _ssim_error(mu1: np.ndarray, mu2: np.ndarray, s11: np.ndarray, s22: np.ndarray, s12: np.ndarray) -> np.ndarray:
@@ -284,14 +304,6 @@ def _edge_errors(img1: np.ndarray, mu1: np.ndarray, img2: np.ndarray, mu2: np.nd
     blurring = np.negative(ratio, out=edge1)
     np.maximum(blurring, 0, out=blurring)
     return np.maximum(ratio, 0, out=ratio), blurring
-
-
-def _pool(error: np.ndarray) -> np.ndarray:
-    """The 1-norm (mean) and 4-norm of an error map."""
-    mean = cv2.sumElems(error)[0] / error.size
-    squared = cv2.multiply(error, error)
-    fourth = cv2.sumElems(cv2.multiply(squared, squared, dst=squared))[0] / error.size
-    return np.array([mean, fourth**0.25])
 
 
 # The fitted curve from the weighted sum to the score, libjxl tools/ssimulacra2.cc Msssim::Score.
