@@ -5,17 +5,21 @@ WebP and AVIF at equal bytes, and PSNR rewards the wrong things (blur, a
 background that is merely close on average). SSIMULACRA2 and Butteraugli are
 the metrics the JPEG XL work tuned against subjective scores.
 
-`ssimulacra2` follows libjxl's tools/ssimulacra2.cc (SSIMULACRA 2.1) as the
-PyPI package ``ssimulacra2`` implements it, and agrees with that package to
-1e-9 (benchmarks/check_perceptual.py): sRGB to linear RGB to a rescaled XYB,
-six scales made by 2x2 box averages in linear RGB, and per scale and channel
-an SSIM error map and two edge maps (ringing, blurring), pooled by 1-norm and
-4-norm into 108 figures that 108 published weights and a fitted curve turn
-into a score: 100 for identical pictures, about 90 visually lossless, 70
-high, 50 medium, 30 low quality; it can fall below 0. It runs on OpenCV's
-separable filters and whole-array numpy, in float64: in float32 the local
-variances, blur(x^2) - blur(x)^2, lose enough digits in smooth areas to move
-scores by up to 2e-3.
+`ssimulacra2` is SSIMULACRA 2.1 (libjxl's tools/ssimulacra2.cc): sRGB to
+linear RGB to a rescaled XYB, six scales made by 2x2 box averages in linear
+RGB, and per scale and channel an SSIM error map and two edge maps (ringing,
+blurring), pooled by 1-norm and 4-norm into 108 figures that 108 published
+weights and a fitted curve turn into a score: 100 for identical pictures,
+about 90 visually lossless, 70 high, 50 medium, 30 low quality; it can fall
+below 0. Its two published implementations disagree (by up to 3 points on
+768x512 photographs, 25 on small pictures) through their blur window, blur
+border and scale count, so both are here: ``variant="pypi"`` (the default)
+agrees with the PyPI package ``ssimulacra2`` to 1e-9, ``variant="libjxl"``
+with libjxl's C++ tool to about 0.02 (0.5 at worst; that tool's float32
+recursive blur is itself noisy at that level). benchmarks/check_perceptual.py
+measures both. It runs on OpenCV's separable filters and whole-array numpy,
+in float64: in float32 the local variances, blur(x^2) - blur(x)^2, lose
+enough digits in smooth areas to move scores by up to 2e-3.
 
 `butteraugli` runs libjxl's ``butteraugli_main`` (Debian: libjxl-devtools) on
 temporary PNG files and reads its two figures.
@@ -86,7 +90,8 @@ SCALES = 6  # 1:1 to 1:32, as libjxl
 MIN_SIDE = 8  # px: a scale narrower or shorter than this is not measured; with no scale at all the score is 100
 SSIM_C2 = 0.0009  # SSIMULACRA 2.1's constant in the structure term (there is no luminance constant in 2.1)
 BLUR_SIGMA = 1.5  # px: the Gaussian window of the SSIM statistics, as libjxl
-# The PyPI package truncates its Gaussian at 3.33 sigma (scipy's truncate): radius int(3.33 * 1.5 + 0.5) = 5.
+# The PyPI package truncates its Gaussian at 3.33 sigma (scipy's truncate): radius int(3.33 * 1.5 + 0.5) = 5;
+# libjxl's recursive Gaussian reaches 4 (its N = round(3.2795 * 1.5 + 0.2546) = 5, with zero end taps).
 BLUR_RADIUS = 5
 STRIP = 64  # rows measured at a time: a strip's planes stay in cache (fastest of 32..256 here); memory is bounded
 
@@ -121,23 +126,77 @@ def _srgb_to_linear_table() -> np.ndarray:
 _LINEAR = _srgb_to_linear_table()
 
 
-def _gaussian_kernel() -> np.ndarray:
-    """The sampled, normalised Gaussian of BLUR_SIGMA over +-BLUR_RADIUS."""
+def _sampled_gaussian() -> np.ndarray:
+    """The PyPI package's window: the sampled Gaussian of BLUR_SIGMA over +-BLUR_RADIUS, normalised."""
     x = np.arange(-BLUR_RADIUS, BLUR_RADIUS + 1)
     k = np.exp(-0.5 * (x / BLUR_SIGMA) ** 2)
     return k / k.sum()
 
 
-_KERNEL = _gaussian_kernel()
+def _recursive_gaussian() -> np.ndarray:
+    """libjxl's window: the impulse response of its recursive Gaussian of BLUR_SIGMA, over +-BLUR_RADIUS.
+
+    libjxl (tools/gauss_blur.cc) blurs with the recursive filter of
+    Charalampidis, "Recursive implementation of the Gaussian filter using
+    truncated cosine functions" (IEEE TSP, 2016): three truncated cosines,
+    each run as a two-pole recursion fed by in[n - N - 1] + in[n + N - 1].
+    Its impulse response is finite (9 taps for sigma 1.5) and, once known,
+    is applied here as an ordinary kernel.
+    """
+    n = round(3.2795 * BLUR_SIGMA + 0.2546)  # the paper's (57)
+    omega = np.pi / (2 * n) * np.array([1.0, 3.0, 5.0])
+    p = np.array([1.0, -1.0, 1.0]) / np.tan(omega / 2)  # (37)
+    r = np.array([1.0, -1.0, 1.0]) * p * p / np.sin(omega)  # (44)
+    rho = np.exp(-0.5 * BLUR_SIGMA**2 * omega**2) / n  # (50)
+    d = [p[i] * r[j] - r[i] * p[j] for i, j in ((0, 1), (1, 2), (2, 0))]  # (52): D13, D35, D51
+    zeta = np.array([d[1] / d[0], d[2] / d[0], 1.0])
+    gamma = np.array([1.0, n * n - BLUR_SIGMA**2, zeta @ rho])  # (55)
+    beta = np.linalg.solve(np.array([p, r, zeta]), gamma)  # (53)
+    gain, feedback = -beta * np.cos(omega * (n + 1)), 2 * np.cos(omega)  # (33)
+    impulse = np.zeros(4 * n + 1)
+    impulse[2 * n] = 1.0
+    response, previous, before = np.zeros_like(impulse), np.zeros(3), np.zeros(3)
+    for i in range(-n + 1, impulse.size):  # out[i] needs in[i - n - 1] and in[i + n - 1], zero outside
+        drive = sum(impulse[j] for j in (i - n - 1, i + n - 1) if 0 <= j < impulse.size)
+        previous, before = gain * drive + feedback * previous - before, previous
+        if i >= 0:
+            response[i] = previous.sum()
+    return response[n : 3 * n + 1]
 
 
-def ssimulacra2(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray | None = None) -> float:
+@dataclass(frozen=True)
+class _Variant:
+    """What differs between the two published SSIMULACRA2 implementations."""
+
+    kernel: np.ndarray  # the blur window, 2 * BLUR_RADIUS + 1 taps
+    border: int  # OpenCV's border past the top and bottom; past the left and right it is always 0
+    halve_first: bool  # halve, then check MIN_SIDE (PyPI), or check the last scale, then halve (libjxl)
+
+
+VARIANTS = {
+    # The PyPI package ssimulacra2: its zero border falls left and right because it works on the transposed image.
+    "pypi": _Variant(_sampled_gaussian(), cv2.BORDER_REFLECT, halve_first=True),
+    # libjxl's tools/ssimulacra2 (C++): its recursive blur reads zeros past every edge.
+    "libjxl": _Variant(_recursive_gaussian(), cv2.BORDER_CONSTANT, halve_first=False),
+}
+
+
+def ssimulacra2(
+    reference: np.ndarray, distorted: np.ndarray, where: np.ndarray | None = None, *, variant: str = "pypi"
+) -> float:
     """SSIMULACRA2 score of distorted against reference (uint8 H x W grey or H x W x 3 RGB, same shape).
 
-    100 means identical. A grey image counts as RGB with R = G = B. Each of the
-    six scales is measured only while it is at least MIN_SIDE (8) pixels both
-    ways, so a picture under 8 pixels either way scores 100 (the reference's
-    rule: no scale, no error).
+    100 means identical. A grey image counts as RGB with R = G = B. A scale is
+    measured only if it (variant "pypi") or the scale before it ("libjxl") is
+    at least MIN_SIDE (8) pixels both ways, so a picture under 8 pixels
+    either way scores 100: no scale, no error (libjxl's command refuses it).
+
+    variant "pypi" (default) is the PyPI package ssimulacra2 0.3, to 1e-9;
+    "libjxl" is libjxl's C++ tool, which blurs with another window and
+    border: to about 0.02 at low and middle quality, 0.5 at worst at high
+    quality, where libjxl's float32 recursive blur is itself that noisy. On
+    768x512 photographs the two differ by up to 3 points; on pictures under
+    256 pixels a side by up to 25, as they count scales differently.
 
     With ``where`` (boolean H x W, True = region of interest), the score is the
     SSIMULACRA2 of the picture made of distorted inside ``where`` and reference
@@ -145,15 +204,20 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray 
     still judged in its whole-picture context (pooling is over all pixels, so
     a small region's errors weigh in proportion to its size).
     """
+    if variant not in VARIANTS:
+        raise InputError(f"variant must be one of {sorted(VARIANTS)}, not {variant!r}")
+    chosen = VARIANTS[variant]
     reference, distorted = _pair(reference, distorted, where)
     img1, img2 = _linear_rgb(reference), _linear_rgb(distorted)
     norms = []
     for scale in range(SCALES):
-        if scale:
+        if scale and chosen.halve_first:
             img1, img2 = _half(img1), _half(img2)
         if min(img1.shape[:2]) < MIN_SIDE:
             break
-        norms.append(_scale_norms(img1, img2))
+        if scale and not chosen.halve_first:
+            img1, img2 = _half(img1), _half(img2)
+        norms.append(_scale_norms(img1, img2, chosen))
     return _score(np.stack(norms, axis=1)) if norms else 100.0
 
 
@@ -207,16 +271,16 @@ def _half(image: np.ndarray) -> np.ndarray:
 
 
 class _Blur:
-    """Gaussian blur of float64 planes: zero past the left and right edges, mirrored past the top and bottom.
+    """A variant's Gaussian blur of float64 planes; zero past the left and right edges.
 
-    That is the PyPI package's border (it pads rows with zeros, but of the
-    transposed image). One buffer with BLUR_RADIUS zero columns left and right
-    is reused, so one OpenCV call does each blur.
+    One buffer with BLUR_RADIUS zero columns left and right is reused, so one
+    OpenCV call does each blur.
     """
 
-    def __init__(self, rows: int, columns: int) -> None:
+    def __init__(self, rows: int, columns: int, variant: _Variant) -> None:
         """A zeroed buffer for planes of up to rows x columns."""
         self.buffer = np.zeros((rows, columns + 2 * BLUR_RADIUS), np.float64)
+        self.variant = variant
 
     def of_product(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Blur of a * b."""
@@ -230,18 +294,19 @@ class _Blur:
 
     def _run(self, rows: int) -> np.ndarray:
         """Blur of the buffer's first rows."""
-        out = cv2.sepFilter2D(self.buffer[:rows], -1, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
+        kernel, border = self.variant.kernel, self.variant.border
+        out = cv2.sepFilter2D(self.buffer[:rows], -1, kernel, kernel, borderType=border)
         return out[:, BLUR_RADIUS:-BLUR_RADIUS]
 
 
-def _scale_norms(linear1: np.ndarray, linear2: np.ndarray) -> np.ndarray:
+def _scale_norms(linear1: np.ndarray, linear2: np.ndarray, variant: _Variant) -> np.ndarray:
     """The 18 pooled errors of one scale (linear RGB), indexed [channel][norm 1, 4][map SSIM, ringing, blurring].
 
     Measured STRIP rows at a time, each with BLUR_RADIUS rows of context above
     and below, so the result is exact and the working planes stay small.
     """
     h, w = linear1.shape[:2]
-    blur = _Blur(min(h, STRIP + 2 * BLUR_RADIUS), w)
+    blur = _Blur(min(h, STRIP + 2 * BLUR_RADIUS), w, variant)
     sums = np.zeros((3, 2, 3))  # [channel][sum of e, sum of e^4][map]
     for top in range(0, h, STRIP):
         rows = slice(max(top - BLUR_RADIUS, 0), min(top + STRIP + BLUR_RADIUS, h))
