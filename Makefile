@@ -7,7 +7,7 @@ DEMO_OUT := demo-out
 FUZZ_SECONDS ?= 600
 FUZZ_OUT := fuzz-out
 
-.PHONY: demo test bench previews fuzz lint clean conformance
+.PHONY: demo test bench previews fuzz lint clean conformance system-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,20 @@ demo: $(STAMP)
 	done
 	@$(BIN)/python benchmarks/demo_table.py samples $(DEMO_OUT)
 
-test: $(STAMP)
+test: $(STAMP) system-tools
 	$(BIN)/python -m pytest
+
+# Programs some tests drive, as COMMAND:DEBIAN-PACKAGE. Under CI (CI=true: root, apt reachable) the missing
+# ones are installed; elsewhere their tests skip with a one-line reason.
+SYSTEM_TOOLS := butteraugli_main:libjxl-devtools
+system-tools:
+	@if [ "$$CI" = "true" ]; then \
+		missing=""; \
+		for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		fi; \
+	fi
 
 bench: $(STAMP)  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
