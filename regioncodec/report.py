@@ -1,8 +1,10 @@
 """Rate-distortion reports: regioncodec against uniform codecs at equal bytes.
 
 Each peer codes the whole image at the highest quality whose file is no
-larger than ours; both are then measured inside the foreground, in the
-background and overall (PSNR and SSIM). `rcodec bench` and the benchmarks
+larger than ours; both are then measured on the whole image, inside the
+foreground and in the background, with SSIMULACRA2 and Butteraugli (what a
+person sees) beside PSNR and SSIM. A region's perceptual score is that of the
+picture whose other pixels are the original's (perceptual.py). `rcodec bench` and the benchmarks
 use this module, so a figure means the same wherever it is printed.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -20,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from . import api
+from . import api, perceptual
 from .metrics import boundary_band, psnr, seam_step, ssim
 from .planes import to_rgb
 from .settings import EncodeSettings
@@ -46,6 +49,10 @@ class Row:
     ssim_all: float
     psnr_band: float  # within 8 px of the foreground's border
     seam_step: float  # squared error of steps across the border (lower is better)
+    s2_all: float  # SSIMULACRA2 of the whole image (100 = identical, 90 visually lossless, 30 low quality)
+    s2_fg: float  # of the foreground, background errors left out
+    s2_bg: float  # of the background, foreground errors left out
+    ba_all: float  # Butteraugli 3-norm of the whole image (lower is better; NaN without butteraugli_main)
     encode_ratio: float
     decode_ratio: float
 
@@ -135,32 +142,37 @@ def csv_text(rows: list[Row]) -> str:
 def markdown(rows: list[Row]) -> str:
     """A markdown table of every row, then the mean foreground gain of regioncodec over each peer."""
     head = (
-        "| image | coder | quality | bytes | bpp | PSNR fg | PSNR bg | PSNR all | SSIM fg | SSIM bg | SSIM all "
-        "| PSNR band | seam step | enc x | dec x |"
+        "| image | coder | quality | bytes | bpp | SSIMULACRA2 all | fg | bg | Butteraugli | PSNR all | fg | bg "
+        "| SSIM all | fg | bg | PSNR band | seam step | enc x | dec x |"
     )
-    lines = [head, "|" + "---|" * 15]
+    lines = [head, "|" + "---|" * 19]
     for r in rows:
         lines.append(
-            f"| {r.image} | {r.coder} | {r.quality} | {r.bytes} | {r.bpp:.3f} | {r.psnr_fg:.2f} | {r.psnr_bg:.2f} "
-            f"| {r.psnr_all:.2f} | {r.ssim_fg:.4f} | {r.ssim_bg:.4f} | {r.ssim_all:.4f} "
+            f"| {r.image} | {r.coder} | {r.quality} | {r.bytes} | {r.bpp:.3f} | {r.s2_all:.2f} | {r.s2_fg:.2f} "
+            f"| {r.s2_bg:.2f} | {r.ba_all:.3f} | {r.psnr_all:.2f} | {r.psnr_fg:.2f} | {r.psnr_bg:.2f} "
+            f"| {r.ssim_all:.4f} | {r.ssim_fg:.4f} | {r.ssim_bg:.4f} "
             f"| {r.psnr_band:.2f} | {r.seam_step:.1f} | {r.encode_ratio:.2f} | {r.decode_ratio:.2f} |"
         )
-    lines += ["", "| peer | images | mean fg PSNR gain of regioncodec (dB) | mean fg SSIM gain |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "| peer | images | whole-image SSIMULACRA2 of regioncodec minus peer's | fg PSNR gain (dB) | fg SSIM gain |",
+        "|---|---|---|---|---|",
+    ]
     for peer, gains in fg_gains(rows).items():
-        lines.append(
-            f"| {peer} | {len(gains)} | {np.mean([g[0] for g in gains]):+.2f} | {np.mean([g[1] for g in gains]):+.4f} |"
-        )
+        mean = np.mean(gains, axis=0)
+        lines.append(f"| {peer} | {len(gains)} | {mean[2]:+.2f} | {mean[0]:+.2f} | {mean[1]:+.4f} |")
     return "\n".join(lines) + "\n"
 
 
-def fg_gains(rows: list[Row]) -> dict[str, list[tuple[float, float]]]:
-    """Per peer, regioncodec's (PSNR, SSIM) gain inside the foreground on each image."""
+def fg_gains(rows: list[Row]) -> dict[str, list[tuple[float, float, float]]]:
+    """Per peer, regioncodec's gains on each image: (foreground PSNR, foreground SSIM, whole-image SSIMULACRA2)."""
     ours = {r.image: r for r in rows if r.coder == "regioncodec"}
-    gains: dict[str, list[tuple[float, float]]] = {}
+    gains: dict[str, list[tuple[float, float, float]]] = {}
     for r in rows:
         if r.coder != "regioncodec":
             mine = ours[r.image]
-            gains.setdefault(r.coder, []).append((mine.psnr_fg - r.psnr_fg, mine.ssim_fg - r.ssim_fg))
+            gain = (mine.psnr_fg - r.psnr_fg, mine.ssim_fg - r.ssim_fg, mine.s2_all - r.s2_all)
+            gains.setdefault(r.coder, []).append(gain)
     return gains
 
 
@@ -171,11 +183,14 @@ def _row(
     """Measure one decoded result."""
     decoded = _like(image, decoded)
     pixels = image.shape[0] * image.shape[1]
+    butteraugli = perceptual.butteraugli(image, decoded).pnorm3 if perceptual.butteraugli_available() else math.nan
     return Row(
         name, coder, quality, len(data), 8 * len(data) / pixels,
         psnr(image, decoded, mask), psnr(image, decoded, ~mask), psnr(image, decoded),
         ssim(image, decoded, mask), ssim(image, decoded, ~mask), ssim(image, decoded),
         psnr(image, decoded, boundary_band(mask)), seam_step(image, decoded, mask),
+        perceptual.ssimulacra2(image, decoded), perceptual.ssimulacra2(image, decoded, mask),
+        perceptual.ssimulacra2(image, decoded, ~mask), butteraugli,
         encode_ratio, decode_ratio,
     )  # fmt: skip
 
