@@ -188,3 +188,15 @@ def test_bad_save_option_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(regioncodec.InputError, match="fg_quality"):
         Image.fromarray(random_image((16, 16, 3))).save(path, fg_quality=0)
     assert not path.exists()
+
+
+def test_save_quality_is_the_foregrounds_with_the_background_following(tmp_path: Path) -> None:
+    """Pillow's usual quality= sets the foreground; the background follows it, unless bg_quality is given."""
+    image = Image.fromarray(random_image((32, 48, 3)))
+    image.save(tmp_path / "q.rgc", quality=70)
+    assert [r.quality for r in regioncodec.read_info((tmp_path / "q.rgc").read_bytes()).regions] == [23, 70]
+    image.save(tmp_path / "b.rgc", quality=70, bg_quality=50)
+    assert [r.quality for r in regioncodec.read_info((tmp_path / "b.rgc").read_bytes()).regions] == [50, 70]
+    with pytest.raises(regioncodec.InputError, match="give quality or fg_quality, not both"):
+        image.save(tmp_path / "c.rgc", quality=70, fg_quality=80)
+    assert not (tmp_path / "c.rgc").exists()

@@ -53,13 +53,14 @@ def settings_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | Non
 
 
 def _flag(parser: argparse.ArgumentParser, field: dataclasses.Field[Any], help_text: str) -> None:
-    """One --flag-name for a settings field: a switch when it has no parser, else a value read by its parser."""
-    flag = f"--{field.name.replace('_', '-')}"
+    """One --flag-name (and its short flag, if any) for a settings field: a switch when it has no parser, else a
+    value read by its parser."""
+    flags = [f for f in (field.metadata["short"], f"--{field.name.replace('_', '-')}") if f]
     parse = field.metadata["parse"]
     if parse is None:
-        parser.add_argument(flag, action="store_true", help=help_text)
+        parser.add_argument(*flags, action="store_true", help=help_text)
     else:
-        parser.add_argument(flag, type=readable(parse), metavar=field.metadata["metavar"], help=help_text)
+        parser.add_argument(*flags, type=readable(parse), metavar=field.metadata["metavar"], help=help_text)
 
 
 def readable(parse: Callable[[str], Any]) -> Callable[[str], Any]:
