@@ -70,3 +70,31 @@ def test_quality_in_python() -> None:
     assert qualities(regioncodec.encode(image, quality=60)) == [20, 60]
     with pytest.raises(regioncodec.InputError, match="bg_quality 40 is above quality 30"):
         regioncodec.encode(image, quality=30, bg_quality=40)
+
+
+# -o OUT, as an alternative to the positional OUT, for every command with an output.
+
+
+def test_output_flag(tmp_path: Path, small_png: Path) -> None:
+    assert rcodec("encode", small_png, "-o", tmp_path / "a.rgc").returncode == 0
+    assert rcodec("encode", "--output", tmp_path / "b.rgc", small_png).returncode == 0
+    assert rcodec("decode", tmp_path / "a.rgc", "-o", tmp_path / "a.png").returncode == 0
+    assert rcodec("mask", small_png, "-o", tmp_path / "m.png").returncode == 0
+    assert Image.open(tmp_path / "a.png").size == Image.open(tmp_path / "m.png").size == (96, 64)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (tmp_path / "b.rgc").rename(folder / "b.rgc")
+    done = rcodec("batch", folder, "-o", tmp_path / "out", "--decode", "--quiet", "--jobs", 1)
+    assert done.returncode == 0 and (tmp_path / "out" / "b.png").exists()
+    bench = rcodec("bench", small_png, "-o", tmp_path / "report", "--no-plots", "--peers", "jpeg", "--repeat", 1)
+    assert bench.returncode == 0 and (tmp_path / "report" / "results.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(("a.rgc", "-o", "b.rgc"), "OUT given twice"), ((), "required: OUT (or -o OUT)")],
+)
+def test_output_given_twice_or_never_exits_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    done = rcodec("encode", SAMPLE, *args, cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())

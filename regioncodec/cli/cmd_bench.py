@@ -26,7 +26,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = EXAMPLES
     parser.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="images or folders of images")
-    parser.add_argument("--out", type=Path, required=True, metavar="OUT_DIR", help="folder for the report")
+    parser.add_argument("-o", "--out", type=Path, required=True, metavar="OUT_DIR", help="folder for the report")
     parser.add_argument("--force", action="store_true", help="replace report files that exist")
     common.settings_flags(parser, CODING_FLAGS)
     parser.add_argument(

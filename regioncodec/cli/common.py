@@ -26,10 +26,14 @@ WANTED = {  # what each parse function reads, for the message when it cannot
 
 
 def paths(parser: argparse.ArgumentParser, *names: str, replaces: str | None = None) -> None:
-    """Positional paths (input, then output) and, with an output, --force; replaces says what --force replaces."""
-    for dest, metavar in zip(("input", "output"), names, strict=False):
-        parser.add_argument(dest, metavar=metavar, type=Path)
+    """Positional paths (input, then output, which -o may give instead) and, with an output, --force; replaces
+    says what --force replaces."""
+    parser.add_argument("input", metavar=names[0], type=Path)
     if len(names) > 1:
+        parser.add_argument("output", metavar=names[1], type=Path, nargs="?", help=f"or -o {names[1]}")
+        parser.add_argument(
+            "-o", "--output", dest="output_flag", metavar=names[1], type=Path, help=f"{names[1]}, as a flag"
+        )
         parser.add_argument("--force", action="store_true", help=f"replace {replaces or names[1] + ' if it exists'}")
 
 
