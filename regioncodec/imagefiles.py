@@ -34,36 +34,13 @@ PNG_XMP_KEYWORD = "XML:com.adobe.xmp"  # the iTXt keyword XMP uses in PNG (XMP s
 TIFF_XMP_TAG = 700  # the TIFF tag XMP uses (XMP spec part 3)
 
 
-def encode_file(
-    source: Path,
-    output: Path,
-    settings: EncodeSettings,
-    *,
-    force: bool = False,
-    mask: Path | None = None,
-    quality_map: Path | None = None,
-) -> None:
-    """Code the image file source as .rgc at output; mask and quality_map are image files of the same size."""
-    settings.check_guides(mask=mask is not None, quality_map=quality_map is not None)
-    mask_image = None if mask is None else open_image(mask)  # encode reads it as non-zero = foreground
-    map_image = None if quality_map is None else open_image(quality_map)
-    coded = encode_data(read_bytes(source), source, settings, mask=mask_image, quality_map=map_image)
-    write_output(output, lambda handle: handle.write(coded), force=force, source=source)
-
-
-def decode_file(source: Path, output: Path, *, force: bool = False, **options: Any) -> tuple[str, ...]:
-    """Decode the .rgc file source to output, in the format its extension names; options as decode_data's.
-
-    Returns the metadata items the output format cannot hold, which it was written without.
-    """
-    image, unwritten = decode_data(read_bytes(source), source, output_format(output), **options)
-    write_output(output, lambda handle: handle.write(image), force=force, source=source)
-    return unwritten
-
-
 def encode_data(data: bytes, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
     """The .rgc bytes of the image file data (named name in errors); guides are encode's mask and quality_map."""
-    image = open_image(io.BytesIO(data), name)
+    return encode_image(open_image(io.BytesIO(data), name), name, settings, **guides)
+
+
+def encode_image(image: Image.Image, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
+    """The .rgc bytes of an opened image file (named name in errors); guides are encode's mask and quality_map."""
     with named(name):
         return api.encode(image, settings, **guides)
 

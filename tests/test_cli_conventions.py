@@ -4,6 +4,12 @@ decode's quality, multi-frame inputs, hints for text, and an unreachable schedul
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +104,113 @@ def test_output_given_twice_or_never_exits_2(tmp_path: Path, args: tuple[str, ..
     done = rcodec("encode", SAMPLE, *args, cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir())
+
+
+# - is standard input or output, never a file named -.
+
+
+def test_standard_input_and_output(tmp_path: Path, small_png: Path) -> None:
+    done = rcodec("encode", "-", tmp_path / "in.rgc", stdin=small_png.read_bytes())  # cat x.png | rcodec encode - y
+    assert done.returncode == 0, done.stderr
+    coded = rcodec("encode", small_png, "-", cwd=tmp_path)  # rcodec encode in.png - > out.rgc
+    assert coded.returncode == 0 and coded.stderr == "" and not (tmp_path / "-").exists()
+    assert coded.output == (tmp_path / "in.rgc").read_bytes()
+    decoded = rcodec("decode", "-", "-", stdin=coded.output)  # PNG unless --format
+    assert decoded.returncode == 0 and Image.open(io.BytesIO(decoded.output)).format == "PNG"
+    as_jpeg = rcodec("decode", tmp_path / "in.rgc", "-", "--format", "jpg")
+    assert Image.open(io.BytesIO(as_jpeg.output)).format == "JPEG"
+    info = rcodec("info", "-", "--json", stdin=coded.output)
+    assert info.returncode == 0 and json.loads(info.stdout)["width"] == 96
+    mask = rcodec("mask", small_png, "-", "--raw")  # the picture on stdout, the share on stderr
+    assert Image.open(io.BytesIO(mask.output)).size == (96, 64) and "<stdout>: foreground" in mask.stderr
+    assert rcodec("encode", small_png, "./-", cwd=tmp_path).returncode == 0  # a file named - is ./-
+    assert (tmp_path / "-").read_bytes() == coded.output
+
+
+def test_standard_input_errors_name_it(tmp_path: Path) -> None:
+    done = rcodec("encode", "-", tmp_path / "x.rgc", stdin=b"not an image")
+    assert done.returncode == 65 and "<stdin>: not a readable image" in done.stderr
+    assert rcodec("info", "-", stdin=b"nope").returncode == 65
+
+
+def _on_a_terminal(*args: object) -> tuple[int, bytes, str]:
+    """Run rcodec with its standard output on a pseudo-terminal: (exit status, what reached it, stderr)."""
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "regioncodec", *map(str, args)], stdout=terminal, stderr=subprocess.PIPE, text=True
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and everything was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+        return done.returncode, shown, done.stderr
+    finally:
+        os.close(controller)
+
+
+def test_binary_data_is_not_written_to_a_terminal(small_png: Path) -> None:
+    code, shown, stderr = _on_a_terminal("encode", small_png, "-")
+    assert code == 2 and shown == b"" and "standard output is a terminal" in stderr
+    code, shown, _ = _on_a_terminal("encode", small_png, "-", "--force")
+    assert code == 0 and len(shown) > 100
+
+
+def test_a_closed_pipe_ends_quietly_for_binary_output(tmp_path: Path) -> None:
+    """rcodec decode x.rgc - | head -c 10: the reader goes away after a few bytes."""
+    assert rcodec("encode", SAMPLE, tmp_path / "x.rgc").returncode == 0
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "regioncodec", "decode", str(tmp_path / "x.rgc"), "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    assert len(reader.stdout.read(10)) == 10
+    reader.stdout.close()
+    assert reader.wait(timeout=60) == 0 and reader.stderr.read() == b""
+
+
+# An output whose extension says another format.
+
+
+def test_encode_refuses_an_extension_of_another_format(tmp_path: Path, small_png: Path) -> None:
+    done = rcodec("encode", small_png, tmp_path / "out.jpg")
+    assert done.returncode == 2 and "extension says JPEG" in done.stderr and "out.rgc" in done.stderr
+    assert not (tmp_path / "out.jpg").exists()
+    assert rcodec("encode", small_png, tmp_path / "out.jpg", "--force").returncode == 0  # asked for: written
+    for name in ("out.bin", "out"):  # extensions that say no image format are the user's business
+        assert rcodec("encode", small_png, tmp_path / name).returncode == 0
+
+
+def test_decode_format_and_extension_must_agree(tmp_path: Path, small_png: Path) -> None:
+    assert rcodec("encode", small_png, tmp_path / "a.rgc").returncode == 0
+    done = rcodec("decode", tmp_path / "a.rgc", tmp_path / "a.png", "--format", "jpg")
+    assert done.returncode == 2 and "extension says PNG, but --format says JPEG" in done.stderr
+    assert rcodec("decode", tmp_path / "a.rgc", tmp_path / "a", "--format", "jpg").returncode == 0
+    assert Image.open(tmp_path / "a").format == "JPEG"
+    assert rcodec("decode", tmp_path / "a.rgc", tmp_path / "b.png", "--format", "xyz").returncode == 2
+
+
+# A folder as OUT: the output gets IN's name there, and the command says so.
+
+
+def test_encoding_into_a_folder_names_the_file(tmp_path: Path, small_png: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    done = rcodec("encode", small_png, folder)
+    assert done.returncode == 0 and f"wrote {folder / 'small.rgc'}" in done.stderr
+    again = rcodec("encode", small_png, f"{folder}/")
+    assert again.returncode == 73 and f"{folder / 'small.rgc'} exists; use --force" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    decoded = rcodec("decode", folder / "small.rgc", folder)
+    assert decoded.returncode == 0 and (folder / "small.png").exists() and "wrote" in decoded.stderr
+    missing = rcodec("encode", small_png, f"{tmp_path / 'missing'}/")
+    assert missing.returncode == 73 and "no such folder" in missing.stderr
+    unnamed = rcodec("encode", "-", folder, stdin=small_png.read_bytes())
+    assert unnamed.returncode == 2 and "standard input has no name" in unnamed.stderr
