@@ -12,11 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import settings
+from regioncodec import imagefiles, settings
 
 from .conftest import ROOT
 from .helpers import random_image, rcodec
@@ -214,3 +215,61 @@ def test_encoding_into_a_folder_names_the_file(tmp_path: Path, small_png: Path) 
     assert missing.returncode == 73 and "no such folder" in missing.stderr
     unnamed = rcodec("encode", "-", folder, stdin=small_png.read_bytes())
     assert unnamed.returncode == 2 and "standard input has no name" in unnamed.stderr
+
+
+# Alpha into a format without it: flattened onto --background (white unless told).
+
+
+def test_alpha_is_flattened_onto_the_background(tmp_path: Path) -> None:
+    rgba = np.zeros((32, 32, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[:, 16:, 3] = 255  # the left half transparent
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    assert rcodec("encode", tmp_path / "a.png", tmp_path / "a.rgc").returncode == 0
+    done = rcodec("decode", tmp_path / "a.rgc", tmp_path / "white.jpg")
+    assert done.returncode == 0 and "flattened onto white (--background COLOR to choose)" in done.stderr
+    black = rcodec("decode", tmp_path / "a.rgc", tmp_path / "black.jpg", "--background", "#000000")
+    assert black.returncode == 0 and black.stderr == ""
+    white, dark = (np.asarray(Image.open(tmp_path / f"{name}.jpg")).astype(int) for name in ("white", "black"))
+    assert white[:, :8].min() > 245 and dark[:, :8].max() < 10  # the transparent half
+    assert abs(white[:, 24:, 0].mean() - 200) < 8 and abs(dark[:, 24:, 0].mean() - 200) < 8  # the opaque half
+    bad = rcodec("decode", tmp_path / "a.rgc", tmp_path / "x.jpg", "--background", "nocolour")
+    assert bad.returncode == 2 and "must be a colour" in bad.stderr
+
+
+def test_grey_and_alpha_flattens_to_grey(tmp_path: Path) -> None:
+    la = np.dstack([np.full((16, 16), 50, np.uint8), np.zeros((16, 16), np.uint8)])
+    data = regioncodec.encode(la)
+    written, unwritten = imagefiles.decode_data(data, Path("x.rgc"), "JPEG", background=(0, 0, 255))
+    with Image.open(io.BytesIO(written)) as back:
+        assert back.mode == "L" and abs(np.asarray(back).mean() - 29) < 3  # blue's luma: 0.114 * 255
+    assert unwritten == ("alpha",)
+
+
+@pytest.mark.parametrize("image_format", sorted(imagefiles.ALPHA_FORMATS))
+def test_alpha_formats_match_pillow(tmp_path: Path, image_format: str) -> None:
+    """Each format the table names keeps alpha (LA and RGBA) as Pillow writes it."""
+    if image_format not in Image.SAVE:
+        pytest.skip(f"this Pillow cannot write {image_format}")
+    for mode in ("LA", "RGBA"):
+        picture = Image.new(mode, (16, 16), (100,) * len(mode))
+        out = io.BytesIO()
+        picture.save(out, format=image_format)
+        with Image.open(out) as back:
+            assert back.mode in ("LA", "RGBA", "PA") or back.has_transparency_data, (image_format, mode, back.mode)
+
+
+# decode's quality for lossy outputs: the file's foreground quality unless told.
+
+
+def test_decode_writes_lossy_formats_at_the_foreground_quality(tmp_path: Path) -> None:
+    assert rcodec("encode", SAMPLE, tmp_path / "x.rgc", "-q", 85).returncode == 0
+    decoded = np.asarray(Image.open(io.BytesIO(rcodec("decode", tmp_path / "x.rgc", "-").output)))
+    for quality in (None, 50):
+        out = tmp_path / f"{quality}.jpg"
+        assert rcodec("decode", tmp_path / "x.rgc", out, *(["-q", quality] if quality else [])).returncode == 0
+        reference = io.BytesIO()
+        Image.fromarray(decoded).save(reference, "JPEG", quality=quality or 85)
+        assert Image.open(out).quantization == Image.open(reference).quantization
+    done = rcodec("decode", tmp_path / "x.rgc", tmp_path / "x.png", "-q", 80)
+    assert done.returncode == 2 and "PNG is lossless" in done.stderr and not (tmp_path / "x.png").exists()

@@ -31,6 +31,8 @@ WANTED = {  # what each parse function reads, for the message when it cannot
     "positive": "a positive integer",
     "bytes_with_unit": "a number of bytes such as 80000 or 80kB",
     "_scale": "1, 2, 4 or auto",
+    "quality": "an integer from 1 to 100",
+    "colour": "a colour such as white, #rrggbb or rgb(r,g,b)",
 }
 
 
