@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from . import api, files
+from . import api, files, pixels
 from .container import DEFAULT_MAX_PIXELS, Metadata
 from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError
 from .info import read_info
@@ -133,13 +133,25 @@ def output_format(path: Path) -> str:
     return image_format
 
 
-def open_image(file: Path | BinaryIO, name: Path | None = None) -> Image.Image:
-    """Open and load any image Pillow reads from a path or a stream (named name in errors)."""
+def open_image(file: Path | BinaryIO, name: Path | None = None, *, first_frame: bool = False) -> Image.Image:
+    """Open and load any image Pillow reads from a path or a stream (named name in errors).
+
+    An image of several frames (an animation, pages) is refused with
+    InputError, as .rgc holds one picture, unless first_frame.
+    """
     name = name if name is not None else Path(str(file))
     try:
         with Image.open(file) as image:
+            frames = pixels.frame_count(image)
+            if frames > 1 and not first_frame:
+                raise InputError(
+                    f"{name}: has {frames} frames (an animation, or pages) and .rgc holds one picture; "
+                    "rcodec encode --first-frame codes the first"
+                )
             image.load()
             return image
+    except RegionCodecError:
+        raise
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise OpenError(f"{name}: cannot open: {exc.strerror}") from None
     except UnidentifiedImageError:

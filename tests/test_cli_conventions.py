@@ -273,3 +273,38 @@ def test_decode_writes_lossy_formats_at_the_foreground_quality(tmp_path: Path) -
         assert Image.open(out).quantization == Image.open(reference).quantization
     done = rcodec("decode", tmp_path / "x.rgc", tmp_path / "x.png", "-q", 80)
     assert done.returncode == 2 and "PNG is lossless" in done.stderr and not (tmp_path / "x.png").exists()
+
+
+# Inputs of several frames: refused, unless --first-frame; Pillow's save_all says why it cannot.
+
+
+def _frames(count: int) -> list[Image.Image]:
+    return [Image.fromarray(random_image((32, 48, 3), seed=i)) for i in range(count)]
+
+
+@pytest.mark.parametrize("name", ["anim.gif", "anim.webp", "anim.png", "pages.tif"])
+def test_several_frames_are_refused_unless_first_frame(tmp_path: Path, name: str) -> None:
+    first, *rest = _frames(3)
+    first.save(tmp_path / name, save_all=True, append_images=rest)
+    done = rcodec("encode", tmp_path / name, tmp_path / "x.rgc")
+    assert done.returncode == 65 and "has 3 frames" in done.stderr and "--first-frame" in done.stderr
+    assert not (tmp_path / "x.rgc").exists()
+    assert rcodec("encode", tmp_path / name, tmp_path / "x.rgc", "--first-frame").returncode == 0
+    assert rcodec("mask", tmp_path / name, tmp_path / "m.png", "--first-frame").returncode == 0
+    with Image.open(tmp_path / name) as still:
+        assert np.array_equal(regioncodec.read_mask((tmp_path / "x.rgc").read_bytes()).shape, still.size[::-1])
+
+
+def test_a_batch_reports_frames_as_a_failure(tmp_path: Path) -> None:
+    first, *rest = _frames(2)
+    first.save(tmp_path / "anim.gif", save_all=True, append_images=rest)
+    [result] = regioncodec.encode_many([tmp_path / "anim.gif"], tmp_path / "out", jobs=1)
+    assert result.status == "failed" and "has 2 frames" in result.error
+
+
+def test_a_camera_mpo_is_one_picture(tmp_path: Path) -> None:
+    """MPO (a JPEG with previews, or a stereo pair): Pillow's first frame is the picture."""
+    first, *rest = _frames(2)
+    first.save(tmp_path / "camera.mpo", format="MPO", save_all=True, append_images=rest)
+    done = rcodec("encode", tmp_path / "camera.mpo", tmp_path / "x.rgc")
+    assert done.returncode == 0, done.stderr

@@ -21,7 +21,7 @@ RGC_SUFFIX = ".rgc"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    """IN, OUT, the encode settings, --mask and --quality-map."""
+    """IN, OUT, the encode settings, --mask, --quality-map and --first-frame."""
     parser.description = (
         "Code IN (any image Pillow reads; - for standard input) as OUT.rgc (- for standard output): "
         "foreground at one quality, background at another"
@@ -40,6 +40,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="MAP",
         help="grey image of the same size: 0 = quality 1 ... 255 = quality 100 (instead of qualities and mask)",
+    )
+    parser.add_argument(
+        "--first-frame",
+        action="store_true",
+        help="code the first frame of an animation or the first page of a document (else they are refused)",
     )
 
 
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> None:
     quality_map = None if args.quality_map is None else imagefiles.open_image(args.quality_map)
     data = common.read_input(args)
     _, name = common.input_of(args)
-    image = imagefiles.open_image(io.BytesIO(data), name)
+    image = imagefiles.open_image(io.BytesIO(data), name, first_frame=args.first_frame)
     coded = imagefiles.encode_image(image, name, settings, mask=mask, quality_map=quality_map)
     common.write(output, lambda handle: handle.write(coded), args)
     if into_folder:

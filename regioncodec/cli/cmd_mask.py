@@ -15,7 +15,7 @@ EXAMPLES = """examples:
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    """IN, OUT, --raw, --format and the segmentation settings."""
+    """IN, OUT, --raw, --format, --first-frame and the segmentation settings."""
     parser.description = (
         "Write OUT (.png, ...; - for standard output): IN with the background dimmed and the foreground outlined, "
         "as encode would split it."
@@ -24,6 +24,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     common.paths(parser, "IN", "OUT", stdio=True)
     parser.add_argument("--raw", action="store_true", help="write the mask itself: white foreground, black background")
     common.format_flag(parser)
+    parser.add_argument("--first-frame", action="store_true", help="segment the first frame of an animation")
     common.settings_flags(parser, common.SEGMENTATION_FLAGS)
 
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
     settings = common.settings_from(args)
     method, options = settings.segment_with
     _, name = common.input_of(args)
-    image = open_image(io.BytesIO(common.read_input(args)), name)
+    image = open_image(io.BytesIO(common.read_input(args)), name, first_frame=args.first_frame)
     with named(name):
         pixels = api.as_pixels(image)
         mask = api.segment(pixels, method, block_size=settings.block_size, segmentation=options)
