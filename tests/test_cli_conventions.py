@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 import regioncodec
 from regioncodec import imagefiles, settings
@@ -308,3 +308,51 @@ def test_a_camera_mpo_is_one_picture(tmp_path: Path) -> None:
     first.save(tmp_path / "camera.mpo", format="MPO", save_all=True, append_images=rest)
     done = rcodec("encode", tmp_path / "camera.mpo", tmp_path / "x.rgc")
     assert done.returncode == 0, done.stderr
+
+
+# Text: a method that finds no foreground on a page with text says so; a file larger than its input says so.
+
+
+def _page_with_text(path: Path) -> None:
+    """A 600x800 scanned page: noisy off-white paper and 14 lines of dark text."""
+    rng = np.random.default_rng(3)
+    page = Image.new("L", (600, 800), 235)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=24)
+    for line in range(14):
+        draw.text((60, 100 + 40 * line), "the quick brown fox jumps over the lazy dog", fill=30, font=font)
+    noisy = np.asarray(page) + rng.normal(0, 4, (800, 600))
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path)
+
+
+def test_no_foreground_on_a_page_with_text_says_so(tmp_path: Path) -> None:
+    _page_with_text(tmp_path / "scan.png")
+    done = rcodec("encode", tmp_path / "scan.png", tmp_path / "t.rgc", "--method", "threshold")
+    assert done.returncode == 0 and regioncodec.read_info((tmp_path / "t.rgc").read_bytes()).fg_fraction == 0
+    assert "threshold found no foreground, yet" in done.stderr and "--method edges" in done.stderr
+    mask = rcodec("mask", tmp_path / "scan.png", tmp_path / "m.png", "--method", "threshold")
+    assert "threshold found no foreground" in mask.stderr
+    edges = rcodec("encode", tmp_path / "scan.png", tmp_path / "e.rgc")  # the advice holds
+    assert edges.returncode == 0 and "no foreground" not in edges.stderr
+    assert regioncodec.read_info((tmp_path / "e.rgc").read_bytes()).fg_fraction > 0.2
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 235).save(blank)
+    quiet = rcodec("encode", blank, tmp_path / "b.rgc", "--method", "threshold")  # nothing there: nothing to say
+    assert quiet.returncode == 0 and "no foreground" not in quiet.stderr
+
+
+def test_an_output_larger_than_its_input_says_so(tmp_path: Path) -> None:
+    shot = Image.new("RGB", (320, 200), (246, 246, 248))  # a screenshot: flat panels, buttons, text
+    draw, font = ImageDraw.Draw(shot), ImageFont.load_default(size=15)
+    draw.rectangle((0, 0, 320, 30), fill=(40, 44, 52))
+    draw.text((10, 7), "Settings", fill=(230, 230, 230), font=font)
+    for button in range(3):
+        draw.rounded_rectangle((20 + 100 * button, 60, 100 + 100 * button, 90), 5, fill=(52, 120, 246))
+        draw.text((32 + 100 * button, 67), f"OK {button}", fill=(255, 255, 255), font=font)
+    for line in range(4):
+        draw.text((20, 110 + 20 * line), "the quick brown fox jumps over", fill=(30, 30, 30), font=font)
+    shot.save(tmp_path / "shot.png")  # about 6 kB; the .rgc about twice that
+    done = rcodec("encode", tmp_path / "shot.png", tmp_path / "shot.rgc")
+    assert done.returncode == 0 and "is larger than" in done.stderr and "lossless WebP" in done.stderr
+    photo = rcodec("encode", SAMPLE, tmp_path / "photo.rgc")
+    assert photo.returncode == 0 and photo.stderr == ""

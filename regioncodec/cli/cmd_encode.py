@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import sys
 from pathlib import Path
 
 from . import common
@@ -49,9 +50,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Encode IN to OUT; note when OUT was made in a folder."""
+    """Encode IN to OUT; note when OUT was made in a folder, when no foreground was found, or when OUT is larger."""
     from .. import imagefiles
     from ..errors import OptionError
+    from ..info import read_info
 
     settings = common.settings_from(args)
     settings.check_guides(mask=args.mask is not None, quality_map=args.quality_map is not None)
@@ -69,5 +71,19 @@ def run(args: argparse.Namespace) -> None:
     image = imagefiles.open_image(io.BytesIO(data), name, first_frame=args.first_frame)
     coded = imagefiles.encode_image(image, name, settings, mask=mask, quality_map=quality_map)
     common.write(output, lambda handle: handle.write(coded), args)
+    shown = output or common.STDOUT
     if into_folder:
         common.note(f"wrote {output}")
+    if mask is None and quality_map is None and read_info(coded).fg_fraction == 0:
+        hint = common.no_foreground_hint(image, settings)
+        if hint:
+            common.note(hint)
+    if len(coded) > len(data):
+        common.note(
+            f"{shown} ({len(coded):,} B) is larger than {name} ({len(data):,} B): "
+            + ("try a lower quality (-q)" if image.format == "JPEG" else _LOSSLESS_HINT)
+        )
+    sys.stderr.flush()
+
+
+_LOSSLESS_HINT = "screenshots and flat graphics keep best as PNG or lossless WebP (see the README)"

@@ -53,3 +53,6 @@ def run(args: argparse.Namespace) -> None:
     print(f"{output or common.STDOUT}: foreground {mask.mean():.1%} of the pixels ({method})", file=report)
     if into_folder:
         common.note(f"wrote {output}")
+    hint = None if mask.any() else common.no_foreground_hint(pixels, settings)
+    if hint:
+        common.note(hint)
