@@ -8,8 +8,10 @@ import io
 import json
 import os
 import pty
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +20,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 import regioncodec
 from regioncodec import imagefiles, settings
+from regioncodec.batch import cluster
 
 from .conftest import ROOT
-from .helpers import random_image, rcodec
+from .helpers import random_image, rcodec, rcodec_process
 
 SAMPLE = ROOT / "samples" / "kodim04.jpg"
 
@@ -356,3 +359,40 @@ def test_an_output_larger_than_its_input_says_so(tmp_path: Path) -> None:
     assert done.returncode == 0 and "is larger than" in done.stderr and "lossless WebP" in done.stderr
     photo = rcodec("encode", SAMPLE, tmp_path / "photo.rgc")
     assert photo.returncode == 0 and photo.stderr == ""
+
+
+# An unreachable Dask scheduler: exit 69 within 2 s, before any progress bar.
+
+
+def _closed_port() -> int:
+    """A local TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_scheduler_fails_within_two_seconds(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(random_image((16, 16, 3))).save(folder / "a.png")
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    start = time.perf_counter()
+    done = rcodec_process("batch", folder, tmp_path / "out", "--scheduler", address)
+    assert time.perf_counter() - start < 2.0
+    assert done.returncode == 69 and f"cannot reach the Dask scheduler at {address}" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1  # no progress bar before it
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_scheduler_that_never_answers_is_given_up_in_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A firewall that drops packets: the connection attempt waits REACH_SECONDS, not Dask's 10 s."""
+    waited = []
+
+    def silent(address: tuple[str, int], timeout: float) -> socket.socket:
+        waited.append(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    with pytest.raises(regioncodec.SchedulerError, match="cannot reach .* no answer in time"):
+        cluster.check_scheduler("tcp://10.255.255.1:8786")
+    assert waited == [cluster.REACH_SECONDS] and cluster.REACH_SECONDS <= 1.0
