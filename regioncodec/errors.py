@@ -4,6 +4,12 @@ The library says what went wrong; it never decides how a program exits.
 The command line maps each class to its exit status.
 """
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
 
 class RegionCodecError(Exception):
     """Base of every error regioncodec raises; catch this to catch them all."""
@@ -44,3 +50,12 @@ class WriteError(RegionCodecError, OSError):
 
 class SchedulerError(RegionCodecError):
     """A batch cannot run on the Dask cluster asked for: no dask.distributed, or no scheduler at the address."""
+
+
+@contextlib.contextmanager
+def named(name: Path) -> Iterator[None]:
+    """Put a file's name in front of the message of a RegionCodecError raised inside, keeping its class."""
+    try:
+        yield
+    except RegionCodecError as exc:
+        raise type(exc)(f"{name}: {exc}") from None

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import secrets
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -51,6 +53,24 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool
             _move(temp, path, force)
         finally:
             temp.unlink(missing_ok=True)
+
+
+def write_stdout(write: Callable[[BinaryIO], object]) -> None:
+    """Run write on a buffer, then put the whole of it on standard output: an error before the end writes nothing.
+
+    BrokenPipeError (the reader went away) is left to the caller; other
+    failures to write (a full disk under a redirection) are WriteError.
+    """
+    buffer = io.BytesIO()
+    write(buffer)
+    try:
+        sys.stdout.flush()  # anything printed before goes first
+        sys.stdout.buffer.write(buffer.getbuffer())
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise WriteError(f"standard output: cannot write: {exc.strerror or exc}") from None
 
 
 def remove_temporaries(path: Path) -> None:

@@ -11,18 +11,17 @@ be), WriteError (cannot write).
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from . import api, files
+from . import api, files, pixels
 from .container import DEFAULT_MAX_PIXELS, Metadata
-from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError
-from .files import read_bytes
+from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError, named
+from .info import read_info
 from .settings import EncodeSettings
 
 # Pillow formats that hold each kind of metadata (checked against Pillow by the tests).
@@ -33,53 +32,58 @@ METADATA_FORMATS = {
 }
 PNG_XMP_KEYWORD = "XML:com.adobe.xmp"  # the iTXt keyword XMP uses in PNG (XMP spec part 3)
 TIFF_XMP_TAG = 700  # the TIFF tag XMP uses (XMP spec part 3)
-
-
-def encode_file(
-    source: Path,
-    output: Path,
-    settings: EncodeSettings,
-    *,
-    force: bool = False,
-    mask: Path | None = None,
-    quality_map: Path | None = None,
-) -> None:
-    """Code the image file source as .rgc at output; mask and quality_map are image files of the same size."""
-    settings.check_guides(mask=mask is not None, quality_map=quality_map is not None)
-    mask_image = None if mask is None else open_image(mask)  # encode reads it as non-zero = foreground
-    map_image = None if quality_map is None else open_image(quality_map)
-    coded = encode_data(read_bytes(source), source, settings, mask=mask_image, quality_map=map_image)
-    write_output(output, lambda handle: handle.write(coded), force=force, source=source)
-
-
-def decode_file(source: Path, output: Path, *, force: bool = False, **options: Any) -> tuple[str, ...]:
-    """Decode the .rgc file source to output, in the format its extension names; options as decode_data's.
-
-    Returns the metadata items the output format cannot hold, which it was written without.
-    """
-    image, unwritten = decode_data(read_bytes(source), source, output_format(output), **options)
-    write_output(output, lambda handle: handle.write(image), force=force, source=source)
-    return unwritten
+# Pillow formats that write both LA and RGBA with their alpha (checked against Pillow by the tests); into any
+# other, decoding flattens alpha onto a background colour: JPEG refuses alpha, BMP and PPM would drop it unsaid.
+ALPHA_FORMATS = {"AVIF", "DDS", "ICNS", "ICO", "JPEG2000", "PNG", "TGA", "TIFF", "WEBP"}
+WHITE = (255, 255, 255)  # what transparent pixels become by default in a format without alpha: a page's colour
+# Lossy formats take a quality; decode writes them at the file's foreground quality unless told, not at Pillow's
+# default of 75, which costs a q90 foreground 4 dB (issue 13).
+LOSSY_FORMATS = {"AVIF", "JPEG", "WEBP"}
 
 
 def encode_data(data: bytes, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
     """The .rgc bytes of the image file data (named name in errors); guides are encode's mask and quality_map."""
-    image = open_image(io.BytesIO(data), name)
+    return encode_image(open_image(io.BytesIO(data), name), name, settings, **guides)
+
+
+def encode_image(image: Image.Image, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
+    """The .rgc bytes of an opened image file (named name in errors); guides are encode's mask and quality_map."""
     with named(name):
         return api.encode(image, settings, **guides)
 
 
 def decode_data(
-    data: bytes, name: Path, image_format: str, *, strip: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
+    data: bytes,
+    name: Path,
+    image_format: str,
+    *,
+    strip: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    quality: int | None = None,
+    background: tuple[int, int, int] = WHITE,
 ) -> tuple[bytes, tuple[str, ...]]:
-    """The image file (in Pillow's image_format) of .rgc data with its metadata unless strip, and what it left out."""
+    """The image file (in Pillow's image_format) of .rgc data with its metadata unless strip, and what it left out.
+
+    A lossy format is written at quality, by default the file's foreground
+    quality; alpha is flattened onto background where the format has none
+    ("alpha" is then among what was left out).
+    """
+    if quality is not None and image_format not in LOSSY_FORMATS:
+        raise OptionError(f"a quality is for {', '.join(sorted(LOSSY_FORMATS))} outputs; {image_format} is lossless")
     with named(name):
-        pixels = api.decode(data, max_pixels=max_pixels)
+        decoded = api.decode(data, max_pixels=max_pixels)
         metadata = Metadata() if strip else api.read_metadata(data)
+        if image_format in LOSSY_FORMATS and quality is None:
+            quality = max(region.quality for region in read_info(data).regions)
     options, unwritten = save_options(image_format, metadata)
+    if quality is not None:
+        options["quality"] = quality
+    picture = Image.fromarray(decoded)
+    if picture.mode in ("LA", "RGBA") and image_format not in ALPHA_FORMATS:
+        picture, unwritten = flatten(picture, background), (*unwritten, "alpha")
     out = io.BytesIO()
     try:
-        Image.fromarray(pixels).save(out, format=image_format, **options)
+        picture.save(out, format=image_format, **options)
     except (OSError, ValueError, KeyError) as exc:
         if getattr(exc, "errno", None):  # the system refused (a full disk)
             raise WriteError(f"{name}: cannot write as {image_format}: {exc}") from None
@@ -87,13 +91,10 @@ def decode_data(
     return out.getvalue(), unwritten
 
 
-@contextlib.contextmanager
-def named(name: Path) -> Iterator[None]:
-    """Put the file's name in front of the message of a RegionCodecError raised inside."""
-    try:
-        yield
-    except RegionCodecError as exc:
-        raise type(exc)(f"{name}: {exc}") from None
+def flatten(picture: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """An LA or RGBA picture composited over an opaque background colour, as L or RGB."""
+    under = Image.new("RGBA", picture.size, (*background, 255))
+    return Image.alpha_composite(under, picture.convert("RGBA")).convert(picture.mode[:-1])  # L: the luma
 
 
 def save_options(image_format: str, metadata: Metadata) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -122,13 +123,25 @@ def output_format(path: Path) -> str:
     return image_format
 
 
-def open_image(file: Path | BinaryIO, name: Path | None = None) -> Image.Image:
-    """Open and load any image Pillow reads from a path or a stream (named name in errors)."""
+def open_image(file: Path | BinaryIO, name: Path | None = None, *, first_frame: bool = False) -> Image.Image:
+    """Open and load any image Pillow reads from a path or a stream (named name in errors).
+
+    An image of several frames (an animation, pages) is refused with
+    InputError, as .rgc holds one picture, unless first_frame.
+    """
     name = name if name is not None else Path(str(file))
     try:
         with Image.open(file) as image:
+            frames = pixels.frame_count(image)
+            if frames > 1 and not first_frame:
+                raise InputError(
+                    f"{name}: has {frames} frames (an animation, or pages) and .rgc holds one picture; "
+                    "rcodec encode --first-frame codes the first"
+                )
             image.load()
             return image
+    except RegionCodecError:
+        raise
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise OpenError(f"{name}: cannot open: {exc.strerror}") from None
     except UnidentifiedImageError:

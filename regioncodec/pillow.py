@@ -5,7 +5,10 @@ does. It is a thin adapter: opening reads the header and metadata chunks only
 (container.read_front), pixels are decoded by the reference decoder on
 load(), and saving calls regioncodec.encode with the options given to save()
 that are EncodeSettings fields (others are Pillow's or other formats' and
-left alone), plus mask, exif, icc_profile and xmp.
+left alone), plus mask, exif, icc_profile and xmp. Pillow's usual quality=
+is EncodeSettings.quality: the foreground's, with the background following
+(settings.background_quality) unless bg_quality is given. A .rgc file holds
+one picture: save_all=True saves a single frame, and refuses more.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import IO, BinaryIO, cast
 
 from PIL import Image, ImageFile
 
-from . import container, decoder
-from .errors import RegionCodecError, TruncatedError
+from . import container, decoder, pixels
+from .errors import InputError, RegionCodecError, TruncatedError
 from .settings import OPTION_NAMES
 
 FORMAT = "RGC"
@@ -74,10 +77,22 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
     fp.write(api.encode(im, **options))
 
 
+def _save_all(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
+    """Image.save(..., save_all=True): as save for one frame; InputError for more, which .rgc cannot hold."""
+    frames = pixels.frame_count(im) + len(im.encoderinfo.get("append_images") or ())
+    if frames > 1:
+        raise InputError(
+            f"an .rgc file holds one picture, not {frames} frames: save one frame (im.seek(n)) without save_all"
+        )
+    _save(im, fp, filename)
+
+
 def register() -> None:
-    """Register the format with Pillow: opener, saver, decoder, extension and MIME type."""
+    """Register the format with Pillow: opener, savers (one frame; all, which must be one), decoder, extension
+    and MIME type."""
     Image.register_open(FORMAT, RgcImageFile, _accept)
     Image.register_save(FORMAT, _save)
+    Image.register_save_all(FORMAT, _save_all)
     Image.register_decoder(FORMAT, RgcDecoder)
     Image.register_extension(FORMAT, EXTENSION)
     Image.register_mime(FORMAT, MIME)

@@ -36,6 +36,9 @@ _WITH_ALPHA = {"L": "LA", "RGB": "RGBA"}  # for images whose transparency is a p
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")  # 16-bit greyscale, reduced to 8 bits
 CHANNEL_MODES = {2: "LA", 3: "RGB", 4: "RGBA"}  # channels of an H x W x C array; H x W is L
 _PIL_METADATA_KEYS = ("exif", "icc_profile", "xmp")  # the Image.info keys Pillow's plugins fill
+# Formats whose further frames are not further pictures, so that Pillow's first frame is the picture: MPO (a
+# camera's JPEG with its previews, or a stereo pair's second eye) and PSD (the layers under the composite it opens).
+_ONE_PICTURE_FORMATS = frozenset({"MPO", "PSD"})
 
 ImageLike = np.ndarray | Image.Image
 
@@ -60,6 +63,11 @@ def as_pixels(image: ImageLike) -> np.ndarray:
     if not (1 <= width <= container.MAX_DIMENSION and 1 <= height <= container.MAX_DIMENSION):
         raise InputError(f"image is {width}x{height}; each side must be 1..{container.MAX_DIMENSION}")
     return np.ascontiguousarray(image)
+
+
+def frame_count(image: Image.Image) -> int:
+    """How many pictures a PIL image holds: the frames of an animation or the pages of a document, else 1."""
+    return 1 if image.format in _ONE_PICTURE_FORMATS else int(getattr(image, "n_frames", 1))
 
 
 def _pil_pixels(image: Image.Image) -> np.ndarray:

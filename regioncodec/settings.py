@@ -22,6 +22,9 @@ from .errors import OptionError
 
 DEFAULT_FG_QUALITY = 90
 DEFAULT_BG_QUALITY = 30
+# quality= (rcodec -q) sets the foreground and derives the background by background_quality: the default pair's
+# ratio, so quality 90 is exactly the defaults and every other quality keeps their proportion. One place to retune.
+BG_PER_FG = DEFAULT_BG_QUALITY / DEFAULT_FG_QUALITY
 DEFAULT_METHOD = "edges"
 DEFAULT_BLOCK_SIZE = 16  # one 4:2:0 JPEG MCU, the finest grid where regions never share a block
 DEFAULT_CODEC = "jpeg"  # fastest to code and decode, and read everywhere
@@ -31,9 +34,16 @@ AUTO = "auto"  # bg_scale: whichever background scale codes smallest at equal er
 MAX_CLUSTERS = 16  # kmeans: more colour clusters than this only split the subject
 
 
-def _option(default: Any, parse: Callable[[str], Any] | None, help: str, metavar: str | None = None) -> Any:
-    """A settings field: its default, how the command line reads it (None: a flag), and what it does."""
-    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar})
+def _option(
+    default: Any, parse: Callable[[str], Any] | None, help: str, metavar: str | None = None, short: str | None = None
+) -> Any:
+    """A settings field: its default, how the command line reads it (None: a flag), what it does, its short flag."""
+    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar, "short": short})
+
+
+def background_quality(quality: int) -> int:
+    """The background quality that goes with foreground quality (the single knob, quality=)."""
+    return max(1, round(quality * BG_PER_FG))
 
 
 def bytes_with_unit(text: str) -> int:
@@ -117,6 +127,15 @@ class EncodeSettings:
     bg_quality: int | None = _option(
         None, int, f"quality 1-100 of the background, at most the foreground's (default {DEFAULT_BG_QUALITY})", "Q"
     )
+    quality: int | None = _option(
+        None,
+        int,
+        f"one knob, 1-100: the foreground's quality, with the background at about {BG_PER_FG:.2g} of it "
+        f"(-q {DEFAULT_FG_QUALITY} is fg {DEFAULT_FG_QUALITY}, bg {DEFAULT_BG_QUALITY}); --bg-quality overrides "
+        "the background",
+        "Q",
+        "-q",
+    )
     method: str | None = _option(
         None,
         str,
@@ -158,11 +177,12 @@ class EncodeSettings:
     strip: bool = _option(False, None, "store no metadata (EXIF, ICC profile, XMP) from the input")
 
     def __post_init__(self) -> None:
-        for name in ("fg_quality", "bg_quality"):
+        for name in ("quality", "fg_quality", "bg_quality"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), 1, 100)
-        if self.fg_quality is not None and self.bg_quality is not None and self.bg_quality > self.fg_quality:
-            raise OptionError(f"bg_quality {self.bg_quality} is above fg_quality {self.fg_quality}")
+        if self.quality is not None and self.fg_quality is not None:
+            raise OptionError("give quality or fg_quality, not both: quality is the foreground's")
+        self._check_order()
         if self.method is not None:
             method_names(self.method)
         if self.segmentation is not None and not isinstance(self.segmentation, SegmentOptions):
@@ -197,13 +217,21 @@ class EncodeSettings:
             raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
         return replace(base or cls(), **options)
 
+    def _check_order(self) -> None:
+        """OptionError if the background's quality (given, or its default) is above the foreground's."""
+        low, high = self.qualities
+        if low > high:
+            fg_name = "quality" if self.quality is not None else "fg_quality"
+            default = "" if self.quality is not None or self.fg_quality is not None else " (the default)"
+            raise OptionError(f"bg_quality {low} is above {fg_name} {high}{default}")
+
     def check_guides(self, *, mask: bool, quality_map: bool) -> None:
         """OptionError if a mask or quality map is given with settings it replaces (they would be ignored)."""
         if mask and quality_map:
             raise OptionError("give a mask or a quality map, not both")
         replaced: tuple[str, ...] = ("method", "segmentation") if mask else ()
         if quality_map:
-            replaced = ("fg_quality", "bg_quality", "levels", "transition", "method", "segmentation")
+            replaced = ("quality", "fg_quality", "bg_quality", "levels", "transition", "method", "segmentation")
         given = [name for name in replaced if getattr(self, name) not in (None, False)]
         if given:
             guide = "a mask" if mask else "a quality map"
@@ -211,11 +239,12 @@ class EncodeSettings:
 
     @property
     def qualities(self) -> tuple[int, int]:
-        """(background, foreground) quality, defaults filled in."""
-        return (
-            DEFAULT_BG_QUALITY if self.bg_quality is None else self.bg_quality,
-            DEFAULT_FG_QUALITY if self.fg_quality is None else self.fg_quality,
-        )
+        """(background, foreground) quality: as given, else from quality (background_quality), else the defaults."""
+        high = self.quality if self.quality is not None else self.fg_quality
+        high = DEFAULT_FG_QUALITY if high is None else high
+        if self.bg_quality is not None:
+            return self.bg_quality, high
+        return (DEFAULT_BG_QUALITY if self.quality is None else background_quality(self.quality)), high
 
     @property
     def level_count(self) -> int:

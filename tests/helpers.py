@@ -37,29 +37,36 @@ def random_image(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Ran:
-    """What a run of the command line did: its exit status and what it printed."""
+    """What a run of the command line did: its exit status and what it printed (output: stdout's bytes)."""
 
     returncode: int
     stdout: str
     stderr: str
+    output: bytes = b""
 
 
-def rcodec(*args: object, cwd: Path | None = None) -> Ran:
-    """Run the command line in this process (cli.main), in cwd if given, capturing what it prints.
+def rcodec(*args: object, cwd: Path | None = None, stdin: bytes = b"") -> Ran:
+    """Run the command line in this process (cli.main), in cwd if given, with stdin, capturing what it prints.
 
-    Output that C libraries write to file descriptor 2 is not captured: the
-    tests of it run rcodec in a subprocess (rcodec_process).
+    Standard input and output are binary streams under text ones, as in a
+    real process that is not on a terminal. Output that C libraries write to
+    file descriptor 2 is not captured: the tests of it run rcodec in a
+    subprocess (rcodec_process).
     """
-    out, err = io.StringIO(), io.StringIO()
-    previous = Path.cwd()
+    out, err = io.BytesIO(), io.StringIO()
+    text_out = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    previous, previous_stdin = Path.cwd(), sys.stdin
     try:
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+        with contextlib.redirect_stdout(text_out), contextlib.redirect_stderr(err):
             code = cli.main([str(arg) for arg in args])
+            text_out.flush()
     finally:
+        sys.stdin = previous_stdin
         os.chdir(previous)
-    return Ran(code, out.getvalue(), err.getvalue())
+    return Ran(code, out.getvalue().decode("utf-8", "replace"), err.getvalue(), out.getvalue())
 
 
 def rcodec_process(*args: object, **options: Any) -> subprocess.CompletedProcess[str]:

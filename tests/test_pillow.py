@@ -188,3 +188,29 @@ def test_bad_save_option_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(regioncodec.InputError, match="fg_quality"):
         Image.fromarray(random_image((16, 16, 3))).save(path, fg_quality=0)
     assert not path.exists()
+
+
+def test_save_quality_is_the_foregrounds_with_the_background_following(tmp_path: Path) -> None:
+    """Pillow's usual quality= sets the foreground; the background follows it, unless bg_quality is given."""
+    image = Image.fromarray(random_image((32, 48, 3)))
+    image.save(tmp_path / "q.rgc", quality=70)
+    assert [r.quality for r in regioncodec.read_info((tmp_path / "q.rgc").read_bytes()).regions] == [23, 70]
+    image.save(tmp_path / "b.rgc", quality=70, bg_quality=50)
+    assert [r.quality for r in regioncodec.read_info((tmp_path / "b.rgc").read_bytes()).regions] == [50, 70]
+    with pytest.raises(regioncodec.InputError, match="give quality or fg_quality, not both"):
+        image.save(tmp_path / "c.rgc", quality=70, fg_quality=80)
+    assert not (tmp_path / "c.rgc").exists()
+
+
+def test_save_all_saves_one_frame_and_refuses_more(tmp_path: Path) -> None:
+    frames = [Image.fromarray(random_image((16, 16, 3), seed=i)) for i in range(3)]
+    frames[0].save(tmp_path / "one.rgc", save_all=True)
+    assert regioncodec.read_info((tmp_path / "one.rgc").read_bytes()).width == 16
+    with pytest.raises(regioncodec.InputError, match="holds one picture, not 3 frames"):
+        frames[0].save(tmp_path / "three.rgc", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "anim.gif") as animation:
+        with pytest.raises(regioncodec.InputError, match="not 3 frames"):
+            animation.save(tmp_path / "gif.rgc", save_all=True)
+        animation.save(tmp_path / "first.rgc")  # without save_all, as every Pillow format: the current frame
+    assert not (tmp_path / "three.rgc").exists() and not (tmp_path / "gif.rgc").exists()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import imagefiles
+from .. import files, imagefiles
 from ..errors import RegionCodecError
 
 ENCODE, DECODE = "encode", "decode"
@@ -59,7 +59,7 @@ def run_task(task: Task) -> tuple[FileResult, bytes | None]:
     start = time.perf_counter()
     unwritten: tuple[str, ...] = ()
     try:
-        data = task.payload if task.payload is not None else imagefiles.read_bytes(task.source)
+        data = task.payload if task.payload is not None else files.read_bytes(task.source)
         if task.direction == ENCODE:
             out = imagefiles.encode_data(data, task.source, **task.options)
         else:

@@ -45,10 +45,25 @@ class CommandFailed(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line."""
+    """argparse that reports a usage error in one line, and takes the output as OUT or as -o OUT."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EX_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """Parse, then put -o OUT (common.paths' output_flag) where the positional OUT goes: one of them, once."""
+        parsed, extras = super().parse_known_args(args, namespace)
+        if "output_flag" in vars(parsed):
+            flag = vars(parsed).pop("output_flag")
+            metavar = next(action.metavar for action in self._actions if action.dest == "output")
+            if flag is not None and parsed.output is not None:
+                self.error(f"{metavar} given twice: as {parsed.output!r} and as -o {flag!r}")
+            if flag is None and parsed.output is None:
+                self.error(f"the following arguments are required: {metavar} (or -o {metavar})")
+            parsed.output = flag if flag is not None else parsed.output
+        return parsed, extras
 
 
 class _Version(argparse.Action):

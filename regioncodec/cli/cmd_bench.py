@@ -26,7 +26,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.epilog = EXAMPLES
     parser.add_argument("images", metavar="IMAGE", type=Path, nargs="+", help="images or folders of images")
-    parser.add_argument("--out", type=Path, required=True, metavar="OUT_DIR", help="folder for the report")
+    parser.add_argument("-o", "--out", type=Path, required=True, metavar="OUT_DIR", help="folder for the report")
     parser.add_argument("--force", action="store_true", help="replace report files that exist")
     common.settings_flags(parser, CODING_FLAGS)
     parser.add_argument(
@@ -46,8 +46,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     """Measure every image and write the report."""
     from .. import api, report
-    from ..errors import OptionError, WriteError
-    from ..imagefiles import named, open_image
+    from ..errors import OptionError, WriteError, named
+    from ..imagefiles import open_image
     from ..metrics import importance_mask
 
     settings = common.settings_from(args)

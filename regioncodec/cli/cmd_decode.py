@@ -3,30 +3,79 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from . import common
 
 EXAMPLES = """examples:
   rcodec decode photo.rgc photo.png
-  rcodec decode photo.rgc photo.tif --force"""
+  rcodec decode photo.rgc photo.jpg                     # at the file's foreground quality
+  rcodec decode photo.rgc photo.jpg -q 95 --force
+  rcodec decode logo.rgc logo.jpg --background '#202020'  # transparent pixels onto dark grey
+  rcodec decode photo.rgc - --format webp | upload      # standard output (PNG unless --format)"""
+
+
+def colour(text: str) -> tuple[int, int, int]:
+    """argparse type: a colour as Pillow names it (white, #rrggbb, rgb(r,g,b)), as RGB."""
+    from PIL import ImageColor
+
+    red, green, blue, *_ = ImageColor.getrgb(text)
+    return red, green, blue
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    """IN.rgc, OUT, --max-pixels, --strip."""
-    parser.description = "Decode IN.rgc to OUT, in the format its extension names (.png, .tif, ...)."
+    """IN.rgc, OUT, --format, -q, --background, --max-pixels, --strip."""
+    from ..imagefiles import LOSSY_FORMATS
+
+    parser.description = (
+        "Decode IN.rgc (- for standard input) to OUT, in the format its extension (or --format) names; "
+        "- writes to standard output, a folder gets IN's name."
+    )
     parser.epilog = EXAMPLES
-    common.paths(parser, "IN.rgc", "OUT")
+    common.paths(parser, "IN.rgc", "OUT", stdio=True)
+    common.format_flag(parser)
+    parser.add_argument(
+        "-q",
+        "--quality",
+        type=common.readable(quality),
+        metavar="Q",
+        help=f"quality 1-100 of a {', '.join(sorted(LOSSY_FORMATS))} output (default: the file's foreground quality)",
+    )
+    parser.add_argument(
+        "--background",
+        type=common.readable(colour),
+        metavar="COLOR",
+        help="colour under transparent pixels, for formats without alpha such as JPEG: a name or #rrggbb "
+        "(default white)",
+    )
     common.max_pixels_flag(parser)
     parser.add_argument("--strip", action="store_true", help="write no metadata (EXIF, ICC profile, XMP) into OUT")
 
 
-def run(args: argparse.Namespace) -> None:
-    """Decode IN to OUT; say which metadata OUT's format could not hold."""
-    from ..imagefiles import decode_file, output_format
+def quality(text: str) -> int:
+    """argparse type: a quality from 1 to 100."""
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise ValueError(text)
+    return value
 
-    output_format(args.output)  # a usage error before any work
+
+def run(args: argparse.Namespace) -> None:
+    """Decode IN to OUT; say what OUT's format could not hold."""
+    from ..imagefiles import WHITE, decode_data
+
+    output, into_folder = common.output_of(args, f".{(args.format or common.DEFAULT_IMAGE_FORMAT).lower()}")
+    image_format = common.image_format(args, output)  # a usage error before any work
+    data = common.read_input(args)
+    _, name = common.input_of(args)
+    options = {"strip": args.strip, "max_pixels": args.max_pixels, "quality": args.quality}
     with common.quiet_c_stderr(unless=args.debug):
-        unwritten = decode_file(args.input, args.output, force=args.force, strip=args.strip, max_pixels=args.max_pixels)
-    if unwritten:
-        print(f"rcodec: note: {args.output} cannot hold {', '.join(unwritten)}; written without", file=sys.stderr)
+        image, unwritten = decode_data(data, name, image_format, background=args.background or WHITE, **options)
+    common.write(output, lambda handle: handle.write(image), args)
+    shown = output or common.STDOUT
+    if into_folder:
+        common.note(f"wrote {output}")
+    metadata = [item for item in unwritten if item != "alpha"]
+    if metadata:
+        common.note(f"{shown} cannot hold {', '.join(metadata)}; written without")
+    if "alpha" in unwritten and args.background is None:
+        common.note(f"{image_format} has no alpha: {shown} is flattened onto white (--background COLOR to choose)")

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import io
+import sys
 from pathlib import Path
 
 from . import common
 
 EXAMPLES = """examples:
   rcodec encode photo.jpg photo.rgc
+  rcodec encode photo.jpg -o photo.rgc -q 80            # one knob: fg 80, background following
   rcodec encode photo.jpg photo.rgc --fg-quality 90 --bg-quality 30
+  rcodec encode photo.jpg out/                          # writes out/photo.rgc
+  cat photo.png | rcodec encode - - > photo.rgc         # standard input and output
   rcodec encode scan.png scan.rgc --mask scan-mask.png --force
   rcodec encode photo.jpg photo.rgc --target-size 80kB
   rcodec encode photo.jpg photo.rgc --codec avif --levels 3"""
+RGC_SUFFIX = ".rgc"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    """IN, OUT, the encode settings, --mask and --quality-map."""
-    parser.description = "Code IN (any image Pillow reads) as OUT.rgc: foreground at one quality, background at another"
+    """IN, OUT, the encode settings, --mask, --quality-map and --first-frame."""
+    parser.description = (
+        "Code IN (any image Pillow reads; - for standard input) as OUT.rgc (- for standard output): "
+        "foreground at one quality, background at another"
+    )
     parser.epilog = EXAMPLES
-    common.paths(parser, "IN", "OUT")
+    common.paths(parser, "IN", "OUT", stdio=True)
     common.settings_flags(parser)
     parser.add_argument(
         "--mask",
@@ -33,11 +42,48 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MAP",
         help="grey image of the same size: 0 = quality 1 ... 255 = quality 100 (instead of qualities and mask)",
     )
+    parser.add_argument(
+        "--first-frame",
+        action="store_true",
+        help="code the first frame of an animation or the first page of a document (else they are refused)",
+    )
 
 
 def run(args: argparse.Namespace) -> None:
-    """Encode IN to OUT."""
-    from ..imagefiles import encode_file
+    """Encode IN to OUT; note when OUT was made in a folder, when no foreground was found, or when OUT is larger."""
+    from .. import imagefiles
+    from ..errors import OptionError
+    from ..info import read_info
 
     settings = common.settings_from(args)
-    encode_file(args.input, args.output, settings, force=args.force, mask=args.mask, quality_map=args.quality_map)
+    settings.check_guides(mask=args.mask is not None, quality_map=args.quality_map is not None)
+    output, into_folder = common.output_of(args, RGC_SUFFIX)
+    named = None if output is None else common.extension_format(output)
+    if output is not None and named not in (None, "RGC") and not args.force:
+        raise OptionError(
+            f"{output}: its extension says {named}, but encode writes .rgc; name it "
+            f"{output.with_suffix(RGC_SUFFIX).name}, or give --force to write .rgc data under this name"
+        )
+    mask = None if args.mask is None else imagefiles.open_image(args.mask)  # non-zero = foreground
+    quality_map = None if args.quality_map is None else imagefiles.open_image(args.quality_map)
+    data = common.read_input(args)
+    _, name = common.input_of(args)
+    image = imagefiles.open_image(io.BytesIO(data), name, first_frame=args.first_frame)
+    coded = imagefiles.encode_image(image, name, settings, mask=mask, quality_map=quality_map)
+    common.write(output, lambda handle: handle.write(coded), args)
+    shown = output or common.STDOUT
+    if into_folder:
+        common.note(f"wrote {output}")
+    if mask is None and quality_map is None and read_info(coded).fg_fraction == 0:
+        hint = common.no_foreground_hint(image, settings)
+        if hint:
+            common.note(hint)
+    if len(coded) > len(data):
+        common.note(
+            f"{shown} ({len(coded):,} B) is larger than {name} ({len(data):,} B): "
+            + ("try a lower quality (-q)" if image.format == "JPEG" else _LOSSLESS_HINT)
+        )
+    sys.stderr.flush()
+
+
+_LOSSLESS_HINT = "screenshots and flat graphics keep best as PNG or lossless WebP (see the README)"

@@ -4,30 +4,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..info import Info
 
 EXAMPLES = """examples:
   rcodec info photo.rgc
-  rcodec info photo.rgc --json"""
+  rcodec info photo.rgc --json
+  curl -s https://example.org/photo.rgc | rcodec info -"""
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """IN.rgc and --json."""
-    parser.description = "Print size, mode, block size, foreground share and per-region coding."
+    parser.description = "Print size, mode, block size, foreground share and per-region coding of IN.rgc."
     parser.epilog = EXAMPLES
-    parser.add_argument("input", metavar="IN.rgc", type=Path)
+    parser.add_argument("input", metavar="IN.rgc", help="- reads standard input")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def run(args: argparse.Namespace) -> None:
     """Print the file's description."""
+    from ..errors import named
     from ..files import read_bytes
     from ..info import read_info
 
-    info = read_info(read_bytes(args.input))
-    print(json.dumps(info.as_dict(), indent=2) if args.json else table(args.input, info))
+    name = Path("<stdin>") if args.input == "-" else Path(args.input)
+    data = sys.stdin.buffer.read() if args.input == "-" else read_bytes(name)
+    with named(name):
+        info = read_info(data)
+    print(json.dumps(info.as_dict(), indent=2) if args.json else table(name, info))
 
 
 def table(path: Path, info: Info) -> str:
