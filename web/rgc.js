@@ -12,6 +12,7 @@
  * lies; nothing is returned unless the whole file decoded.
  */
 import { decompress as zstdDecompress } from './vendor/fzstd.js';
+import { WASM as COLOUR_WASM } from './kernels/colour.js';
 
 /** An .rgc file broke the spec, or a stream in it could not be decoded; offset is the byte of the file at fault. */
 export class RgcError extends Error {
@@ -769,10 +770,46 @@ function readBitmap(bitmap, channels) {
   return out;
 }
 
-/** A greyscale JPEG stream decoded by the browser to its rows x cols samples (§11.1). */
-async function decodeJpeg(stream, rows, cols, header) {
-  const bitmap = await browserDecode(bareJpeg(stream.data, header.frame), 'image/jpeg', cols, rows, stream.what, stream.offset);
-  return readBitmap(bitmap, 1);
+/** Whether this browser has WebCodecs' ImageDecoder, whose frames copy out faster than a canvas reads back. */
+const HAS_IMAGE_DECODER = typeof ImageDecoder !== 'undefined';
+
+/**
+ * A greyscale JPEG stream decoded by the browser (§11.1) to rows x cols samples: {data, start, step, stride},
+ * sample (r, c) at data[start + r * stride + c * step].
+ */
+async function decodeJpeg(stream, rows, cols, header, useImageDecoder) {
+  const bytes = bareJpeg(stream.data, header.frame);
+  if (useImageDecoder) return imageDecoderSamples(bytes, rows, cols, stream.what, stream.offset);
+  const bitmap = await browserDecode(bytes, 'image/jpeg', cols, rows, stream.what, stream.offset);
+  return { data: readBitmap(bitmap, 1), start: 0, step: 1, stride: cols };
+}
+
+/**
+ * A greyscale JPEG decoded by WebCodecs' ImageDecoder, its frame copied out as it is: from an RGB format
+ * (Chromium gives BGRX, the grey sample in every colour byte) or the luma plane of a YUV one.
+ */
+async function imageDecoderSamples(bytes, rows, cols, what, offset) {
+  let decoder;
+  let frame;
+  try {
+    decoder = new ImageDecoder({ data: bytes, type: 'image/jpeg', colorSpaceConversion: 'none' });
+    frame = (await decoder.decode({ frameIndex: 0, completeFramesOnly: true })).image;
+    const rect = frame.visibleRect;
+    if (rect.width !== cols || rect.height !== rows) {
+      throw new RgcError(`${what} decoded to ${rect.width}x${rect.height}, not ${cols}x${rows}`, offset);
+    }
+    const data = new Uint8Array(frame.allocationSize());
+    const [plane] = await frame.copyTo(data);
+    const yuv = /^(I4|NV)/.test(frame.format);
+    const step = yuv ? 1 : 4;
+    return { data, start: plane.offset + rect.y * plane.stride + rect.x * step, step, stride: plane.stride };
+  } catch (error) {
+    if (error instanceof RgcError) throw error;
+    throw new RgcError(`${what} is not a readable JPEG (${error.message})`, offset);
+  } finally {
+    frame?.close();
+    decoder?.close();
+  }
 }
 
 // ---------------------------------------------------------------- §11.2-§11.4: planes (JPEG layers)
@@ -792,21 +829,34 @@ function plane(rows, cols) {
 
 /**
  * §11.3: block i of a mosaic (cell x cell samples, mosaic cells in raster order) to the i-th block of the region
- * in the plane; spare cells are not copied. top picks the Cb (0) or Cr (the mosaic's lower half) part.
+ * in the plane; spare cells are not copied. The mosaic is decoded samples {data, start, step, stride}; top is
+ * the first row of the part copied: 0, or the Cr half of a chroma mosaic.
  */
-function scatter(mosaic, mosaicCols, top, blocks, gridCols, cell, target) {
-  const mw = mosaicCols * cell;
+function scatter(samples, mosaicCols, top, blocks, gridCols, cell, target) {
+  const { data, start, step, stride } = samples;
   const pw = target.cols;
-  const data = target.data;
+  const out = target.data;
   for (let i = 0; i < blocks.length; i++) {
-    const src = (top + Math.floor(i / mosaicCols) * cell) * mw + (i % mosaicCols) * cell;
+    const src = start + (top + Math.floor(i / mosaicCols) * cell) * stride + (i % mosaicCols) * cell * step;
     const block = blocks[i];
     const dst = Math.floor(block / gridCols) * cell * pw + (block % gridCols) * cell;
     for (let y = 0; y < cell; y++) {
-      const s = src + y * mw;
       const d = dst + y * pw;
-      for (let x = 0; x < cell; x++) data[d + x] = mosaic[s + x];
+      for (let x = 0, s = src + y * stride; x < cell; x++, s += step) out[d + x] = data[s];
     }
+  }
+}
+
+/** §11.3 for one decoded stream of a layer: the luma mosaic into Y, or the chroma mosaic's halves into Cb and Cr. */
+function scatterStream(job, samples, planes, head, blocks) {
+  const b = head.blockSize / job.layer.scale;
+  const [mr, mc] = mosaicShape(job.layer.blocks, head.cols);
+  const list = blocks[job.layer.region];
+  if (job.k === 0) {
+    scatter(samples, mc, 0, list, head.cols, b, planes[0]);
+  } else {
+    scatter(samples, mc, 0, list, head.cols, b / 2, planes[1]);
+    scatter(samples, mc, (mr * b) / 2, list, head.cols, b / 2, planes[2]);
   }
 }
 
@@ -889,36 +939,20 @@ function enlargeBlocks(reduced, s, blocks, gridCols, cell, target) {
 }
 
 /**
- * §11.2-§11.4: the padded image's planes (Y, and Cb and Cr for colour) from the decoded mosaics of every JPEG
- * layer: scale 1 scattered in place, then each larger scale reduced, scattered and enlarged back.
+ * §11.4: the layers of scales 2 and 4, once every layer of scale 1 is in the planes: for each scale in rising
+ * order, the planes reduced, its layers' streams scattered into them, and their blocks enlarged back.
  */
-function assemblePlanes(head, layers, mosaics, blocks) {
-  const { rows, cols, blockSize: B } = head;
-  const colour = head.colour === 'RGB';
-  const full = [plane(rows * B, cols * B), ...(colour ? [plane((rows * B) / 2, (cols * B) / 2), plane((rows * B) / 2, (cols * B) / 2)] : [])];
-  const scales = [...new Set(layers.map((l) => l.scale))].sort((a, b) => a - b);
+function placeScaledLayers(head, decoded, planes, blocks) {
+  const scales = [...new Set(decoded.map(({ job }) => job.layer.scale))].sort((a, b) => a - b);
   for (const s of scales) {
-    const target = s === 1 ? full : full.map((p) => reduce(p, s));
-    const same = layers.filter((l) => l.scale === s);
-    for (const layer of same) {
-      const b = B / s;
-      const [luma, chroma] = mosaics.get(layer);
-      const mc = mosaicShape(layer.blocks, cols)[1];
-      const list = blocks[layer.region];
-      scatter(luma, mc, 0, list, cols, b, target[0]);
-      if (colour) {
-        const half = mosaicShape(layer.blocks, cols)[0] * (b / 2);
-        scatter(chroma, mc, 0, list, cols, b / 2, target[1]);
-        scatter(chroma, mc, half, list, cols, b / 2, target[2]);
-      }
-    }
-    if (s > 1) {
-      for (const layer of same) {
-        full.forEach((p, k) => enlargeBlocks(target[k], s, blocks[layer.region], cols, k ? B / 2 : B, p));
-      }
+    const reduced = planes.map((p) => reduce(p, s));
+    const same = decoded.filter(({ job }) => job.layer.scale === s);
+    for (const { job, samples } of same) scatterStream(job, samples, reduced, head, blocks);
+    for (const layer of new Set(same.map(({ job }) => job.layer))) {
+      const B = head.blockSize;
+      planes.forEach((p, k) => enlargeBlocks(reduced[k], s, blocks[layer.region], head.cols, k ? B / 2 : B, p));
     }
   }
-  return full;
 }
 
 // ---------------------------------------------------------------- §11.5, §11.6: chroma and colour
@@ -991,16 +1025,72 @@ function planesToRgb(planes, width, height, out, step) {
   }
 }
 
-/** Modes 1 and 2: the luma plane cropped is the grey image, written to `channels` channels a pixel. */
-function planeToGrey(Y, width, height, out, step, channels) {
+/** Modes 1 and 2: the luma plane cropped is the grey image, written to RGBA as R = G = B (alpha 255). */
+function planeToGrey(Y, width, height, out) {
+  const out32 = new Uint32Array(out.buffer, out.byteOffset, width * height);
   for (let y = 0; y < height; y++) {
-    let o = y * width * step;
     const row = y * Y.cols;
-    for (let x = 0; x < width; x++, o += step) {
-      const v = Y.data[row + x];
-      for (let k = 0; k < channels; k++) out[o + k] = v;
-    }
+    const o = y * width;
+    for (let x = 0; x < width; x++) out32[o + x] = (Y.data[row + x] * 0x010101) | 0xff000000; // little-endian RGBA
   }
+}
+
+// ---------------------------------------------------------------- the SIMD colour kernel and the planes' memory
+
+let colourModule; // the compiled kernel (a promise), or null where WebAssembly SIMD is missing
+
+/** The compiled WebAssembly kernel of §11.5-§11.6 (kernels/colour.wat), or null where it cannot run. */
+function colourKernel() {
+  if (colourModule === undefined) {
+    const bytes = Uint8Array.from(atob(COLOUR_WASM), (c) => c.charCodeAt(0));
+    colourModule =
+      typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? WebAssembly.compile(bytes).catch(() => null) : null;
+  }
+  return colourModule;
+}
+
+const KERNEL_BAND = 32; // rows of the image converted per call of the kernel (see colour.wat)
+const align = (n) => (n + 63) & ~63;
+
+/**
+ * The planes of §11.2 (every sample 128) and the RGBA image they become: {planes, out, toRgba()}. With the
+ * colour kernel, all live in one WebAssembly memory (the image first, so out is a view of it); else in arrays.
+ */
+function workspace(head, kernel) {
+  const { rows, cols, blockSize: B, width, height } = head;
+  const colour = head.colour === 'RGB';
+  const sizes = [[rows * B, cols * B], ...(colour ? [[(rows * B) / 2, (cols * B) / 2], [(rows * B) / 2, (cols * B) / 2]] : [])];
+  const bytes = width * height * 4;
+  if (kernel && colour) {
+    let at = align(bytes + 64); // the kernel writes up to 15 pixels past a row
+    const offsets = sizes.map(([r, c]) => [at, (at = align(at + r * c + 16))][0]); // and reads 16 bytes past one
+    const scratch = align(((cols * B) / 2 + 32) * 2);
+    const [vb, vr] = [at, at + scratch];
+    let memory;
+    try {
+      memory = new WebAssembly.Memory({ initial: Math.ceil((at + 2 * scratch) / 65536) });
+    } catch {
+      return workspace(head, null); // no room for one memory this large: plain arrays
+    }
+    const { rgba } = new WebAssembly.Instance(kernel, { env: { memory } }).exports;
+    const planes = sizes.map(([r, c], k) => ({ rows: r, cols: c, data: new Uint8Array(memory.buffer, offsets[k], r * c).fill(128) }));
+    const [Y, Cb] = planes;
+    const toRgba = () => {
+      for (let y = 0; y < height; y += KERNEL_BAND) {
+        rgba(offsets[0], Y.cols, offsets[1], offsets[2], Cb.cols, Cb.rows, width, y, Math.min(y + KERNEL_BAND, height), 0, vb, vr);
+      }
+    };
+    return { planes, out: new Uint8ClampedArray(memory.buffer, 0, bytes), toRgba };
+  }
+  const planes = sizes.map(([r, c]) => plane(r, c));
+  const out = new Uint8ClampedArray(bytes);
+  const toRgba = () => {
+    if (!colour) return planeToGrey(planes[0], width, height, out);
+    planesToRgb(planes, width, height, out, 4);
+    const out32 = new Uint32Array(out.buffer);
+    for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
+  };
+  return { planes, out, toRgba };
 }
 
 // ---------------------------------------------------------------- §7.5, §11.7: canvases (WebP, AVIF)
@@ -1059,7 +1149,7 @@ function canvasPicture(rgb, geometry, s) {
   return out;
 }
 
-/** §11.7: the region's own blocks of a box's picture copied into the image (H x W x 3). */
+/** §11.7: the region's own blocks of a box's RGB picture copied into the RGBA image (alpha 255). */
 function pasteRegion(picture, geometry, blocks, head, image) {
   const { blockSize: B, cols: gridCols, width, height } = head;
   const { top, left, w } = geometry;
@@ -1067,10 +1157,16 @@ function pasteRegion(picture, geometry, blocks, head, image) {
     const y0 = Math.floor(blocks[i] / gridCols) * B;
     const x0 = (blocks[i] % gridCols) * B;
     const y1 = Math.min(y0 + B, height);
-    const n = (Math.min(x0 + B, width) - x0) * 3;
+    const x1 = Math.min(x0 + B, width);
     for (let y = y0; y < y1; y++) {
-      const s = ((y - top) * w + (x0 - left)) * 3;
-      image.set(picture.subarray(s, s + n), (y * width + x0) * 3);
+      let s = ((y - top) * w + (x0 - left)) * 3;
+      let o = (y * width + x0) * 4;
+      for (let x = x0; x < x1; x++, s += 3, o += 4) {
+        image[o] = picture[s];
+        image[o + 1] = picture[s + 1];
+        image[o + 2] = picture[s + 2];
+        image[o + 3] = 255;
+      }
     }
   }
 }
@@ -1095,33 +1191,49 @@ function namedStreams(layer) {
 
 /**
  * Decode .rgc bytes (§11): {width, height, mode, channels, data, orientation, metadata}. data is a
- * Uint8ClampedArray of the pixels as stored (not rotated by the EXIF orientation), rows top to bottom, each
+ * Uint8ClampedArray of the pixels as stored (not turned by the EXIF orientation), rows top to bottom, each
  * pixel's channels in the order of its mode (L; L, A; R, G, B; R, G, B, A), or with layout 'rgba' four channels
- * R, G, B, A as ImageData holds them. Throws an RgcError for any file the spec refuses.
+ * R, G, B, A as ImageData holds them. Throws an RgcError for any file the spec refuses. kernels: false and
+ * imageDecoder: false take the plain JavaScript and canvas paths where the faster ones would run.
  */
-export async function decode(input, { maxPixels = DEFAULT_MAX_PIXELS, layout = 'native' } = {}) {
+export async function decode(input, options = {}) {
+  const { maxPixels = DEFAULT_MAX_PIXELS, layout = 'native' } = options;
   const file = parse(input, { maxPixels });
   const { head } = file;
+  const { width, height } = head;
+  const alpha = head.hasAlpha ? alphaPlane(file.alpha, head) : null;
   const coded = file.layers.filter((l) => l.streams.length);
   const blocks = regionBlocks(file.map, file.counts);
-  const channels = layout === 'rgba' ? 4 : head.channels;
-  const { width, height } = head;
-  let data;
-  if (coded.length && coded[0].codec !== 'jpeg') {
-    data = await decodeCanvasLayers(file, coded, blocks, channels);
-  } else {
-    data = await decodeJpegLayers(file, coded, blocks, channels);
-  }
-  if (head.hasAlpha || channels === 4) {
-    const alpha = head.hasAlpha ? alphaPlane(file.alpha, head) : null;
-    for (let i = 0, o = channels - 1; i < width * height; i++, o += channels) data[o] = alpha ? alpha[i] : 255;
-  }
+  const canvases = coded.length && coded[0].codec !== 'jpeg';
+  const rgba = await (canvases ? decodeCanvasLayers(file, coded, blocks) : decodeJpegLayers(file, coded, blocks, options));
+  if (alpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
+  const data = layout === 'rgba' ? rgba : modeChannels(rgba, head.channels);
   const metadata = Object.fromEntries(Object.entries(file.metadata).map(([k, v]) => [k, v.slice()]));
+  const channels = layout === 'rgba' ? 4 : head.channels;
   return { width, height, mode: head.mode, channels, data, orientation: file.orientation, metadata };
 }
 
-/** §11.1 steps 5, 7, 9: every JPEG header checked, the streams decoded at once, the planes made and converted. */
-async function decodeJpegLayers(file, coded, blocks, channels) {
+/** RGBA pixels as the channels of a mode (§16): L is R; L, A is R, A; RGB drops A; RGBA is as it is. */
+function modeChannels(rgba, channels) {
+  if (channels === 4) return rgba;
+  const n = rgba.length / 4;
+  const out = new Uint8ClampedArray(n * channels);
+  for (let i = 0, o = 0, p = 0; i < n; i++, p += 4, o += channels) {
+    out[o] = rgba[p];
+    if (channels === 2) out[o + 1] = rgba[p + 3];
+    if (channels === 3) {
+      out[o + 1] = rgba[p + 1];
+      out[o + 2] = rgba[p + 2];
+    }
+  }
+  return out;
+}
+
+/**
+ * §11.1 steps 5, 7, 9 for JPEG layers: every stream's header checked, then the streams decoded at once, each of
+ * scale 1 scattered as it arrives, the scaled ones placed (§11.4), and the planes converted to RGBA.
+ */
+async function decodeJpegLayers(file, coded, blocks, options) {
   const { head } = file;
   const jobs = [];
   for (const layer of coded) {
@@ -1136,18 +1248,24 @@ async function decodeJpegLayers(file, coded, blocks, channels) {
       jobs.push({ layer, k, stream, rows, cols, header: checkJpeg(stream, rows, cols) });
     });
   }
-  const decoded = await Promise.all(jobs.map((j) => decodeJpeg(j.stream, j.rows, j.cols, j.header)));
-  const mosaics = new Map(coded.map((l) => [l, []]));
-  jobs.forEach((job, i) => (mosaics.get(job.layer)[job.k] = decoded[i]));
-  const planes = assemblePlanes(head, coded, mosaics, blocks);
-  const out = new Uint8ClampedArray(head.width * head.height * channels);
-  if (head.colour === 'RGB') planesToRgb(planes, head.width, head.height, out, channels);
-  else planeToGrey(planes[0], head.width, head.height, out, channels, channels >= 3 ? 3 : 1);
-  return out;
+  const kernel = options.kernels !== false && head.colour === 'RGB' ? await colourKernel() : null;
+  const work = workspace(head, kernel);
+  const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;
+  const scaled = [];
+  await Promise.all(
+    jobs.map(async (job) => {
+      const samples = await decodeJpeg(job.stream, job.rows, job.cols, job.header, useImageDecoder);
+      if (job.layer.scale === 1) scatterStream(job, samples, work.planes, head, blocks);
+      else scaled.push({ job, samples });
+    }),
+  );
+  placeScaledLayers(head, scaled, work.planes, blocks);
+  work.toRgba();
+  return work.out;
 }
 
-/** §11.1 steps 5, 8: every canvas header checked, the canvases decoded at once, enlarged and pasted. */
-async function decodeCanvasLayers(file, coded, blocks, channels) {
+/** §11.1 steps 5, 8 for canvases: every header checked, the canvases decoded at once, enlarged and pasted. */
+async function decodeCanvasLayers(file, coded, blocks) {
   const { head } = file;
   const boxes = regionBoxes(head, file.map);
   const jobs = coded.map((layer) => {
@@ -1164,24 +1282,14 @@ async function decodeCanvasLayers(file, coded, blocks, channels) {
     }),
   );
   const { width, height } = head;
-  const rgb = new Uint8Array(width * height * 3);
+  const rgba = new Uint8ClampedArray(width * height * 4);
   jobs.forEach(({ layer, geometry }, i) => {
-    pasteRegion(canvasPicture(pictures[i], geometry, layer.scale), geometry, blocks[layer.region], head, rgb);
+    pasteRegion(canvasPicture(pictures[i], geometry, layer.scale), geometry, blocks[layer.region], head, rgba);
   });
-  const out = new Uint8ClampedArray(width * height * channels);
-  const grey = head.colour === 'L';
-  for (let i = 0, p = 0, o = 0; i < width * height; i++, p += 3, o += channels) {
-    if (grey) {
-      const v = rgbToGrey(rgb[p], rgb[p + 1], rgb[p + 2]);
-      out[o] = v;
-      if (channels >= 3) out[o + 1] = out[o + 2] = v;
-    } else {
-      out[o] = rgb[p];
-      out[o + 1] = rgb[p + 1];
-      out[o + 2] = rgb[p + 2];
-    }
+  if (head.colour === 'L') {
+    for (let p = 0; p < rgba.length; p += 4) rgba[p] = rgba[p + 1] = rgba[p + 2] = rgbToGrey(rgba[p], rgba[p + 1], rgba[p + 2]);
   }
-  return out;
+  return rgba;
 }
 
 // ---------------------------------------------------------------- display: orientation, ImageData, bitmaps
@@ -1219,11 +1327,11 @@ export function orient(data, width, height, orientation) {
 
 /**
  * Decode .rgc bytes to an ImageData (RGBA, not premultiplied), turned as its EXIF orientation says unless
- * orientation is 'none'.
+ * options.orientation is 'none'; other options as decode's.
  */
-export async function decodeImageData(input, { maxPixels = DEFAULT_MAX_PIXELS, orientation = 'from-image' } = {}) {
-  const image = await decode(input, { maxPixels, layout: 'rgba' });
-  const turned = orientation === 'none' ? image : orient(image.data, image.width, image.height, image.orientation);
+export async function decodeImageData(input, options = {}) {
+  const image = await decode(input, { ...options, layout: 'rgba' });
+  const turned = options.orientation === 'none' ? image : orient(image.data, image.width, image.height, image.orientation);
   return new ImageData(turned.data, turned.width, turned.height);
 }
 
