@@ -645,6 +645,7 @@ export function avifSize(data, what, offset) {
   if (!ftyp || ftyp.end - ftyp.start < 8) throw bad('no ftyp box');
   const brands = [];
   for (let at = ftyp.start; at + 4 <= ftyp.end; at += at === ftyp.start ? 8 : 4) brands.push(ascii(data, at, 4));
+  if (!['avif', 'avis', 'mif1', 'msf1'].includes(brands[0])) throw bad(`its major brand is ${JSON.stringify(brands[0])}`);
   if (!brands.includes('avif')) throw bad("its ftyp box names no 'avif' brand");
   if (brands[0] === 'avis' || top.some((b) => b.type === 'moov')) {
     throw new RgcError(`${what} is an AVIF image sequence; a canvas is one still picture`, offset);
