@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed
 DEMO_OUT := demo-out
 FUZZ_SECONDS ?= 600
 FUZZ_OUT := fuzz-out
+# The browser decoder's npm packages (see the end of this file).
+NPM ?= npm
+WEB_DEPS := web/node_modules/.installed
 
-.PHONY: demo test bench previews fuzz lint clean
+.PHONY: demo test bench previews fuzz lint clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +27,7 @@ demo: $(STAMP)
 	done
 	@$(BIN)/python benchmarks/demo_table.py samples $(DEMO_OUT)
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_DEPS) browser
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  # every benchmark runs; fails if any figure missed
@@ -54,3 +57,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check regioncodec tests benchmarks docs fuzz
 	$(BIN)/ruff format --check regioncodec tests benchmarks docs fuzz
 	$(BIN)/mypy regioncodec tests/typing_public_api.py
+
+# --- The browser decoder (web/): its npm packages, and a Chromium for tests/test_browser.py ---------------
+# Without npm or Chromium (a laptop) the tests that need them skip with a line saying why; under CI=true
+# they fail instead, so CI installs both: npm packages from web/package-lock.json, Debian's chromium.
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@if command -v $(NPM) >/dev/null; then \
+		cd web && $(NPM) ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	elif [ "$$CI" = true ]; then echo "npm is needed for the browser tests under CI" >&2; exit 1; \
+	else echo "npm not found: tests that need web/node_modules will skip"; fi
+
+browser:
+	@if ! command -v chromium >/dev/null && [ "$$CI" = true ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi

@@ -99,6 +99,7 @@ class Browser:
     page: Any
     base: str
     extra: Path
+    context: Any = None  # the browser context, for further pages
 
     def put(self, name: str, data: bytes) -> str:
         """Serve data at /extra/name; returns its URL path."""
@@ -106,7 +107,7 @@ class Browser:
         return f"/extra/{name}"
 
     def decode(self, data: bytes, **options: Any) -> dict[str, Any]:
-        """rgc.decode of data in the page: {ok, width, height, channels, pixels} or {ok: False, name, message, offset}."""
+        """rgc.decode of data in the page: {ok, width, height, channels, pixels}, or {ok: False, message, offset}."""
         result = self.page.evaluate(
             """async ([b64, options]) => {
                 const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -123,19 +124,22 @@ class Browser:
         )
         return result
 
-    def decode_all(self, files: list[bytes], timeout_ms: int = 10_000) -> list[dict[str, Any]]:
+    def decode_all(
+        self, files: list[bytes], options: dict[str, Any] | None = None, timeout_ms: int = 10_000
+    ) -> list[dict[str, Any]]:
         """rgc.decode of each file, in one round trip: {ok, ms, sha256} or {ok: False, ...} per file."""
         return self.page.evaluate(
-            """async ([files, timeout]) => {
+            """async ([files, options, timeout]) => {
                 const out = [];
                 for (const b64 of files) {
                     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
                     const start = performance.now();
                     const limit = new Promise((_, reject) => setTimeout(() => reject(new Error('hang')), timeout));
                     try {
-                        const image = await Promise.race([window.rgc.decode(bytes), limit]);
+                        const image = await Promise.race([window.rgc.decode(bytes, options), limit]);
                         const digest = await crypto.subtle.digest('SHA-256', image.data);
-                        const sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+                        const hex = (b) => b.toString(16).padStart(2, '0');
+                        const sha256 = Array.from(new Uint8Array(digest), hex).join('');
                         out.push({ ok: true, sha256, ms: performance.now() - start });
                     } catch (error) {
                         out.push({ ok: false, name: error.name, message: String(error.message), offset: error.offset,
@@ -144,7 +148,7 @@ class Browser:
                 }
                 return out;
             }""",
-            [[base64.b64encode(f).decode() for f in files], timeout_ms],
+            [[base64.b64encode(f).decode() for f in files], options or {}, timeout_ms],
         )
 
 
@@ -160,7 +164,9 @@ PAGE_SETUP = """async () => {
     window.toBase64 = (bytes) => {
         const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         let s = '';
-        for (let i = 0; i < view.length; i += 0x8000) s += String.fromCharCode.apply(null, view.subarray(i, i + 0x8000));
+        for (let i = 0; i < view.length; i += 0x8000) {
+            s += String.fromCharCode.apply(null, view.subarray(i, i + 0x8000));
+        }
         return btoa(s);
     };
 }"""
@@ -175,9 +181,122 @@ def browser(extra: Path) -> Iterator[Browser]:
     with serve(extra) as base, sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = chromium.new_page()
+            context = chromium.new_context()
+            page = context.new_page()
             page.goto(f"{base}/web/blank.html")
             page.evaluate(PAGE_SETUP)
-            yield Browser(page, base, extra)
+            yield Browser(page, base, extra, context)
         finally:
             chromium.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Spec §11 in numpy, as a stand-in for the reference decoder until regioncodec.decode implements §11 exactly
+# (today's decode upsamples chroma with OpenCV's bilinear filter and stretches scaled canvases). Streams are
+# decoded as the reference does: JPEG by libjpeg-turbo through OpenCV, canvases by Pillow.
+
+
+def _enlarge(plane: np.ndarray, s: int) -> np.ndarray:
+    """§11.4's enlargement by s (triangle filter, centres aligned, edges repeated, one rounding)."""
+    h, w = plane.shape
+
+    def taps(n: int, size: int) -> tuple[np.ndarray, ...]:
+        y = np.arange(n)
+        i = y // s
+        d = 2 * (y - i * s) + 1 - s
+        return i, np.clip(np.where(d < 0, i - 1, i + 1), 0, size - 1), 2 * s - np.abs(d), np.abs(d)
+
+    ri, ro, rn, rf = taps(h * s, h)
+    ci, co, cn, cf = taps(w * s, w)
+    p = plane.astype(np.int64)
+    v = rn[:, None] * p[ri] + rf[:, None] * p[ro]
+    out = cn[None, :] * v[:, ci] + cf[None, :] * v[:, co]
+    return ((out + 2 * s * s) >> int(np.log2(4 * s * s))).astype(np.uint8)
+
+
+def _reduce(plane: np.ndarray, s: int) -> np.ndarray:
+    """§11.4's reduction by s: the rounded mean of each s x s square, halves up."""
+    h, w = plane.shape
+    total = plane.astype(np.int64).reshape(h // s, s, w // s, s).sum(axis=(1, 3))
+    return ((total + s * s // 2) >> int(np.log2(s * s))).astype(np.uint8)
+
+
+def _upsample(c: np.ndarray) -> np.ndarray:
+    """§11.5: libjpeg's h2v2 fancy upsampling of a chroma plane."""
+    c = c.astype(np.int64)
+    v = np.empty((2 * c.shape[0], c.shape[1]), np.int64)
+    v[0::2] = 3 * c + np.vstack([c[:1], c[:-1]])
+    v[1::2] = 3 * c + np.vstack([c[1:], c[-1:]])
+    out = np.empty((v.shape[0], 2 * v.shape[1]), np.int64)
+    out[:, 0::2] = (3 * v + np.hstack([v[:, :1], v[:, :-1]]) + 8) >> 4
+    out[:, 1::2] = (3 * v + np.hstack([v[:, 1:], v[:, -1:]]) + 7) >> 4
+    return out
+
+
+def _to_rgb(luma: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """§11.6: YCbCr to RGB in units of 2^-14."""
+    y, cb, cr = luma.astype(np.int64), cb - 128, cr - 128
+    r = y + ((22987 * cr + 8192) >> 14)
+    g = y + ((-5636 * cb - 11698 * cr + 8192) >> 14)
+    b = y + ((29049 * cb + 8192) >> 14)
+    return np.clip(np.stack([r, g, b], -1), 0, 255).astype(np.uint8)
+
+
+def spec11_decode(data: bytes) -> np.ndarray:
+    """The pixels spec §11 gives for a valid .rgc file, as regioncodec.decode lays them out."""
+    import io
+
+    import cv2
+    from PIL import Image
+
+    from regioncodec import container, planes
+
+    parsed = container.read(data)
+    head = parsed.header
+    rows, cols = head.grid_shape
+    b = head.block_size
+    layers = [layer for layer in parsed.layers if layer.streams]
+    if layers and layers[0].codec != "jpeg":
+        rgb = np.zeros((head.height, head.width, 3), np.uint8)
+        for layer in layers:
+            cells = parsed.block_map == layer.region
+            rs, cs = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
+            top, left = rs[0] * b, cs[0] * b
+            bottom, right = min((rs[-1] + 1) * b, head.height), min((cs[-1] + 1) * b, head.width)
+            picture = np.asarray(Image.open(io.BytesIO(layer.streams[0])).convert("RGB"))
+            s = layer.scale
+            if s > 1:
+                picture = np.stack([_enlarge(picture[..., k], s) for k in range(3)], -1)
+            mask = planes.expand(cells, (head.height, head.width), b)[top:bottom, left:right]
+            rgb[top:bottom, left:right][mask] = picture[: bottom - top, : right - left][mask]
+        if head.colour == "L":
+            rgb = ((rgb.astype(np.int64) @ np.array([19595, 38470, 7471]) + 32768) >> 16).astype(np.uint8)
+        out = rgb
+    else:
+        colour = head.colour == "RGB"
+        full = [np.full((rows * b, cols * b), 128, np.uint8)]
+        if colour:
+            full += [np.full((rows * b // 2, cols * b // 2), 128, np.uint8) for _ in range(2)]
+        for s in sorted({layer.scale for layer in layers}):
+            target = full if s == 1 else [_reduce(p, s) for p in full]
+            same = [layer for layer in layers if layer.scale == s]
+            for layer in same:
+                cells = parsed.block_map == layer.region
+                decoded = [
+                    cv2.imdecode(np.frombuffer(st, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+                    for st in layer.streams
+                ]
+                planes.unpack(decoded[0], cells, b // s, target[0])
+                if colour:
+                    for plane, part in zip(target[1:], np.vsplit(decoded[1], 2), strict=True):
+                        planes.unpack(part, cells, b // s // 2, plane)
+            for layer in same if s > 1 else []:
+                cells = parsed.block_map == layer.region
+                for k, plane in enumerate(full):
+                    planes.copy_blocks(_enlarge(target[k], s), plane, cells, b if k == 0 else b // 2)
+        luma = full[0]
+        out = _to_rgb(luma, _upsample(full[1]), _upsample(full[2])) if colour else luma
+        out = np.ascontiguousarray(out[: head.height, : head.width])
+    if parsed.alpha is not None:
+        out = np.dstack([out, container.alpha_plane(parsed.alpha, head)])
+    return out
