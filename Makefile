@@ -30,9 +30,9 @@ demo: $(STAMP)
 test: $(STAMP) $(WEB_DEPS) browser
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  # every benchmark runs; fails if any figure missed
+bench: $(STAMP) $(WEB_DEPS) browser  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
-	@missed=0; for name in core encoders peers segment memory batch; do \
+	@missed=0; for name in core encoders peers segment memory batch browser; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
 

@@ -823,9 +823,13 @@ function regionBlocks(map, counts) {
   return lists;
 }
 
-/** A plane of rows x cols samples, every one 128 (§11.2). */
-function plane(rows, cols) {
-  return { rows, cols, data: new Uint8Array(rows * cols).fill(128) };
+/**
+ * A plane of rows x cols samples, every one 128 (§11.2). The value shows only where §11.4 reduces blocks not yet
+ * written, so without scaled layers the filling is skipped: every block is written before it is read.
+ */
+function plane(rows, cols, fill = true) {
+  const data = new Uint8Array(rows * cols);
+  return { rows, cols, data: fill ? data.fill(128) : data };
 }
 
 /**
@@ -835,6 +839,8 @@ function plane(rows, cols) {
  */
 function scatter(samples, mosaicCols, top, blocks, gridCols, cell, target) {
   const { data, start, step, stride } = samples;
+  const aligned = (data.byteOffset | start | stride | target.data.byteOffset | target.cols | cell) % 4 === 0;
+  if (step === 4 && aligned) return scatterWords(samples, mosaicCols, top, blocks, gridCols, cell, target);
   const pw = target.cols;
   const out = target.data;
   for (let i = 0; i < blocks.length; i++) {
@@ -844,6 +850,30 @@ function scatter(samples, mosaicCols, top, blocks, gridCols, cell, target) {
     for (let y = 0; y < cell; y++) {
       const d = dst + y * pw;
       for (let x = 0, s = src + y * stride; x < cell; x++, s += step) out[d + x] = data[s];
+    }
+  }
+}
+
+/**
+ * scatter() for samples four bytes apart (a grey JPEG decoded to BGRX or RGBX) and cells of a multiple of four:
+ * the same copy, four samples to a 32-bit word.
+ */
+function scatterWords(samples, mosaicCols, top, blocks, gridCols, cell, target) {
+  const { data, start, stride } = samples;
+  const src = new Uint32Array(data.buffer, data.byteOffset, data.byteLength >> 2);
+  const out = new Uint32Array(target.data.buffer, target.data.byteOffset, target.data.length >> 2);
+  const sw = stride >> 2;
+  const pw = target.cols >> 2;
+  const words = cell >> 2;
+  for (let i = 0; i < blocks.length; i++) {
+    const first = (start >> 2) + (top + Math.floor(i / mosaicCols) * cell) * sw + (i % mosaicCols) * cell;
+    const block = blocks[i];
+    const dst = Math.floor(block / gridCols) * cell * pw + (block % gridCols) * words;
+    for (let y = 0; y < cell; y++) {
+      const d = dst + y * pw;
+      for (let x = 0, s = first + y * sw; x < words; x++, s += 4) {
+        out[d + x] = (src[s] & 255) | ((src[s + 1] & 255) << 8) | ((src[s + 2] & 255) << 16) | (src[s + 3] << 24);
+      }
     }
   }
 }
@@ -1054,10 +1084,11 @@ const KERNEL_BAND = 32; // rows of the image converted per call of the kernel (s
 const align = (n) => (n + 63) & ~63;
 
 /**
- * The planes of §11.2 (every sample 128) and the RGBA image they become: {planes, out, toRgba()}. With the
- * colour kernel, all live in one WebAssembly memory (the image first, so out is a view of it); else in arrays.
+ * The planes of §11.2 (filled with 128 where scaled layers will read them) and the RGBA image they become:
+ * {planes, out, toRgba()}. With the colour kernel, all live in one WebAssembly memory (the image first, so out
+ * is a view of it); else in arrays.
  */
-function workspace(head, kernel) {
+function workspace(head, kernel, fill) {
   const { rows, cols, blockSize: B, width, height } = head;
   const colour = head.colour === 'RGB';
   const sizes = [[rows * B, cols * B], ...(colour ? [[(rows * B) / 2, (cols * B) / 2], [(rows * B) / 2, (cols * B) / 2]] : [])];
@@ -1071,10 +1102,13 @@ function workspace(head, kernel) {
     try {
       memory = new WebAssembly.Memory({ initial: Math.ceil((at + 2 * scratch) / 65536) });
     } catch {
-      return workspace(head, null); // no room for one memory this large: plain arrays
+      return workspace(head, null, fill); // no room for one memory this large: plain arrays
     }
     const { rgba } = new WebAssembly.Instance(kernel, { env: { memory } }).exports;
-    const planes = sizes.map(([r, c], k) => ({ rows: r, cols: c, data: new Uint8Array(memory.buffer, offsets[k], r * c).fill(128) }));
+    const planes = sizes.map(([r, c], k) => {
+      const data = new Uint8Array(memory.buffer, offsets[k], r * c);
+      return { rows: r, cols: c, data: fill ? data.fill(128) : data };
+    });
     const [Y, Cb] = planes;
     const toRgba = () => {
       for (let y = 0; y < height; y += KERNEL_BAND) {
@@ -1083,7 +1117,7 @@ function workspace(head, kernel) {
     };
     return { planes, out: new Uint8ClampedArray(memory.buffer, 0, bytes), toRgba };
   }
-  const planes = sizes.map(([r, c]) => plane(r, c));
+  const planes = sizes.map(([r, c]) => plane(r, c, fill));
   const out = new Uint8ClampedArray(bytes);
   const toRgba = () => {
     if (!colour) return planeToGrey(planes[0], width, height, out);
@@ -1250,7 +1284,7 @@ async function decodeJpegLayers(file, coded, blocks, options) {
     });
   }
   const kernel = options.kernels !== false && head.colour === 'RGB' ? await colourKernel() : null;
-  const work = workspace(head, kernel);
+  const work = workspace(head, kernel, coded.some((layer) => layer.scale > 1));
   const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;
   const scaled = [];
   await Promise.all(

@@ -45,11 +45,10 @@
     (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $even) (local.get $odd))
     (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $even) (local.get $odd)))
 
-  ;; (k·d + 8192) >> 14 for 8 signed 16-bit d, in 32 bits, narrowed back to 16 (§11.6's R and B terms).
+  ;; (k·d + 8192) >> 14 for 8 signed 16-bit d (§11.6's R and B terms), exactly, as one rounding multiply:
+  ;; q15mulr(2d, k) = (2d·k + 2^14) >> 15, the same numerator and shift doubled (|2d·k| < 2^31, no saturation).
   (func $term (param $d v128) (param $k v128) (result v128)
-    (i16x8.narrow_i32x4_s
-      (i32x4.shr_s (i32x4.add (i32x4.extmul_low_i16x8_s (local.get $d) (local.get $k)) (v128.const i32x4 8192 8192 8192 8192)) (i32.const 14))
-      (i32x4.shr_s (i32x4.add (i32x4.extmul_high_i16x8_s (local.get $d) (local.get $k)) (v128.const i32x4 8192 8192 8192 8192)) (i32.const 14))))
+    (i16x8.q15mulr_sat_s (i16x8.add (local.get $d) (local.get $d)) (local.get $k)))
 
   ;; (-5636·(Cb - 128) - 11698·(Cr - 128) + 8192) >> 14 for 8 pixels: §11.6's G term, one rounding.
   (func $green (param $db v128) (param $dr v128) (result v128)
