@@ -5,7 +5,8 @@
  * Like <img>: its intrinsic size is the image's (turned by its EXIF orientation), width and height attributes
  * set its CSS size, alt names it to assistive technology and stands in its place when it fails, loading="lazy"
  * waits until it nears the viewport, and it fires load and error events. While loading, once loaded and after
- * failing it is in the custom states :state(loading), :state(loaded) and :state(error); `complete`,
+ * failing it is in the custom states :state(loading), :state(loaded) and :state(error) (and has data-state
+ * set to the same, for browsers without custom states); `complete`,
  * `naturalWidth`, `naturalHeight`, `error` and `decode()` answer as <img>'s do.
  */
 import { decodeImageData } from './rgc.js';
@@ -16,8 +17,8 @@ canvas { display: block; width: 100%; height: 100%; }
 :host(:not([width])) canvas, :host(:not([height])) canvas { max-width: 100%; height: auto; }
 .alt { display: none; box-sizing: border-box; padding: 2px 4px; font: inherit; color: inherit;
        border: 1px solid currentColor; opacity: .7; }
-:host(:state(error)) canvas { display: none; }
-:host(:state(error)) .alt:not(:empty) { display: inline-block; }
+:host([data-state="error"]) canvas { display: none; }
+:host([data-state="error"]) .alt:not(:empty) { display: inline-block; }
 `;
 
 /** The custom element <rgc-img>. */
@@ -83,19 +84,19 @@ export class RgcImg extends HTMLElement {
   }
   /** The image's width in pixels as displayed (after its EXIF orientation); 0 until loaded. */
   get naturalWidth() {
-    return this.#internals.states.has('loaded') ? this.#canvas.width : 0;
+    return this.#is('loaded') ? this.#canvas.width : 0;
   }
   get naturalHeight() {
-    return this.#internals.states.has('loaded') ? this.#canvas.height : 0;
+    return this.#is('loaded') ? this.#canvas.height : 0;
   }
   /** Whether loading is over, in success or failure, or there is nothing to load. */
   get complete() {
-    return !this.#internals.states.has('loading');
+    return !this.#is('loading');
   }
   /** A promise that resolves once the image is shown, or rejects with the load's error. */
   decode() {
-    if (this.#internals.states.has('loaded')) return Promise.resolve();
-    if (this.#internals.states.has('error')) return Promise.reject(this.error);
+    if (this.#is('loaded')) return Promise.resolve();
+    if (this.#is('error')) return Promise.reject(this.error);
     return this.#pending().promise;
   }
 
@@ -110,9 +111,19 @@ export class RgcImg extends HTMLElement {
     return this.#settled;
   }
 
+  /** Enter one of the states loading, loaded, error (or none): a custom state where the browser has them. */
   #state(name) {
-    for (const s of ['loading', 'loaded', 'error']) this.#internals.states.delete(s);
-    if (name) this.#internals.states.add(name);
+    const states = this.#internals.states;
+    if (states) {
+      for (const s of ['loading', 'loaded', 'error']) states.delete(s);
+      if (name) states.add(name);
+    }
+    if (name) this.dataset.state = name; // for CSS in browsers without :state()
+    else delete this.dataset.state;
+  }
+
+  #is(name) {
+    return this.dataset.state === name;
   }
 
   #cancel() {
@@ -130,7 +141,7 @@ export class RgcImg extends HTMLElement {
       this.#state(null);
       return;
     }
-    if (this.src === this.#loadedSrc && !this.#internals.states.has('error')) return;
+    if (this.src === this.#loadedSrc && !this.#is('error')) return;
     this.#cancel();
     this.#state('loading');
     this.#pending();
