@@ -10,7 +10,7 @@ FUZZ_OUT := fuzz-out
 NPM ?= npm
 WEB_DEPS := web/node_modules/.installed
 
-.PHONY: demo test bench previews fuzz lint clean browser
+.PHONY: demo test bench previews fuzz lint clean conformance browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(STAMP) $(WEB_DEPS) browser  # every benchmark runs; fails if any figure
 	@missed=0; for name in core encoders peers segment memory batch browser; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
+
+# Write spec/conformance/ again (spec §16): only when the format or the decoder's arithmetic changes on purpose.
+conformance: $(STAMP)
+	$(BIN)/python tests/data/make_conformance.py
 
 previews: $(STAMP)
 	$(BIN)/python docs/make_previews.py

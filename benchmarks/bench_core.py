@@ -51,7 +51,7 @@ def rate_distortion(paths: list[Path]) -> list[dict[str, float]]:
             "bg_vs_j30": psnr(image, out, ~mask) - psnr(image, pillow_decode(j30), ~mask),
             "eq_q": eq_q,
             "eq_gain": psnr(image, out, mask) - psnr(image, pillow_decode(eq), mask),
-            "overhead": regioncodec.inspect(data).overhead_bytes,
+            "overhead": regioncodec.read_info(data).overhead_bytes,
         }
         rows.append(row)
         cells = (

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import image_paths, load_rgb, print_verdicts  # noqa: E402
 
 import regioncodec  # noqa: E402
-from regioncodec import report  # noqa: E402
+from regioncodec import EncodeSettings, report  # noqa: E402
 from regioncodec.metrics import importance_mask, psnr  # noqa: E402
 
 FG, BG = 90, 30
@@ -48,7 +48,8 @@ def run_config(
     codec = str(options.get("codec", "jpeg"))
     for stem, image in images:
         mask = importance_mask(image)
-        found = report.compare(stem, image, mask, {"fg_quality": FG, "bg_quality": BG, **options}, peers, repeat=1)
+        settings = EncodeSettings(fg_quality=FG, bg_quality=BG, **options)  # type: ignore[arg-type]
+        found = report.compare(stem, image, mask, settings, peers, repeat=1)
         rows += found
         uniform_bg = report.pillow_decode(report.peer_encode(image, codec, BG))
         guard.append(found[0].psnr_bg - psnr(image, uniform_bg, ~mask))

@@ -27,7 +27,7 @@ def main(samples: Path, out: Path) -> int:
     print("-" * len(header))
     for source in sorted(samples.glob("*.jpg")):
         data = (out / f"{source.stem}.rgc").read_bytes()
-        info = regioncodec.inspect(data)
+        info = regioncodec.read_info(data)
         original = load_rgb(source)
         decoded = load_rgb(out / f"{source.stem}.png")
         fg = regioncodec.read_mask(data)

@@ -17,7 +17,8 @@ from typing import BinaryIO
 import numpy as np
 import zstandard
 
-from .errors import ChunkError, FormatError, LimitError, TruncatedError
+from .codecs import BY_CODE, CANVAS, CODECS
+from .errors import ChunkError, FormatError, LimitError, OptionError, TruncatedError
 
 SIGNATURE = b"\x89RGC\r\n\x1a\n"  # §3: high bit, CR-LF, ^Z, LF catch damaged transfers
 VERSION = 1  # §5: the only version this reader accepts
@@ -44,9 +45,6 @@ READ_PIECE = 1 << 24  # §12: chunks are read 16 MiB at a time, so a lying lengt
 BLOCK_SIZES = (8, 16, 32, 64)  # §5: multiples of the 8x8 DCT block
 MIN_COLOUR_BLOCK = 16  # §5: a 4:2:0 MCU is 16x16, so colour blocks are never smaller
 MODE_CODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # §5: the value is the number of channels
-CODEC_CODES = {1: "jpeg", 2: "webp", 3: "avif"}  # §7
-PLANE_CODECS = ("jpeg",)  # §7.1: mosaics of raw planes, one stream per plane
-CANVAS_CODECS = ("webp", "avif")  # §7.5: one colour picture of the region's bounding box
 SCALES = (1, 2, 4)  # §7: a layer's pixels may be coded at 1/scale of the image's resolution
 BMAP_ZSTD_LEVEL = 12  # §6: within ~25 bytes of level 19 on real maps, 30x faster (19 costs ~1.5 ms to set up)
 COUNT_SLICE = 1 << 20  # map bytes counted at a time: bincount's int64 temporaries stay at 8 MB
@@ -157,7 +155,9 @@ def write(container: Container) -> bytes:
 
 
 def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
-    """Parse and check a whole .rgc file without decoding any pixels (§11)."""
+    """Parse and check a whole .rgc file without decoding any pixels (§11); data may be any bytes-like object."""
+    data = as_bytes(data)
+    _check_limit(max_pixels)
     chunks = _chunks(io.BytesIO(data))
     header = _read_head(next(chunks, None), max_pixels)
     block_map: np.ndarray | None = None
@@ -195,12 +195,26 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
     raise TruncatedError("file ends before its DONE chunk")
 
 
+def as_bytes(data: object) -> bytes:
+    """data as bytes if it is bytes-like, else OptionError (the caller passed something else)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise OptionError(f"data must be bytes, not {type(data).__name__}")
+    return bytes(data)
+
+
+def _check_limit(max_pixels: object) -> None:
+    """OptionError unless max_pixels is a positive integer."""
+    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
+        raise OptionError(f"max_pixels must be a positive integer, not {max_pixels!r}")
+
+
 def read_front(stream: BinaryIO, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Header, Metadata]:
     """The header and metadata, reading a stream only up to the first critical chunk after HEAD (§9).
 
     Metadata chunks must come before BMAP, so nothing past them is read: no
     block map, no pixels. What the rest of the file holds is not checked.
     """
+    _check_limit(max_pixels)
     chunks = _chunks(stream, front_only=True)
     header = _read_head(next(chunks, None), max_pixels)
     metadata: dict[str, bytes] = {}
@@ -406,7 +420,7 @@ def _add_metadata(metadata: dict[str, bytes], kind: bytes, body: bytes, offset: 
 
 def _layer_data(layer: Layer) -> bytes:
     """The data of a LAYR chunk (§7)."""
-    codec = {v: k for k, v in CODEC_CODES.items()}[layer.codec]
+    codec = CODECS[layer.codec].code
     first = layer.streams[0] if layer.streams else b""
     fields = LAYR_FIELDS.pack(layer.region, codec, layer.quality, layer.scale, len(first))
     return fields + b"".join(layer.streams)
@@ -430,7 +444,7 @@ def _read_layer(body: bytes, header: Header, counts: np.ndarray, index: int, off
         raise ChunkError(f"LAYR chunk at byte {offset} is one more than the {header.regions} declared")
     if region != index:
         raise ChunkError(f"LAYR chunk at byte {offset} is for region {region}; region {index} comes next")
-    if code not in CODEC_CODES:
+    if code not in BY_CODE:
         raise FormatError(f"LAYR chunk at byte {offset} uses unknown codec {code}")
     if not 1 <= quality <= 100:
         raise FormatError(f"LAYR chunk at byte {offset} has quality {quality}, outside 1..100")
@@ -443,7 +457,7 @@ def _read_layer(body: bytes, header: Header, counts: np.ndarray, index: int, off
         )
     first = body[LAYR_FIELDS.size : LAYR_FIELDS.size + first_length]
     second = body[LAYR_FIELDS.size + first_length :]
-    codec = CODEC_CODES[code]
+    codec = BY_CODE[code].name
     streams = _streams(header.colour, codec, first, second)
     has_blocks = bool(counts[region])
     if has_blocks != bool(streams):
@@ -458,7 +472,7 @@ def _streams(colour: str, codec: str, first: bytes, second: bytes) -> tuple[byte
         return ()
     if not first:
         raise FormatError("LAYR has a second stream but no first one")
-    if codec in CANVAS_CODECS:
+    if CODECS[codec].layout == CANVAS:
         if second:
             raise FormatError(f"LAYR of codec {codec} carries a second stream")
         return (first,)
@@ -487,7 +501,7 @@ def _all_present(header: Header, block_map: np.ndarray | None, alpha: bytes | No
         raise ChunkError(f"file of mode {header.mode} has no ALPH chunk")
     if len(layers) != header.regions:
         raise ChunkError(f"file has {len(layers)} LAYR chunks; HEAD declares {header.regions}")
-    layouts = {layer.codec in PLANE_CODECS for layer in layers if layer.streams}
+    layouts = {CODECS[layer.codec].layout for layer in layers if layer.streams}
     if len(layouts) > 1:
         raise FormatError("file mixes JPEG layers with WebP or AVIF layers")
     return block_map

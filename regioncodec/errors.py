@@ -1,4 +1,8 @@
-"""The exceptions regioncodec raises on purpose: one base, then what went wrong."""
+"""The exceptions regioncodec raises on purpose: one base, then what went wrong.
+
+The library says what went wrong; it never decides how a program exits.
+The command line maps each class to its exit status.
+"""
 
 
 class RegionCodecError(Exception):
@@ -6,7 +10,11 @@ class RegionCodecError(Exception):
 
 
 class InputError(RegionCodecError, ValueError):
-    """An argument is wrong: an image of the wrong shape or mode, a quality out of range."""
+    """An argument is wrong: an image of the wrong shape or mode, a mask of the wrong size, an unreadable image."""
+
+
+class OptionError(InputError):
+    """A setting is invalid, or settings contradict each other (a quality map with a foreground quality)."""
 
 
 class FormatError(RegionCodecError, ValueError):
@@ -23,6 +31,15 @@ class ChunkError(FormatError):
 
 class LimitError(RegionCodecError):
     """The file is valid but larger than the caller allows (a decompression-bomb guard)."""
+
+
+class OpenError(RegionCodecError, OSError):
+    """An input file cannot be opened or read (missing, a folder, no permission)."""
+
+
+class WriteError(RegionCodecError, OSError):
+    """An output cannot be written: it exists (and replacing was not asked for), it is the input, or the disk
+    refused."""
 
 
 class SchedulerError(RegionCodecError):

@@ -1,4 +1,4 @@
-"""Writing output files so that nothing a user owns is lost.
+"""Reading input files, and writing output files so that nothing a user owns is lost.
 
 Output goes to a temporary file in the target folder and is moved into place
 only when complete: an error or interruption leaves no partial file, and an
@@ -17,23 +17,29 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import OpenError, WriteError
+
 TEMP_TOKEN_BYTES = 4  # random bytes in a temporary file's name (.NAME.<hex>.tmp), so writers never share one
 
 
-class SameFileError(OSError):
-    """The output path names the input file."""
+def read_bytes(path: Path) -> bytes:
+    """The bytes of an input file."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise OpenError(f"{path}: cannot open: {exc.strerror}") from None
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None = None) -> None:
     """Run write on a temporary file next to path, then move it to path.
 
-    Refuses (FileExistsError) to replace an existing path unless force, and
-    (SameFileError) to write over source even with force.
+    Refuses (WriteError) to replace an existing path unless force, and to
+    write over source even with force.
     """
     if source is not None and path.exists() and path.samefile(source):
-        raise SameFileError(f"{path} is the input file; refusing to write over it")
+        raise WriteError(f"{path} is the input file; refusing to write over it")
     if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; use --force to replace it")
+        raise WriteError(f"{path} exists; use --force to replace it")
     temp = path.with_name(f".{path.name}.{secrets.token_hex(TEMP_TOKEN_BYTES)}.tmp")
     with _interrupt_held():
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -89,6 +95,6 @@ def _move(temp: Path, path: Path, force: bool) -> None:
     try:
         os.link(temp, path)
     except FileExistsError:
-        raise FileExistsError(f"{path} exists; use --force to replace it") from None
+        raise WriteError(f"{path} exists; use --force to replace it") from None
     except OSError:  # a filesystem without hard links: the exists() check above is all we have
         os.replace(temp, path)

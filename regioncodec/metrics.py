@@ -9,7 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .planes import expand, to_grey
+from .layout import expand
+from .planes import to_grey
 
 
 def psnr(reference: np.ndarray, test: np.ndarray, where: np.ndarray | None = None) -> float:

@@ -2,8 +2,10 @@
 
 Importing this module registers the plugin, as regioncodec.register_pillow()
 does. It is a thin adapter: opening reads the header and metadata chunks only
-(container.read_front), pixels are decoded by regioncodec.decode on load(),
-and saving calls regioncodec.encode with the options given to save().
+(container.read_front), pixels are decoded by the reference decoder on
+load(), and saving calls regioncodec.encode with the options given to save()
+that are EncodeSettings fields (others are Pillow's or other formats' and
+left alone), plus mask, exif, icc_profile and xmp.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from typing import IO, BinaryIO, cast
 
 from PIL import Image, ImageFile
 
-from . import api, container
+from . import container, decoder
 from .errors import RegionCodecError, TruncatedError
+from .settings import OPTION_NAMES
 
 FORMAT = "RGC"
 EXTENSION = ".rgc"  # spec §14
 MIME = "image/x-rgc"  # spec §14
-SAVE_OPTIONS = ("fg_quality", "bg_quality", "mask", "method", "block_size", "exif", "icc_profile", "xmp", "strip")
+SAVE_INPUTS = ("mask", "quality_map", "exif", "icc_profile", "xmp")  # save() keywords encode takes beside settings
 NO_LIMIT = container.MAX_DIMENSION**2  # Image.open applies Pillow's own MAX_IMAGE_PIXELS check to the size
 
 
@@ -54,7 +57,7 @@ class RgcDecoder(ImageFile.PyDecoder):
         """Set the image to the file's pixels; buffer is unused, as the decoder reads the file itself."""
         assert self.fd is not None
         try:
-            pixels = api.decode(self.fd.read(), max_pixels=NO_LIMIT)
+            pixels = decoder.decode(self.fd.read(), max_pixels=NO_LIMIT)
         except TruncatedError as exc:
             raise OSError(f"image file is truncated: {exc}") from exc
         except RegionCodecError as exc:
@@ -64,8 +67,10 @@ class RgcDecoder(ImageFile.PyDecoder):
 
 
 def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
-    """Image.save(..., format="RGC"): encode with the regioncodec options among the save() keywords."""
-    options = {name: im.encoderinfo[name] for name in SAVE_OPTIONS if name in im.encoderinfo}
+    """Image.save(..., format="RGC"): encode with the regioncodec settings and inputs among the save() keywords."""
+    from . import api
+
+    options = {name: value for name, value in im.encoderinfo.items() if name in (*OPTION_NAMES, *SAVE_INPUTS)}
     fp.write(api.encode(im, **options))
 
 

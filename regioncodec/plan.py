@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from .errors import InputError
+from .settings import MAX_LEVELS
 
-MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
 RING_KERNEL = np.ones((3, 3), np.uint8)  # the transition ring: blocks touching the foreground, corners too
 
 Coded = TypeVar("Coded")

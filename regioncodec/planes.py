@@ -1,8 +1,10 @@
-"""Pixel planes: RGB <-> JPEG's YCbCr 4:2:0 planes, and packing blocks into mosaics.
+"""The encoder's pixel planes: RGB to JPEG's YCbCr 4:2:0 planes, padding, grey, and block maxima.
 
 Region coding works on raw planes rather than RGB so that every block is coded
-from the same samples as in a uniform JPEG (and at least as faithfully), and so that chroma is upsampled once,
-after the regions are put back together, across true neighbours.
+from the same samples as in a uniform JPEG (and at least as faithfully), and
+so that the decoder upsamples chroma once, after the regions are put back
+together, across true neighbours (spec §11.5). How the encoder makes its
+planes is its own choice (§7.3); the decoder does not depend on it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ _RGB_TO_CHROMA = np.array(
     ],
     dtype=np.float32,
 )
-
-BAND_PIXELS = 1 << 18  # pixels converted at a time: temporaries of a few MB that stay in cache
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -54,64 +54,6 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return luma, np.ascontiguousarray(chroma.transpose(2, 0, 1))
 
 
-def planes_to_rgb(luma: np.ndarray, chroma: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Upsample chroma with JPEG's triangle filter and convert to RGB, as libjpeg-turbo does; crop to height x width.
-
-    Like libjpeg, the upsampled chroma is rounded to integers before the
-    (integer) colour conversion: measured on Kodak this costs 0.03 dB against
-    converting in float and takes 25% less decode time. Work goes in bands of
-    rows, each with one chroma row of context on either side, so temporaries
-    stay small and the result is exactly that of converting at once.
-    """
-    rgb = np.empty((height, width, 3), np.uint8)
-    band = max(2, (BAND_PIXELS // luma.shape[1]) & ~1)
-    for top in range(0, height, band):
-        bottom = min(top + band, height)
-        first, last = max(top // 2 - 1, 0), min((bottom + 1) // 2 + 1, chroma.shape[1])
-        size, skip = (luma.shape[1], 2 * (last - first)), top - 2 * first
-        cr, cb = (
-            cv2.resize(chroma[index, first:last], size, interpolation=cv2.INTER_LINEAR)[skip : skip + bottom - top]
-            for index in (1, 0)
-        )
-        ycrcb = cv2.merge([luma[top:bottom], cr, cb])
-        rgb[top:bottom] = cv2.cvtColor(ycrcb, cv2.COLOR_YCrCb2RGB)[:, :width]
-    return rgb
-
-
-def mosaic_shape(count: int, grid_cols: int) -> tuple[int, int]:
-    """Rows and columns of the mosaic that holds count blocks of a grid grid_cols wide."""
-    cols = min(count, grid_cols)
-    return -(-count // cols), cols
-
-
-def pack(plane: np.ndarray, cells: np.ndarray, cell: int) -> np.ndarray:
-    """Gather the cell x cell blocks where cells is True, in raster order, into a mosaic.
-
-    The mosaic is as wide as the grid (or narrower); cells past the last block
-    are flat at the last block's mean, which JPEG codes almost for free.
-    """
-    blocks = _blocks(plane, cell)[cells]
-    rows, cols = mosaic_shape(len(blocks), cells.shape[1])
-    spare = rows * cols - len(blocks)
-    if spare:
-        flat = np.full((spare, cell, cell), round(float(blocks[-1].mean())), dtype=plane.dtype)
-        blocks = np.concatenate([blocks, flat])
-    return blocks.reshape(rows, cols, cell, cell).transpose(0, 2, 1, 3).reshape(rows * cell, cols * cell)
-
-
-def unpack(mosaic: np.ndarray, cells: np.ndarray, cell: int, plane: np.ndarray) -> None:
-    """Scatter the blocks of a mosaic made by pack back to where cells is True in plane."""
-    rows, cols = mosaic.shape[0] // cell, mosaic.shape[1] // cell
-    blocks = mosaic.reshape(rows, cell, cols, cell).transpose(0, 2, 1, 3).reshape(rows * cols, cell, cell)
-    _blocks(plane, cell)[cells] = blocks[: int(cells.sum())]
-
-
-def expand(cells: np.ndarray, shape: tuple[int, int], cell: int) -> np.ndarray:
-    """Pixel mask of shape (height, width) from a grid of cell x cell blocks."""
-    full = np.repeat(np.repeat(cells, cell, axis=0), cell, axis=1)
-    return np.ascontiguousarray(full[: shape[0], : shape[1]])
-
-
 def block_max(plane: np.ndarray, cell: int) -> np.ndarray:
     """Largest value in each cell x cell block of a uint8 plane (edge blocks padded with zeros)."""
     height, width = plane.shape
@@ -121,12 +63,10 @@ def block_max(plane: np.ndarray, cell: int) -> np.ndarray:
     return np.asarray(padded.reshape(rows, cell, cols, cell).max(axis=(1, 3)))
 
 
-def copy_blocks(source: np.ndarray, target: np.ndarray, cells: np.ndarray, cell: int) -> None:
-    """Copy the cell x cell blocks where cells is True from source to target (same shape)."""
-    _blocks(target, cell)[cells] = _blocks(source, cell)[cells]
+def reduce_planes(luma: np.ndarray, chroma: np.ndarray | None, scale: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Planes reduced by scale, each sample the mean of a scale x scale square (the encoder's choice, §7.6)."""
 
+    def reduce(plane: np.ndarray) -> np.ndarray:
+        return cv2.resize(plane, (plane.shape[1] // scale, plane.shape[0] // scale), interpolation=cv2.INTER_AREA)
 
-def _blocks(plane: np.ndarray, cell: int) -> np.ndarray:
-    """A (rows, cols, cell, cell) view of a plane whose sides are multiples of cell."""
-    height, width = plane.shape
-    return plane.reshape(height // cell, cell, width // cell, cell).swapaxes(1, 2)
+    return reduce(luma), None if chroma is None else np.stack([reduce(c) for c in chroma])

@@ -9,7 +9,6 @@ use this module, so a figure means the same wherever it is printed.
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 import statistics
 import time
@@ -24,6 +23,7 @@ from PIL import Image
 from . import api
 from .metrics import boundary_band, psnr, seam_step, ssim
 from .planes import to_rgb
+from .settings import EncodeSettings
 
 PEERS = ("jpeg", "jpegli", "webp", "avif")  # jpeg is libjpeg-turbo through Pillow; jpegli needs pyjpegli
 BASELINE_QUALITY = 90  # speed is reported against one Pillow JPEG encode/decode at this quality
@@ -102,17 +102,17 @@ def at_most(size: int, encode: Callable[[int], bytes]) -> tuple[int, bytes] | No
 
 
 def compare(
-    name: str, image: np.ndarray, mask: np.ndarray, options: dict[str, object], peers: Iterable[str], repeat: int = 3
+    name: str, image: np.ndarray, mask: np.ndarray, settings: EncodeSettings, peers: Iterable[str], repeat: int = 3
 ) -> list[Row]:
-    """regioncodec with options, then each peer at equal bytes, measured on mask (True = foreground)."""
+    """regioncodec with settings, then each peer at equal bytes, measured on mask (True = foreground)."""
 
     def encode_ours() -> bytes:
-        return api.encode(image, mask=mask, **options)  # type: ignore[arg-type]
+        return api.encode(image, settings, mask=mask)
 
     ours = encode_ours()
     speed = _speed_ratios(image, repeat)
     ratios = speed(encode_ours, lambda: api.decode(ours))
-    rows = [_row(name, "regioncodec", _setting(options), image, ours, api.decode(ours), mask, *ratios)]
+    rows = [_row(name, "regioncodec", _setting(settings), image, ours, api.decode(ours), mask, *ratios)]
     for peer in peers:
         found = at_most(len(ours), partial(peer_encode, image, peer))
         if found is None:
@@ -212,28 +212,29 @@ def paired_ratios(
     return {name: statistics.median(values) for name, values in ratios.items()}
 
 
-def _setting(options: dict[str, object]) -> str:
-    """Our options as a short label: the qualities, then whatever differs from encode's defaults."""
-    defaults = {name: p.default for name, p in inspect.signature(api.encode).parameters.items()}
-    label = f"{options.get('fg_quality', api.DEFAULT_FG_QUALITY)}/{options.get('bg_quality', api.DEFAULT_BG_QUALITY)}"
+def _setting(settings: EncodeSettings) -> str:
+    """Our settings as a short label: the qualities, then whatever differs from the defaults."""
+    low, high = settings.qualities
     extras = [
-        f"{k}={v}" for k, v in sorted(options.items()) if k not in ("fg_quality", "bg_quality") and v != defaults[k]
+        f"{f.name}={getattr(settings, f.name)}"
+        for f in fields(settings)
+        if f.name not in ("fg_quality", "bg_quality") and getattr(settings, f.name) != f.default
     ]
-    return " ".join([label, *extras])
+    return " ".join([f"{high}/{low}", *extras])
 
 
 SWEEP = (20, 30, 40, 50, 60, 70, 80, 90, 95)  # qualities the RD curves are drawn through
 
 
 def rd_curves(
-    image: np.ndarray, mask: np.ndarray, options: dict[str, object], peers: Iterable[str]
+    image: np.ndarray, mask: np.ndarray, settings: EncodeSettings, peers: Iterable[str]
 ) -> dict[str, list[tuple[float, float]]]:
     """(bpp, fg PSNR) points per coder over SWEEP: ours sweeping the fg quality, each peer its uniform quality."""
     pixels = image.shape[0] * image.shape[1]
-    fixed = {key: value for key, value in options.items() if key != "fg_quality"}
     curves: dict[str, list[tuple[float, float]]] = {"regioncodec": []}
+    low = settings.qualities[0]
     for quality in SWEEP:
-        data = api.encode(image, mask=mask, fg_quality=quality, **fixed)  # type: ignore[arg-type]
+        data = api.encode(image, settings, mask=mask, fg_quality=quality, bg_quality=min(low, quality))
         curves["regioncodec"].append((8 * len(data) / pixels, psnr(image, api.decode(data), mask)))
     for peer in peers:
         points = []

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from functools import partial
 
-from . import container, metrics, plan, planes, regions
+from . import container, decoder, layout, metrics, plan
 from .container import Container, Header, Layer, Metadata
+from .layers import LayerCoder
 
 AUTO_SCALES = (2, 4)  # reductions auto tries against full resolution
 
 
 def fit(
-    coder: regions.LayerCoder,
+    coder: LayerCoder,
     header: Header,
     qualities: list[int],
     scales: list[int],
@@ -32,25 +33,25 @@ def fit(
     def payload(region: int, quality: int) -> int:
         return coder.layer(region, quality, scales[region]).payload_bytes
 
-    empty = tuple(Layer(r, coder.codec, q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
+    empty = tuple(Layer(r, coder.codecs[r], q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
     overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata())))
     return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
 
 
-def auto_background(coder: regions.LayerCoder, header: Header, qualities: list[int]) -> tuple[int, int]:
+def auto_background(coder: LayerCoder, header: Header, qualities: list[int]) -> tuple[int, int]:
     """(scale, quality) of the smallest background layer that makes no more error than full resolution does.
 
     Full resolution at the asked quality sets the error to match, measured on
     the background's pixels of the decoded image; each reduced scale then
     takes the lowest quality that matches it (by bisection), if any does.
     """
-    background = planes.expand(coder.block_map == 0, (header.height, header.width), header.block_size)
+    background = layout.expand(coder.block_map == 0, (header.height, header.width), header.block_size)
     if not background.any():
         return 1, qualities[0]
     upper = [coder.layer(region, quality, 1) for region, quality in enumerate(qualities) if region > 0]
 
     def error(layer: Layer) -> float:
-        decoded = regions.decode_layers(header, coder.block_map, (layer, *upper))
+        decoded = decoder.decode_layers(header, coder.block_map, (layer, *upper))
         return metrics.mse(coder.image, decoded, background)
 
     full = coder.layer(0, qualities[0], 1)

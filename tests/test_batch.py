@@ -22,14 +22,12 @@ import pytest
 from PIL import Image, ImageCms, features
 
 import regioncodec
-from regioncodec import batch, convert, files
+from regioncodec import batch, files, imagefiles
+from regioncodec.batch import runner
+from regioncodec.batch.tasks import ENCODE, Task
 
 from .conftest import SAMPLES
-from .helpers import random_image
-
-
-def rcodec(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True)
+from .helpers import random_image, rcodec
 
 
 @pytest.fixture()
@@ -106,7 +104,7 @@ def test_existing_outputs_are_skipped_refused_or_replaced(photos: Path, tmp_path
     assert {r.status for r in refused} == {"failed"} and all("--force" in r.error for r in refused)
     replaced = regioncodec.encode_many(paths, out, jobs=1, fg_quality=50, force=True)
     assert {r.status for r in replaced} == {"done"}
-    assert regioncodec.inspect(replaced[0].output.read_bytes()).regions[1].quality == 50
+    assert regioncodec.read_info(replaced[0].output.read_bytes()).regions[1].quality == 50
 
 
 def test_two_inputs_with_one_output_name(tmp_path: Path) -> None:
@@ -149,7 +147,7 @@ def test_decode_many_writes_metadata_and_alpha_back(tmp_path: Path) -> None:
         assert stripped[0].output.suffix == ".tif" and "icc_profile" not in back.info
 
 
-@pytest.mark.parametrize("image_format", sorted(set().union(*convert.METADATA_FORMATS.values())))
+@pytest.mark.parametrize("image_format", sorted(set().union(*imagefiles.METADATA_FORMATS.values())))
 def test_metadata_table_matches_pillow(image_format: str) -> None:
     """Each format the table names really holds each item, written as save_options writes it."""
     if image_format == "AVIF" and not features.check("avif"):
@@ -159,7 +157,7 @@ def test_metadata_table_matches_pillow(image_format: str) -> None:
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
     data = regioncodec.encode(random_image((16, 16, 3)), exif=exif.tobytes(), icc_profile=icc, xmp=xmp)
-    written, unwritten = convert.decode_data(data, Path("x.rgc"), image_format)
+    written, unwritten = imagefiles.decode_data(data, Path("x.rgc"), image_format)
     assert unwritten == ()
     with Image.open(io.BytesIO(written)) as back:
         assert back.format == image_format
@@ -287,7 +285,7 @@ def test_cli_batch_takes_the_encoder_options(tmp_path: Path) -> None:
     out = tmp_path / "out" / (SAMPLES[0].stem + ".rgc")
     done = rcodec("batch", folder, tmp_path / "out", "--codec", "webp", "--levels", 3, "--quiet")
     assert done.returncode == 0, done.stderr
-    info = regioncodec.inspect(out.read_bytes())
+    info = regioncodec.read_info(out.read_bytes())
     assert {r.codec for r in info.regions} == {"webp"} and len(info.regions) == 3
     done = rcodec("batch", folder, tmp_path / "out", "--target-bpp", "1.5", "--force", "--quiet")
     assert done.returncode == 0, done.stderr
@@ -330,8 +328,8 @@ def finished(results: object = None, error: BaseException | None = None) -> cf.F
     return future
 
 
-def tasks_for(count: int) -> dict[int, batch._Task]:
-    return {i: batch._Task(batch.ENCODE, Path(f"{i}.jpg"), Path(f"{i}.rgc")) for i in range(count)}
+def tasks_for(count: int) -> dict[int, Task]:
+    return {i: Task(ENCODE, Path(f"{i}.jpg"), Path(f"{i}.rgc")) for i in range(count)}
 
 
 @pytest.mark.parametrize("grouped", [True, False])
@@ -340,15 +338,15 @@ def test_calls_to_local_workers_take_several_small_files(grouped: bool) -> None:
     far less), and shrinks to one file at the end so the workers finish together. Dask gets a task per file."""
     sizes = []
 
-    def submit(tasks: list[batch._Task]) -> cf.Future[Any]:
+    def submit(tasks: list[Task]) -> cf.Future[Any]:
         sizes.append(len(tasks))
         return finished([(batch.FileResult(t.source, t.output, batch.DONE, seconds=0.01), None) for t in tasks])
 
-    results = list(batch._Runner(tasks_for(300), batch._Workers(submit, 2, grouped)).results())
+    results = list(runner.Runner(tasks_for(300), runner.Workers(submit, 2, grouped)).results())
     assert sorted(index for index, _ in results) == list(range(300))
     assert all(result.source == Path(f"{index}.jpg") for index, result in results)
     if grouped:
-        assert max(sizes) == round(batch.CALL_SECONDS / 0.01) and sizes[0] == sizes[-1] == 1
+        assert max(sizes) == round(runner.CALL_SECONDS / 0.01) and sizes[0] == sizes[-1] == 1
         assert len(sizes) < 300 / 3
     else:
         assert sizes == [1] * 300
@@ -360,7 +358,7 @@ def test_calls_to_local_workers_take_several_small_files(grouped: bool) -> None:
 )
 def test_a_failed_call_fails_each_of_its_files(error: BaseException, message: str) -> None:
     group = list(tasks_for(3).values())
-    results = batch._collect(group, finished(error=error))
+    results = runner._collect(group, finished(error=error))
     assert [r.source for r in results] == [t.source for t in group]
     assert all(r.status == batch.FAILED and message in r.error for r in results)
 
@@ -387,7 +385,7 @@ class FakePool:
         self.restarts = 0
         self.calls: list[list[str]] = []
 
-    def submit(self, tasks: list[batch._Task]) -> cf.Future[Any]:
+    def submit(self, tasks: list[Task]) -> cf.Future[Any]:
         if self.broken:
             raise BrokenProcessPool("A child process terminated abruptly")
         self.calls.append([task.source.name for task in tasks])
@@ -411,12 +409,12 @@ def test_a_file_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path
     """The files of the calls a dying worker broke run again one at a time in a new pool: only the file that
     kills a worker by itself fails. Outputs the worker wrote whole before it died are kept (as skipped), and
     its half-written temporary file is removed."""
-    tasks = {i: batch._Task(batch.ENCODE, Path(f"{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(300)}
-    tasks[57] = batch._Task(batch.ENCODE, Path("kill-57.jpg"), tmp_path / "57.rgc")
+    tasks = {i: Task(ENCODE, Path(f"{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(300)}
+    tasks[57] = Task(ENCODE, Path("kill-57.jpg"), tmp_path / "57.rgc")
     pool = FakePool()
-    results = dict(batch._Runner(tasks, batch._Workers(pool.submit, 2, True, pool.restart)).results())
+    results = dict(runner.Runner(tasks, runner.Workers(pool.submit, 2, True, pool.restart)).results())
     assert sorted(results) == list(range(300))
-    assert results.pop(57).error == batch.WORKER_DIED
+    assert results.pop(57).error == runner.WORKER_DIED
     broken_call = next(call for call in pool.calls if "kill-57.jpg" in call)
     written = broken_call[: broken_call.index("kill-57.jpg")]
     assert len(broken_call) > 1 and ["kill-57.jpg"] in pool.calls
@@ -429,18 +427,18 @@ def test_a_file_that_kills_its_worker_fails_alone_and_the_batch_goes_on(tmp_path
 def test_a_pool_found_broken_before_any_call_is_replaced() -> None:
     pool = FakePool()
     pool.broken = True  # its workers died at start, before the first call could be sent
-    results = dict(batch._Runner(tasks_for(20), batch._Workers(pool.submit, 2, True, pool.restart)).results())
+    results = dict(runner.Runner(tasks_for(20), runner.Workers(pool.submit, 2, True, pool.restart)).results())
     assert sorted(results) == list(range(20)) and {r.status for r in results.values()} == {batch.DONE}
     assert pool.restarts == 1
 
 
 def test_a_pool_whose_workers_always_die_is_given_up_after_max_restarts(tmp_path: Path) -> None:
-    tasks = {i: batch._Task(batch.ENCODE, Path(f"kill-{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(40)}
+    tasks = {i: Task(ENCODE, Path(f"kill-{i}.jpg"), tmp_path / f"{i}.rgc") for i in range(40)}
     pool = FakePool()
-    results = dict(batch._Runner(tasks, batch._Workers(pool.submit, 2, True, pool.restart)).results())
+    results = dict(runner.Runner(tasks, runner.Workers(pool.submit, 2, True, pool.restart)).results())
     assert sorted(results) == list(range(40))
-    assert {result.error for result in results.values()} == {batch.WORKER_DIED}
-    assert pool.restarts == batch.MAX_RESTARTS
+    assert {result.error for result in results.values()} == {runner.WORKER_DIED}
+    assert pool.restarts == runner.MAX_RESTARTS
     assert not list(tmp_path.iterdir())  # the temporary files of the calls that died are gone
 
 

@@ -1,4 +1,5 @@
-"""The rcodec command line, run as users run it: in a subprocess."""
+"""The rcodec command line: in this process through cli.main, and as users run it, in a subprocess, where only a
+real process shows what is tested (exit at a full disk, C libraries' stderr, a closed pipe, start-up time)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,9 @@ from regioncodec import cli, container, files
 
 from .conftest import DATA, ROOT
 from .craft import build, chunks_of, layer
+from .helpers import rcodec, rcodec_process
 
 SAMPLE = ROOT / "samples" / "kodim04.jpg"
-
-
-def rcodec(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True)
 
 
 @pytest.fixture()
@@ -101,10 +99,8 @@ def test_mask_of_the_wrong_size(tmp_path: Path) -> None:
     ],
 )
 def test_usage_errors_exit_2_with_one_line(tmp_path: Path, args: tuple[object, ...]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True, cwd=tmp_path
-    )
-    assert done.returncode == 2
+    done = rcodec(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not (tmp_path / "x.rgc").exists()
 
@@ -116,9 +112,9 @@ def test_quality_map_sets_the_qualities_and_refuses_the_flags_it_replaces(tmp_pa
     Image.fromarray(quality_map).save(tmp_path / "map.png")
     done = rcodec("encode", SAMPLE, tmp_path / "q.rgc", "--quality-map", tmp_path / "map.png")
     assert done.returncode == 0, done.stderr
-    assert [r.quality for r in regioncodec.inspect((tmp_path / "q.rgc").read_bytes()).regions] == [21, 100]
+    assert [r.quality for r in regioncodec.read_info((tmp_path / "q.rgc").read_bytes()).regions] == [21, 100]
     done = rcodec("encode", SAMPLE, tmp_path / "r.rgc", "--quality-map", tmp_path / "map.png", "--fg-quality", "80")
-    assert done.returncode == 2 and "--quality-map is used as it is: --fg-quality cannot apply" in done.stderr
+    assert done.returncode == 2 and "a quality map is used as it is: fg_quality cannot apply" in done.stderr
     assert not (tmp_path / "r.rgc").exists()
 
 
@@ -184,9 +180,23 @@ def test_help_has_examples() -> None:
         assert done.returncode == 0 and "examples:" in done.stdout and f"rcodec {command}" in done.stdout
 
 
-def test_version() -> None:
-    done = rcodec("--version")
+def test_version_and_a_round_trip_as_a_user_runs_them(tmp_path: Path) -> None:
+    done = rcodec_process("--version")
     assert done.returncode == 0 and done.stdout.startswith("rcodec ")
+    assert rcodec_process("encode", SAMPLE, tmp_path / "a.rgc").returncode == 0
+    assert rcodec_process("decode", tmp_path / "a.rgc", tmp_path / "a.png").returncode == 0
+    assert Image.open(tmp_path / "a.png").size == (512, 768)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, encoded: Path) -> None:
+    """rcodec info x.rgc | head -1: the reader goes away; no error, no traceback."""
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "regioncodec", "info", str(encoded)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # as head does once it has its line
+    assert reader.wait(timeout=60) == 0
+    assert reader.stderr.read() == b""
 
 
 def test_greyscale_stays_greyscale(tmp_path: Path) -> None:
@@ -266,12 +276,7 @@ def test_full_disk_mid_write_leaves_no_partial_file(tmp_path: Path, encoded: Pat
     """Writing fails half-way (EFBIG at 4 KB): exit 73, and the folder holds exactly what it held."""
     source, out = (SAMPLE, tmp_path / "new.rgc") if command == "encode" else (encoded, tmp_path / "new.png")
     before = sorted(tmp_path.iterdir())
-    done = subprocess.run(
-        [sys.executable, "-m", "regioncodec", command, str(source), str(out)],
-        capture_output=True,
-        text=True,
-        preexec_fn=limited(4096),
-    )
+    done = rcodec_process(command, source, out, preexec_fn=limited(4096))
     assert done.returncode == 73 and "File too large" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert sorted(tmp_path.iterdir()) == before
@@ -280,12 +285,7 @@ def test_full_disk_mid_write_leaves_no_partial_file(tmp_path: Path, encoded: Pat
 def test_failed_replace_keeps_the_old_file(tmp_path: Path, encoded: Path) -> None:
     old = tmp_path / "old.png"
     old.write_bytes(b"precious")
-    done = subprocess.run(
-        [sys.executable, "-m", "regioncodec", "decode", str(encoded), str(old), "--force"],
-        capture_output=True,
-        text=True,
-        preexec_fn=limited(4096),
-    )
+    done = rcodec_process("decode", encoded, old, "--force", preexec_fn=limited(4096))
     assert done.returncode == 73 and old.read_bytes() == b"precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.png", "photo.rgc"]
 
@@ -366,9 +366,9 @@ def test_libjpeg_warnings_stay_off_stderr_unless_debug(tmp_path: Path) -> None:
     damaged = luma[:scan] + luma[scan + 4 :]  # four bytes of entropy-coded data gone
     bad = tmp_path / "bad.rgc"
     bad.write_bytes(build([*chunks[:2], (b"LAYR", layer(0, damaged, chroma)), *chunks[3:]]))
-    done = rcodec("decode", bad, tmp_path / "a.png")
+    done = rcodec_process("decode", bad, tmp_path / "a.png")
     assert done.returncode == 0 and done.stderr == ""
-    debug = rcodec("decode", bad, tmp_path / "b.png", "--debug")
+    debug = rcodec_process("decode", bad, tmp_path / "b.png", "--debug")
     assert debug.returncode == 0 and "Corrupt JPEG data" in debug.stderr
 
 

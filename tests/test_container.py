@@ -51,7 +51,7 @@ def test_spec_hex_dump_is_the_golden_file() -> None:
 
 def test_smallest_file_decodes() -> None:
     assert np.array_equal(regioncodec.decode(SMALLEST), np.array([[128]], np.uint8))
-    info = regioncodec.inspect(SMALLEST)
+    info = regioncodec.read_info(SMALLEST)
     assert (info.width, info.height, info.mode, info.block_size, info.fg_fraction) == (1, 1, "L", 8, 0.0)
 
 
@@ -429,7 +429,7 @@ def test_alpha_plane_declaring_a_huge_size_is_refused_before_decompressing() -> 
     bomb = b"\1" + frame(bytes(100_000_000))
     assert len(bomb) < 10_000
     with pytest.raises(FormatError, match="declares 100000000 alpha bytes"):
-        regioncodec.inspect(replace(ALPHA_METADATA, b"ALPH", bomb))
+        regioncodec.read_info(replace(ALPHA_METADATA, b"ALPH", bomb))
 
 
 def test_metadata_chunk_rules() -> None:
@@ -448,7 +448,7 @@ def test_metadata_chunk_rules() -> None:
         with pytest.raises(FormatError, match=match):
             regioncodec.decode(build(variant))
         with pytest.raises(FormatError, match=match):
-            regioncodec.inspect(build(variant))
+            regioncodec.read_info(build(variant))
 
 
 def test_metadata_chunks_are_ancillary_to_old_readers() -> None:

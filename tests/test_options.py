@@ -7,10 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, features
 
 import regioncodec
-from regioncodec import FormatError, InputError, LimitError, canvas, container, plan, regions
+from regioncodec import FormatError, InputError, LimitError, container, layers, plan
 
 from .helpers import importance_mask, pillow_jpeg, psnr
 
@@ -38,7 +38,7 @@ def test_canvas_codecs_round_trip_and_keep_their_promise(crop: np.ndarray, crop_
     data = regioncodec.encode(crop, mask=crop_mask, codec=codec)
     out = regioncodec.decode(data)
     assert out.shape == crop.shape
-    assert [r.codec for r in regioncodec.inspect(data).regions] == [codec, codec]
+    assert [r.codec for r in regioncodec.read_info(data).regions] == [codec, codec]
     assert psnr(crop, out, crop_mask) > psnr(crop, out, ~crop_mask)
     assert psnr(crop, out, ~crop_mask) >= psnr(crop, uniform(crop, codec, 30), ~crop_mask) - 0.5
 
@@ -61,7 +61,7 @@ def test_greyscale_round_trips_with_every_codec(crop: np.ndarray, codec: str) ->
 
 def test_a_payload_codec_this_pillow_lacks_is_a_format_error(crop: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     data = regioncodec.encode(crop, codec="avif")
-    monkeypatch.setattr(canvas.features, "check", lambda feature: feature != "avif")
+    monkeypatch.setattr(features, "check", lambda feature: feature != "avif")
     with pytest.raises(FormatError, match="AVIF, which this Pillow cannot read"):
         regioncodec.decode(data)
     with pytest.raises(InputError, match="cannot write AVIF"):
@@ -100,9 +100,9 @@ def test_pillows_bomb_error_on_a_webp_payload_is_a_limit_error(
 def test_background_scale_shrinks_the_background(
     crop: np.ndarray, crop_mask: np.ndarray, codec: str, scale: int
 ) -> None:
-    full = regioncodec.inspect(regioncodec.encode(crop, mask=crop_mask, codec=codec))
+    full = regioncodec.read_info(regioncodec.encode(crop, mask=crop_mask, codec=codec))
     data = regioncodec.encode(crop, mask=crop_mask, codec=codec, bg_scale=scale)
-    reduced = regioncodec.inspect(data)
+    reduced = regioncodec.read_info(data)
     assert [r.scale for r in reduced.regions] == [scale, 1]
     assert reduced.regions[0].bytes < 0.7 * full.regions[0].bytes
     assert reduced.regions[1].bytes == full.regions[1].bytes or codec != "jpeg"
@@ -124,7 +124,7 @@ def test_background_scale_blends_at_the_border() -> None:
 @pytest.mark.parametrize("levels", [3, 4])
 def test_levels_split_the_background_by_detail(crop: np.ndarray, crop_mask: np.ndarray, levels: int) -> None:
     data = regioncodec.encode(crop, mask=crop_mask, levels=levels, fg_quality=90, bg_quality=30)
-    info = regioncodec.inspect(data)
+    info = regioncodec.read_info(data)
     qualities = [r.quality for r in info.regions]
     assert len(qualities) == levels and qualities[0] == 30 and qualities[-1] == 90 and qualities == sorted(qualities)
     assert info.regions[-1].role == "foreground" and info.regions[1].role == "level 1"
@@ -140,7 +140,7 @@ def test_quality_map_sets_each_block(crop: np.ndarray) -> None:
     quality_map = np.zeros(crop.shape[:2], np.uint8)
     quality_map[:, 128:] = 255
     quality_map[:64, :64] = 127
-    info = regioncodec.inspect(regioncodec.encode(crop, quality_map=quality_map))
+    info = regioncodec.read_info(regioncodec.encode(crop, quality_map=quality_map))
     assert [(r.quality, round(r.fraction, 3)) for r in info.regions] == [(1, 0.417), (50, 0.083), (100, 0.5)]
     from_pil = regioncodec.encode(crop, quality_map=Image.fromarray(quality_map))
     assert from_pil == regioncodec.encode(crop, quality_map=quality_map)
@@ -148,7 +148,7 @@ def test_quality_map_sets_each_block(crop: np.ndarray) -> None:
 
 def test_quality_map_keeps_at_most_eight_levels(crop: np.ndarray) -> None:
     gradient = np.tile(np.linspace(0, 255, crop.shape[1]).astype(np.uint8), (crop.shape[0], 1))
-    info = regioncodec.inspect(regioncodec.encode(crop, quality_map=gradient))
+    info = regioncodec.read_info(regioncodec.encode(crop, quality_map=gradient))
     assert (
         len(info.regions) == 8 and info.regions[0].quality == 7 and info.regions[-1].quality == 100
     )  # blocks take their brightest pixel
@@ -168,7 +168,7 @@ def test_lowest_quality_bisects_to_the_first_good_enough_result() -> None:
 
 
 def test_a_layer_is_coded_once_however_often_a_search_asks(crop: np.ndarray, crop_mask: np.ndarray) -> None:
-    coder = regions.LayerCoder(crop, crop_mask[::16, ::16].astype(np.uint8), 16, "jpeg")
+    coder = layers.LayerCoder(crop, crop_mask[::16, ::16].astype(np.uint8), 16, ["jpeg", "jpeg"])
     assert coder.layer(1, 90, 1) is coder.layer(1, 90, 1)
     assert coder.layer(1, 90, 1) is not coder.layer(1, 89, 1)
 
@@ -208,7 +208,7 @@ def test_canvas_of_the_wrong_size_is_refused(crop: np.ndarray, crop_mask: np.nda
 @pytest.mark.parametrize(
     "options, match",
     [
-        ({"codec": "png"}, "codec must be one of jpeg, webp, avif"),
+        ({"codec": "png"}, "unknown codec 'png'; choose from jpeg, webp, avif"),
         ({"bg_scale": 3}, "bg_scale must be one of 1, 2, 4"),
         ({"bg_scale": True}, "bg_scale"),
         ({"levels": 1}, "levels must be an integer from 2 to 8"),
@@ -216,7 +216,10 @@ def test_canvas_of_the_wrong_size_is_refused(crop: np.ndarray, crop_mask: np.nda
         ({"target_size": 0}, "target_size"),
         ({"quality_map": np.zeros((3, 3), np.uint8)}, "quality_map is 3x3 but the image is 256x192"),
         ({"quality_map": np.zeros((192, 256), np.float32)}, "uint8"),
-        ({"quality_map": np.zeros((192, 256), np.uint8), "levels": 3}, "replaces mask and levels"),
+        ({"quality_map": np.zeros((192, 256), np.uint8), "levels": 3}, "quality map is used as it is: levels"),
+        ({"quality_map": np.zeros((192, 256), np.uint8), "fg_quality": 80}, "quality map is used as it is: fg_quality"),
+        ({"fg_quality": 80, "bg_quality": 90}, "bg_quality 90 is above fg_quality 80"),
+        ({"fg_qualty": 80}, "unknown encode options fg_qualty"),
     ],
 )
 def test_bad_options(crop: np.ndarray, options: dict, match: str) -> None:
@@ -230,9 +233,9 @@ def test_auto_scale_reduces_a_smooth_background_without_losing_fidelity(
     """The portrait's backdrop and skin are smooth enough to code at half size for fewer bytes."""
     full = regioncodec.encode(crop, mask=crop_mask)
     auto = regioncodec.encode(crop, mask=crop_mask, bg_scale="auto")
-    region = regioncodec.inspect(auto).regions[0]
+    region = regioncodec.read_info(auto).regions[0]
     assert region.scale > 1
-    assert region.bytes < regioncodec.inspect(full).regions[0].bytes
+    assert region.bytes < regioncodec.read_info(full).regions[0].bytes
     assert psnr(crop, regioncodec.decode(auto), ~crop_mask) >= psnr(crop, regioncodec.decode(full), ~crop_mask)
 
 

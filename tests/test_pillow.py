@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 import regioncodec
+import regioncodec.decoder
 from regioncodec import pillow
 
 from .conftest import DATA, ROOT
@@ -50,7 +51,9 @@ def test_open_reads_the_header_and_decodes_only_on_load(monkeypatch: pytest.Monk
     data = ALPHA_METADATA.read_bytes()
     stream = io.BytesIO(data)
     calls = []
-    monkeypatch.setattr(regioncodec.api, "decode", lambda *a, **k: calls.append(a) or np.zeros((16, 32, 4), np.uint8))
+    monkeypatch.setattr(
+        regioncodec.decoder, "decode", lambda *a, **k: calls.append(a) or np.zeros((16, 32, 4), np.uint8)
+    )
     im = Image.open(stream)
     assert im.size == (32, 16) and not calls
     assert stream.tell() <= data.index(b"BMAP") + 4  # nothing past the block map's chunk header was read
@@ -70,6 +73,7 @@ def test_importing_registers(how: str) -> None:
     check = f"""
 from PIL import Image
 import regioncodec
+import regioncodec.decoder
 assert "RGC" not in Image.OPEN
 {how}
 im = Image.open({str(ALPHA_METADATA)!r})
@@ -148,11 +152,11 @@ def test_save_with_options(tmp_path: Path) -> None:
     mask[:64, :64] = True
     path = tmp_path / "x.rgc"
     photo.save(path, fg_quality=85, bg_quality=20, mask=mask)
-    info = regioncodec.inspect(path.read_bytes())
+    info = regioncodec.read_info(path.read_bytes())
     assert [r.quality for r in info.regions] == [20, 85]
     assert info.fg_fraction == pytest.approx(64 * 64 / (photo.width * photo.height))
     photo.save(path, method="edges", block_size=32)
-    assert regioncodec.inspect(path.read_bytes()).block_size == 32
+    assert regioncodec.read_info(path.read_bytes()).block_size == 32
     with Image.open(path) as back:
         assert psnr(np.asarray(back), np.asarray(photo)) > 30
 
@@ -162,7 +166,7 @@ def test_save_takes_pil_mask_and_format_keyword() -> None:
     mask = Image.new("1", image.size)
     out = io.BytesIO()
     image.save(out, "RGC", mask=mask)
-    assert regioncodec.inspect(out.getvalue()).fg_fraction == 0
+    assert regioncodec.read_info(out.getvalue()).fg_fraction == 0
 
 
 def test_save_keeps_metadata_and_alpha(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from regioncodec import jpeg, planes, quantise
+from regioncodec import planes, quantise
+from regioncodec.codecs import jpeg
 
 
 def coded(plane: np.ndarray, table: list[int]) -> tuple[int, float]:

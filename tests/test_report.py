@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from regioncodec import report
+from regioncodec import EncodeSettings, report
 from regioncodec.metrics import boundary_band, importance_mask, mse, psnr, seam_step, ssim
 
 from .conftest import ROOT
@@ -30,7 +30,7 @@ def test_at_most_finds_the_highest_quality_that_fits() -> None:
 def test_compare_puts_peers_at_equal_bytes(photo: np.ndarray) -> None:
     crop = np.ascontiguousarray(photo[200:328, 160:352])
     mask = importance_mask(crop)
-    rows = report.compare("crop", crop, mask, {"fg_quality": 90, "bg_quality": 30}, ["jpeg", "webp"], repeat=1)
+    rows = report.compare("crop", crop, mask, EncodeSettings(fg_quality=90, bg_quality=30), ["jpeg", "webp"], repeat=1)
     ours, *peers = rows
     assert ours.coder == "regioncodec" and ours.quality == "90/30"
     assert [p.coder for p in peers] == ["jpeg", "webp"]

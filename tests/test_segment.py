@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import regioncodec
-from regioncodec import InputError, SegmentOptions
+from regioncodec import InputError, OptionError, SegmentOptions
 
 from .scenes import SCENES, blank_page, dark_object, iou, luma, odd_disc, red_object
 
@@ -39,7 +39,7 @@ def test_threshold_takes_the_smaller_side_whatever_its_brightness() -> None:
 @pytest.mark.parametrize("clusters", [4, 6])
 def test_kmeans_cluster_count(clusters: int) -> None:
     image, truth = red_object()
-    assert iou(regioncodec.segment(image, "kmeans", options=SegmentOptions(clusters=clusters)), truth) >= 0.85
+    assert iou(regioncodec.segment(image, "kmeans", segmentation=SegmentOptions(clusters=clusters)), truth) >= 0.85
 
 
 def test_kmeans_does_not_depend_on_opencv_random_state() -> None:
@@ -47,7 +47,7 @@ def test_kmeans_does_not_depend_on_opencv_random_state() -> None:
     masks = []
     for seed in (1, 2):
         cv2.setRNGSeed(seed)
-        masks.append(regioncodec.segment(image, "kmeans", options=SegmentOptions(clusters=6)))
+        masks.append(regioncodec.segment(image, "kmeans", segmentation=SegmentOptions(clusters=6)))
     assert np.array_equal(*masks)
 
 
@@ -97,7 +97,7 @@ def test_a_blank_page_has_no_foreground(method: str) -> None:
 @pytest.mark.parametrize("method", ALL_METHODS)
 def test_noise_of_a_huge_aspect_ratio_segments(method: str) -> None:
     noise = np.random.default_rng(0).integers(0, 256, (2, 20000, 3), dtype=np.uint8)
-    assert regioncodec.segment(noise, method, options=SegmentOptions(fraction=0.5)).shape == (2, 20000)
+    assert regioncodec.segment(noise, method, segmentation=SegmentOptions(fraction=0.5)).shape == (2, 20000)
 
 
 def test_an_image_of_no_pixels_is_refused() -> None:
@@ -106,7 +106,8 @@ def test_an_image_of_no_pixels_is_refused() -> None:
 
 
 def test_threshold_override_orders_the_masks(photo: np.ndarray) -> None:
-    masks = [regioncodec.segment(photo, options=SegmentOptions(threshold=t, kernel=1)) for t in (0.0, 0.1, 0.3, 1.0)]
+    options = [SegmentOptions(threshold=t, kernel=1) for t in (0.0, 0.1, 0.3, 1.0)]
+    masks = [regioncodec.segment(photo, segmentation=o) for o in options]
     shares = [m.mean() for m in masks]
     assert shares[0] > shares[1] > shares[2] > shares[3] == 0
     assert all((later <= earlier).all() for earlier, later in zip(masks, masks[1:], strict=False))
@@ -115,13 +116,13 @@ def test_threshold_override_orders_the_masks(photo: np.ndarray) -> None:
 @pytest.mark.parametrize("method", ["edges", "saliency"])
 @pytest.mark.parametrize("fraction", [0.1, 0.3, 0.6])
 def test_fraction_is_reached(photo: np.ndarray, method: str, fraction: float) -> None:
-    mask = regioncodec.segment(photo, method, options=SegmentOptions(fraction=fraction, margin=16))
+    mask = regioncodec.segment(photo, method, segmentation=SegmentOptions(fraction=fraction, margin=16))
     assert mask.mean() == pytest.approx(fraction, abs=0.02)
 
 
 def test_fraction_bounds(photo: np.ndarray) -> None:
-    assert not regioncodec.segment(photo, options=SegmentOptions(fraction=0.0)).any()
-    assert regioncodec.segment(photo, options=SegmentOptions(fraction=1.0)).all()
+    assert not regioncodec.segment(photo, segmentation=SegmentOptions(fraction=0.0)).any()
+    assert regioncodec.segment(photo, segmentation=SegmentOptions(fraction=1.0)).all()
 
 
 def _two_patches(small: int, large: int) -> np.ndarray:
@@ -136,15 +137,15 @@ def _two_patches(small: int, large: int) -> np.ndarray:
 def test_kernel_removes_specks_and_one_turns_it_off() -> None:
     image = _two_patches(16, 96)
     assert not regioncodec.segment(image)[32:48, 32:48].any()
-    assert regioncodec.segment(image, options=SegmentOptions(kernel=1))[32:48, 32:48].all()
-    assert not regioncodec.segment(image, options=SegmentOptions(kernel=7))[160:256, 224:320].any()
+    assert regioncodec.segment(image, segmentation=SegmentOptions(kernel=1))[32:48, 32:48].all()
+    assert not regioncodec.segment(image, segmentation=SegmentOptions(kernel=7))[160:256, 224:320].any()
 
 
 def test_min_area_drops_small_regions() -> None:
     image = _two_patches(48, 96)
     both = regioncodec.segment(image)
     assert both[32:80, 32:80].all() and both[160:256, 224:320].all()
-    large_only = regioncodec.segment(image, options=SegmentOptions(min_area=0.02))  # 48^2 is 1.2% of the frame
+    large_only = regioncodec.segment(image, segmentation=SegmentOptions(min_area=0.02))  # 48^2 is 1.2% of the frame
     assert not large_only[32:80, 32:80].any() and np.array_equal(large_only[128:], both[128:])
 
 
@@ -152,7 +153,7 @@ def test_min_area_drops_small_regions() -> None:
 def test_margin_grows_by_whole_blocks(margin: int, blocks: int) -> None:
     image = _two_patches(16, 96)
     plain = regioncodec.segment(image)
-    grown = regioncodec.segment(image, options=SegmentOptions(margin=margin))
+    grown = regioncodec.segment(image, segmentation=SegmentOptions(margin=margin))
     size = 16 * (6 + 2 * blocks)
     expected = np.zeros_like(plain)
     expected[160 - 16 * blocks :][:size, 224 - 16 * blocks :][:, :size] = True
@@ -184,19 +185,19 @@ def test_bad_controls_raise_input_error(options: dict, match: str) -> None:
 
 
 def test_options_must_be_segment_options() -> None:
-    with pytest.raises(InputError, match="SegmentOptions"):
-        regioncodec.segment(np.zeros((8, 8), np.uint8), options={"margin": 3})  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match="SegmentOptions"):
+        regioncodec.segment(np.zeros((8, 8), np.uint8), segmentation={"margin": 3})  # type: ignore[arg-type]
 
 
 def test_options_do_not_apply_to_a_given_mask(photo: np.ndarray) -> None:
-    with pytest.raises(InputError, match="given mask is used as it is"):
-        regioncodec.encode(photo, mask=np.ones(photo.shape[:2], bool), options=SegmentOptions(margin=16))
+    with pytest.raises(OptionError, match="a mask is used as it is: segmentation cannot apply"):
+        regioncodec.encode(photo, mask=np.ones(photo.shape[:2], bool), segmentation=SegmentOptions(margin=16))
 
 
 def test_encode_codes_what_segment_picks(photo: np.ndarray) -> None:
     options = SegmentOptions(fraction=0.25)
-    data = regioncodec.encode(photo, method="saliency", options=options)
-    assert np.array_equal(regioncodec.read_mask(data), regioncodec.segment(photo, "saliency", options=options))
+    data = regioncodec.encode(photo, method="saliency", segmentation=options)
+    assert np.array_equal(regioncodec.read_mask(data), regioncodec.segment(photo, "saliency", segmentation=options))
 
 
 @pytest.mark.parametrize("method", ["magic", "edges+magic", "faces+", ""])

@@ -16,13 +16,15 @@ import regioncodec
 
 def round_trip(image: np.ndarray) -> np.ndarray:
     data: bytes = regioncodec.encode(image, fg_quality=90, bg_quality=30, method="edges", block_size=16, strip=True)
-    info: regioncodec.Info = regioncodec.inspect(data)
+    info: regioncodec.Info = regioncodec.read_info(data)
     metadata: regioncodec.Metadata = regioncodec.read_metadata(data)
     sizes: dict[str, int] = info.metadata
     present: dict[str, bytes] = metadata.as_dict()
     assert sizes.keys() == present.keys()
     mask: np.ndarray = regioncodec.read_mask(data)
     assert mask.shape == regioncodec.segment(image).shape
+    settings = regioncodec.EncodeSettings(fg_quality=85, segmentation=regioncodec.SegmentOptions(margin=16))
+    assert regioncodec.encode(image, settings, bg_quality=40)
     return regioncodec.decode(data, max_pixels=regioncodec.DEFAULT_MAX_PIXELS)
 
 

@@ -1,7 +1,7 @@
 """Segmentation: which blocks of an image matter. Pure functions of the pixels.
 
 The encoder codes whole blocks, so masks live on the block grid: one boolean
-cell per block (True = foreground); `planes.expand` turns a grid into pixels.
+cell per block (True = foreground); `layout.expand` turns a grid into pixels.
 
 Every method scores each block from 0 to 1 (its share of edge pixels, of
 object pixels, of a face...) and proposes its own level: blocks scoring above
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
-from .errors import InputError, RegionCodecError
+from .errors import RegionCodecError
 from .planes import pad_to_blocks, to_grey, to_rgb
+from .settings import SegmentOptions, method_names
 
 EDGE_SCALE = 2  # edges are found at half resolution, where any detail a 16-pixel block holds still shows
 EDGE_STEP = 16  # grey levels between neighbours (at half resolution) that make an edge pixel; noise stays below
@@ -41,61 +41,6 @@ FACE_GROWTH = 0.02  # each face box grows by 2% of its width on every side (Haar
 FACE_STEP = 1.1  # the cascade's window grows 10% between sizes: coarser steps missed kodim04's face at 640 pixels
 FACE_NEIGHBOURS = 6  # overlapping hits a face needs (OpenCV examples use 3 to 5): a false face costs bytes
 FACE_CASCADE = "haarcascade_frontalface_default.xml"  # ships in opencv-python's cv2.data: no download
-MAX_CLUSTERS = 16
-
-
-def _check_share(name: str, value: Any, *, optional: bool) -> None:
-    """InputError unless value is a real number from 0 to 1 (or None, if optional)."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
-        raise InputError(f"{name} must be a number from 0 to 1, not {value!r}")
-
-
-def _is_int(value: Any) -> bool:
-    """True for ints (numpy's too), not bools."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _control(default: Any, parse: Callable[[str], Any], help: str) -> Any:
-    """A SegmentOptions field: its default, how the command line parses it, and what it does."""
-    return field(default=default, metadata={"parse": parse, "help": help})
-
-
-@dataclass(frozen=True)
-class SegmentOptions:
-    """Controls shared by every segmentation method; the defaults suit photographs.
-
-    threshold and fraction are two ways to ask for more or less foreground:
-    give at most one. Every argument is checked when the options are made.
-    """
-
-    threshold: float | None = _control(
-        None, float, "block score from 0 to 1 above which a block is foreground (default: each method's own level)"
-    )
-    fraction: float | None = _control(
-        None, float, "aim at this share of the frame as foreground, 0 to 1, after clean-up and margin (default: off)"
-    )
-    kernel: int = _control(3, int, "side in blocks of the close-then-open clean-up, odd; 1 turns it off (default 3)")
-    min_area: float = _control(0.0, float, "drop regions smaller than this share of the frame, 0 to 1 (default 0)")
-    margin: int = _control(0, int, "pixels of background added around the foreground, in whole blocks (default 0)")
-    clusters: int = _control(3, int, f"colour clusters for kmeans, 2 to {MAX_CLUSTERS} (default 3)")
-
-    def __post_init__(self) -> None:
-        _check_share("threshold", self.threshold, optional=True)
-        _check_share("fraction", self.fraction, optional=True)
-        if self.threshold is not None and self.fraction is not None:
-            raise InputError("give threshold or fraction, not both: each sets how much is foreground")
-        if not _is_int(self.kernel) or self.kernel < 1 or self.kernel % 2 == 0 or self.kernel > 255:
-            raise InputError(f"kernel must be an odd integer from 1 to 255 (blocks), not {self.kernel!r}")
-        _check_share("min_area", self.min_area, optional=False)
-        if not _is_int(self.margin) or not 0 <= self.margin <= 65_500:
-            raise InputError(f"margin must be an integer from 0 to 65500 (pixels), not {self.margin!r}")
-        if not _is_int(self.clusters) or not 2 <= self.clusters <= MAX_CLUSTERS:
-            raise InputError(f"clusters must be an integer from 2 to {MAX_CLUSTERS}, not {self.clusters!r}")
-
-
-DEFAULT_OPTIONS = SegmentOptions()
 
 
 class Scores(NamedTuple):
@@ -108,9 +53,7 @@ class Scores(NamedTuple):
 Method = Callable[[np.ndarray, int, SegmentOptions], Scores]
 
 
-def block_grid(
-    image: np.ndarray, method: str, block_size: int, options: SegmentOptions = DEFAULT_OPTIONS
-) -> np.ndarray:
+def block_grid(image: np.ndarray, method: str, block_size: int, options: SegmentOptions) -> np.ndarray:
     """The boolean block grid that method (one name, or several joined with "+") picks as foreground."""
     scored = [METHODS[name](image, block_size, options) for name in method_names(method)]
     weights = block_weights(image.shape[:2], block_size)
@@ -118,18 +61,6 @@ def block_grid(
         levels = [s.level if options.threshold is None else options.threshold for s in scored]
         return _pick(scored, levels, options, weights, block_size)
     return _pick_fraction(scored, options.fraction, options, weights, block_size)
-
-
-def method_names(method: Any) -> list[str]:
-    """The method names in "a" or "a+b", or InputError listing the valid ones."""
-    names = method.split("+") if isinstance(method, str) else [method]
-    for name in names:
-        if not isinstance(name, str) or name not in METHODS:
-            raise InputError(
-                f"unknown segmentation method {name!r}; choose from {', '.join(METHODS)}, "
-                "or join several with + (faces+edges)"
-            )
-    return names
 
 
 def block_weights(shape: tuple[int, ...], block_size: int) -> np.ndarray:

@@ -1,21 +1,21 @@
-"""JPEG streams of single planes, through Pillow's libjpeg-turbo.
+"""The JPEG payload codec: each plane of a mosaic as a greyscale JPEG stream (spec §7.2).
 
-Each plane is coded as a greyscale baseline JPEG, Huffman-optimised, with a
-quantisation table at least as faithful as the one a colour JPEG of the same
-quality would use for it (luma or chroma; see quantise.py), so any JPEG
-reader opens it and a region loses nothing against a uniform JPEG.
+Streams are coded by Pillow's libjpeg-turbo as baseline JPEGs, Huffman-optimised,
+with the quantisation table the encoder chose (see quantise.py), so any JPEG
+reader opens them; they are decoded by OpenCV's libjpeg-turbo, with its
+accurate integer IDCT (islow), as spec §11.1 names for the reference.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
-import cv2
 import numpy as np
-from PIL import Image
 
-from .errors import FormatError, LimitError
-from .quantise import matched_table
+from ..errors import FormatError, LimitError
 
 # ITU-T T.81 Annex K, tables K.1 and K.2, in natural (row-major) order.
 LUMA_TABLE = (
@@ -36,9 +36,8 @@ SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # loss
 # Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
 SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
 PRECISION = 8  # spec §7.2: 8-bit samples only
-# Spec §7.2: a payload's samples are used as stored; an EXIF orientation in it must not rotate or flip them.
-DECODE_FLAGS = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
 OPENCV_MAX_PIXELS = 1 << 30  # OpenCV's CV_IO_MAX_IMAGE_PIXELS: imdecode refuses larger images with cv2.error
+MAX_SIDE = 65_500  # libjpeg's JPEG_MAX_DIMENSION (spec §12)
 
 
 def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
@@ -47,46 +46,71 @@ def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
     return [min(255, max(1, (value * scale + 50) // 100)) for value in base]
 
 
-def encode_plane(plane: np.ndarray, quality: int, base: tuple[int, ...]) -> bytes:
-    """A greyscale JPEG of plane, as faithful as base scaled to quality, in as few bytes as we can."""
-    table = matched_table(plane, quant_table(base, quality))
-    out = io.BytesIO()
-    Image.fromarray(plane, "L").save(out, "JPEG", qtables=[table], optimize=True)
-    return out.getvalue()
+@dataclass(frozen=True)
+class JpegCodec:
+    """Greyscale JPEG streams of mosaic planes."""
+
+    name: str = "jpeg"
+    code: int = 1  # §7
+    layout: Literal["mosaic"] = "mosaic"
+    max_side: int = MAX_SIDE
+
+    def available(self) -> bool:
+        """Always: Pillow and OpenCV both bring libjpeg-turbo."""
+        return True
+
+    def version(self) -> str:
+        """The libjpeg-turbo version Pillow encodes with."""
+        from PIL import features
+
+        return str(features.version("jpg"))
+
+    def encode(self, plane: np.ndarray, table: Sequence[int]) -> bytes:
+        """A greyscale baseline JPEG of plane quantised with table, Huffman tables optimised for it."""
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.fromarray(plane, "L").save(out, "JPEG", qtables=[list(table)], optimize=True)
+        return out.getvalue()
+
+    def check(self, data: bytes, shape: tuple[int, int], what: str) -> None:
+        """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols).
+
+        LimitError if OpenCV would refuse to decode that many pixels: only with max_pixels raised over 10^9.
+        """
+        rows, cols, components = frame_header(data, what)
+        if components != 1 or (rows, cols) != shape:
+            raise FormatError(
+                f"{what} is a {components}-component JPEG of {cols}x{rows}; "
+                f"the container needs 1 component of {shape[1]}x{shape[0]}"
+            )
+        if rows * cols > OPENCV_MAX_PIXELS:
+            raise LimitError(
+                f"{what} is {cols}x{rows} = {rows * cols} pixels; "
+                f"OpenCV decodes at most {OPENCV_MAX_PIXELS} in one stream"
+            )
+
+    def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
+        """Decode a greyscale JPEG that must be exactly shape (rows, cols), with libjpeg-turbo's islow IDCT.
+
+        The frame header is checked first, so nothing is decoded (or allocated)
+        for a stream of the wrong size; OpenCV, which refuses truncated
+        streams, then decodes it. A stream's samples are used as stored: an
+        EXIF orientation inside it is ignored (§7.2).
+        """
+        import cv2
+
+        self.check(data, shape, what)
+        try:
+            plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+        except cv2.error as exc:  # OpenCV's own input checks, whose limits the environment can lower
+            raise FormatError(f"{what} was refused by OpenCV: {exc.err}") from None
+        if plane is None or plane.shape != shape:
+            raise FormatError(f"{what} is not a readable JPEG")
+        return plane
 
 
-def decode_plane(data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
-    """Decode a greyscale JPEG that must be exactly shape (rows, cols); what names it in errors.
-
-    The frame header is checked first, so nothing is decoded (or allocated)
-    for a stream of the wrong size; libjpeg-turbo (through OpenCV, which
-    refuses truncated streams) then does the decoding.
-    """
-    check_plane(data, shape, what)
-    try:
-        plane = cv2.imdecode(np.frombuffer(data, np.uint8), DECODE_FLAGS)
-    except cv2.error as exc:  # OpenCV's own input checks, whose limits the environment can lower
-        raise FormatError(f"{what} was refused by OpenCV: {exc.err}") from None
-    if plane is None or plane.shape != shape:
-        raise FormatError(f"{what} is not a readable JPEG")
-    return plane
-
-
-def check_plane(data: bytes, shape: tuple[int, int], what: str) -> None:
-    """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols).
-
-    LimitError if OpenCV would refuse to decode that many pixels: only with max_pixels raised over 10^9.
-    """
-    rows, cols, components = frame_header(data, what)
-    if components != 1 or (rows, cols) != shape:
-        raise FormatError(
-            f"{what} is a {components}-component JPEG of {cols}x{rows}; "
-            f"the container needs 1 component of {shape[1]}x{shape[0]}"
-        )
-    if rows * cols > OPENCV_MAX_PIXELS:
-        raise LimitError(
-            f"{what} is {cols}x{rows} = {rows * cols} pixels; OpenCV decodes at most {OPENCV_MAX_PIXELS} in one stream"
-        )
+JPEG = JpegCodec()
 
 
 def frame_header(data: bytes, what: str) -> tuple[int, int, int]:

@@ -1,4 +1,4 @@
-"""Region coding: what the codec is for, measured against uniform JPEG on a real photograph."""
+"""Region coding: what the codec is for, measured against uniform JPEG on a real photograph; layouts and planes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import container, jpeg, planes
+from regioncodec import container, decoder, layout, planes
+from regioncodec.codecs.jpeg import JPEG
 
 from .helpers import importance_mask, pillow_jpeg, psnr
 
@@ -37,10 +38,10 @@ def test_blocks_of_other_regions_cost_almost_nothing(photo: np.ndarray) -> None:
     """Splitting an image into two regions of the same quality costs little more than one region."""
     rng = np.random.default_rng(1)
     scattered = np.repeat(np.repeat(rng.random((48, 32)) < 0.5, 16, 0), 16, 1)
-    one = regioncodec.inspect(
+    one = regioncodec.read_info(
         regioncodec.encode(photo, mask=np.ones(photo.shape[:2], bool), fg_quality=60, bg_quality=60)
     )
-    two = regioncodec.inspect(regioncodec.encode(photo, mask=scattered, fg_quality=60, bg_quality=60))
+    two = regioncodec.read_info(regioncodec.encode(photo, mask=scattered, fg_quality=60, bg_quality=60))
     one_bytes = sum(r.bytes for r in one.regions)
     two_bytes = sum(r.bytes for r in two.regions)
     assert two_bytes < 1.08 * one_bytes
@@ -51,7 +52,7 @@ def test_layer_streams_open_in_pillow_as_mosaics(photo: np.ndarray) -> None:
     parsed = container.read(regioncodec.encode(photo, mask=mask))
     for layer in parsed.layers:
         count = int((parsed.block_map == layer.region).sum())
-        rows, cols = planes.mosaic_shape(count, parsed.block_map.shape[1])
+        rows, cols = layout.mosaic_shape(count, parsed.block_map.shape[1])
         luma, chroma = (Image.open(io.BytesIO(s)) for s in layer.streams)
         assert (luma.format, luma.mode, luma.size) == ("JPEG", "L", (cols * 16, rows * 16))
         assert (chroma.format, chroma.mode, chroma.size) == ("JPEG", "L", (cols * 8, rows * 16))
@@ -63,10 +64,10 @@ def test_pack_and_unpack_are_inverse(cell: int) -> None:
     rng = np.random.default_rng(cell)
     plane = rng.integers(0, 256, (5 * cell, 7 * cell), dtype=np.uint8)
     cells = rng.random((5, 7)) < 0.4
-    mosaic = planes.pack(plane, cells, cell)
-    assert mosaic.shape == tuple(n * cell for n in planes.mosaic_shape(int(cells.sum()), 7))
+    mosaic = layout.pack(plane, cells, cell)
+    assert mosaic.shape == tuple(n * cell for n in layout.mosaic_shape(int(cells.sum()), 7))
     rebuilt = np.zeros_like(plane)
-    planes.unpack(mosaic, cells, cell, rebuilt)
+    layout.unpack(mosaic, cells, cell, rebuilt)
     whole = np.repeat(np.repeat(cells, cell, 0), cell, 1)
     assert np.array_equal(rebuilt[whole], plane[whole]) and not rebuilt[~whole].any()
 
@@ -77,7 +78,7 @@ def test_colour_conversion_round_trip_is_near_lossless_on_smooth_colour() -> Non
     rgb = np.dstack([4 * x + 20, 6 * y + 10, 200 - 2 * x - 3 * y]).astype(np.uint8)
     luma, chroma = planes.rgb_to_planes(rgb)
     assert luma.shape == (32, 48) and chroma.shape == (2, 16, 24)
-    assert np.abs(planes.planes_to_rgb(luma, chroma, 32, 48).astype(int) - rgb)[1:-1, 1:-1].max() <= 2
+    assert np.abs(decoder.planes_to_rgb([luma, *chroma], 32, 48).astype(int) - rgb)[1:-1, 1:-1].max() <= 2
 
 
 def test_importance_mask_takes_the_busiest_share_of_blocks(textured_scene: tuple[np.ndarray, np.ndarray]) -> None:
@@ -91,10 +92,10 @@ def test_banded_conversion_equals_converting_at_once(monkeypatch: pytest.MonkeyP
     rng = np.random.default_rng(9)
     luma = rng.integers(0, 256, (64, 48), dtype=np.uint8)
     chroma = rng.integers(0, 256, (2, 32, 24), dtype=np.uint8)
-    whole = planes.planes_to_rgb(luma, chroma, 61, 45)
-    for band_rows in (2, 4, 6, 34):
-        monkeypatch.setattr(planes, "BAND_PIXELS", band_rows * 48)
-        assert np.array_equal(planes.planes_to_rgb(luma, chroma, 61, 45), whole)
+    whole = decoder.planes_to_rgb([luma, *chroma], 61, 45)
+    for band_rows in (1, 2, 3, 17):
+        monkeypatch.setattr(decoder, "BAND_ROWS", band_rows)
+        assert np.array_equal(decoder.planes_to_rgb([luma, *chroma], 61, 45), whole)
     assert whole.shape == (61, 45, 3)
 
 
@@ -104,5 +105,5 @@ def test_an_exif_orientation_inside_a_plane_stream_is_ignored() -> None:
     exif[0x0112] = 2  # mirror horizontally
     out = io.BytesIO()
     Image.fromarray(plane, "L").save(out, "JPEG", quality=95, exif=exif)
-    decoded = jpeg.decode_plane(out.getvalue(), plane.shape, "test plane")
+    decoded = JPEG.decode(out.getvalue(), plane.shape, "test plane")
     assert np.abs(decoded.astype(int) - plane).max() <= 4

@@ -1,26 +1,29 @@
-"""One file in, one file out: what `rcodec encode` and `rcodec decode` do, and what a batch does per file.
+"""Image files in and out: what `rcodec encode`, `rcodec decode` and a batch do with each file.
 
-Failures are CommandError with a sysexits code, so that the command line
-reports them as one line with the right exit status and a batch records them
-against the file. Outputs are written atomically, never over the input.
+Reading opens any image Pillow reads; writing puts the output in place
+atomically (files.py), never over the input, and writes the metadata back
+where the output format holds it. Failures are RegionCodecError subclasses
+whose message names the file: OpenError (cannot read), InputError (not an
+image, or one that cannot be coded), FormatError and LimitError (a bad or
+too large .rgc file), OptionError (a setting or an output format that cannot
+be), WriteError (cannot write).
 """
 
 from __future__ import annotations
 
-import inspect
+import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from . import api
+from . import api, files
 from .container import DEFAULT_MAX_PIXELS, Metadata
-from .errors import InputError, RegionCodecError
-from .files import SameFileError, write_atomic
-
-EX_USAGE, EX_DATAERR, EX_NOINPUT, EX_SOFTWARE, EX_CANTCREAT = 2, 65, 66, 70, 73
+from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError
+from .files import read_bytes
+from .settings import EncodeSettings
 
 # Pillow formats that hold each kind of metadata (checked against Pillow by the tests).
 METADATA_FORMATS = {
@@ -32,32 +35,20 @@ PNG_XMP_KEYWORD = "XML:com.adobe.xmp"  # the iTXt keyword XMP uses in PNG (XMP s
 TIFF_XMP_TAG = 700  # the TIFF tag XMP uses (XMP spec part 3)
 
 
-# What encode_data takes: regioncodec.encode's keywords, and target_bpp.
-ENCODE_OPTIONS = (*(name for name in inspect.signature(api.encode).parameters if name != "image"), "target_bpp")
-
-
-class CommandError(Exception):
-    """A failure to report as one line with a sysexits code."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
-
-
 def encode_file(
     source: Path,
     output: Path,
+    settings: EncodeSettings,
     *,
     force: bool = False,
     mask: Path | None = None,
     quality_map: Path | None = None,
-    **options: Any,
 ) -> None:
-    """Code the image file source as .rgc at output; mask and quality_map are image files; options as encode_data's."""
+    """Code the image file source as .rgc at output; mask and quality_map are image files of the same size."""
+    settings.check_guides(mask=mask is not None, quality_map=quality_map is not None)
     mask_image = None if mask is None else open_image(mask)  # encode reads it as non-zero = foreground
     map_image = None if quality_map is None else open_image(quality_map)
-    data = read_bytes(source)
-    coded = encode_data(data, source, mask=mask_image, quality_map=map_image, **options)
+    coded = encode_data(read_bytes(source), source, settings, mask=mask_image, quality_map=map_image)
     write_output(output, lambda handle: handle.write(coded), force=force, source=source)
 
 
@@ -66,45 +57,43 @@ def decode_file(source: Path, output: Path, *, force: bool = False, **options: A
 
     Returns the metadata items the output format cannot hold, which it was written without.
     """
-    data = read_bytes(source)
-    image, unwritten = decode_data(data, source, output_format(output), **options)
+    image, unwritten = decode_data(read_bytes(source), source, output_format(output), **options)
     write_output(output, lambda handle: handle.write(image), force=force, source=source)
     return unwritten
 
 
-def encode_data(data: bytes, name: Path, *, target_bpp: float | None = None, **options: Any) -> bytes:
-    """The .rgc bytes of the image file data (named name in errors); options are regioncodec.encode's.
-
-    target_bpp, bits per pixel, sets target_size from the image's size.
-    """
+def encode_data(data: bytes, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
+    """The .rgc bytes of the image file data (named name in errors); guides are encode's mask and quality_map."""
     image = open_image(io.BytesIO(data), name)
-    if target_bpp is not None:
-        if not target_bpp > 0:
-            raise CommandError(f"target bits per pixel must be positive, not {target_bpp}", EX_USAGE)
-        options["target_size"] = max(1, int(target_bpp * image.width * image.height / 8))
-    try:
-        return api.encode(image, **options)
-    except RegionCodecError as exc:  # a bad image, or one past a limit
-        raise CommandError(f"{name}: {exc}", EX_DATAERR) from None
+    with named(name):
+        return api.encode(image, settings, **guides)
 
 
 def decode_data(
     data: bytes, name: Path, image_format: str, *, strip: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[bytes, tuple[str, ...]]:
     """The image file (in Pillow's image_format) of .rgc data with its metadata unless strip, and what it left out."""
-    try:
+    with named(name):
         pixels = api.decode(data, max_pixels=max_pixels)
         metadata = Metadata() if strip else api.read_metadata(data)
-    except RegionCodecError as exc:
-        raise CommandError(f"{name}: {exc}", EX_USAGE if isinstance(exc, InputError) else EX_DATAERR) from None
     options, unwritten = save_options(image_format, metadata)
     out = io.BytesIO()
     try:
         Image.fromarray(pixels).save(out, format=image_format, **options)
     except (OSError, ValueError, KeyError) as exc:
-        code = EX_CANTCREAT if getattr(exc, "errno", None) else EX_DATAERR  # an I/O failure, or the format's limits
-        raise CommandError(f"{name}: cannot write as {image_format}: {exc}", code) from None
+        if getattr(exc, "errno", None):  # the system refused (a full disk)
+            raise WriteError(f"{name}: cannot write as {image_format}: {exc}") from None
+        raise InputError(f"{name}: cannot write as {image_format}: {exc}") from None  # the format's own limits
     return out.getvalue(), unwritten
+
+
+@contextlib.contextmanager
+def named(name: Path) -> Iterator[None]:
+    """Put the file's name in front of the message of a RegionCodecError raised inside."""
+    try:
+        yield
+    except RegionCodecError as exc:
+        raise type(exc)(f"{name}: {exc}") from None
 
 
 def save_options(image_format: str, metadata: Metadata) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -126,42 +115,34 @@ def save_options(image_format: str, metadata: Metadata) -> tuple[dict[str, Any],
 
 
 def output_format(path: Path) -> str:
-    """The Pillow format that path's extension names, or CommandError if Pillow cannot write one."""
+    """The Pillow format that path's extension names, or OptionError if Pillow cannot write one."""
     image_format = Image.registered_extensions().get(path.suffix.lower())
     if image_format is None or image_format not in Image.SAVE:
-        raise CommandError(f"{path}: cannot tell an image format Pillow writes from its extension", EX_USAGE)
+        raise OptionError(f"{path}: cannot tell an image format Pillow writes from its extension")
     return image_format
 
 
 def open_image(file: Path | BinaryIO, name: Path | None = None) -> Image.Image:
-    """Open and load any image Pillow reads from a path or a stream (named name in errors), errors as CommandError."""
+    """Open and load any image Pillow reads from a path or a stream (named name in errors)."""
     name = name if name is not None else Path(str(file))
     try:
         with Image.open(file) as image:
             image.load()
             return image
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise CommandError(f"{name}: cannot open: {exc.strerror}", EX_NOINPUT) from None
+        raise OpenError(f"{name}: cannot open: {exc.strerror}") from None
     except UnidentifiedImageError:
-        raise CommandError(f"{name}: not a readable image: Pillow knows no format that fits it", EX_DATAERR) from None
+        raise InputError(f"{name}: not a readable image: Pillow knows no format that fits it") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise CommandError(f"{name}: not a readable image: {exc}", EX_DATAERR) from None
-
-
-def read_bytes(path: Path) -> bytes:
-    """The bytes of an input file, errors as CommandError."""
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise CommandError(f"{path}: cannot open: {exc.strerror}", EX_NOINPUT) from None
+        raise InputError(f"{name}: not a readable image: {exc}") from None
 
 
 def write_output(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None) -> None:
-    """Write an output atomically, never over the input, errors as CommandError."""
+    """Write an output atomically, never over the input; WriteError says why it could not be."""
     try:
-        write_atomic(path, write, force=force, source=source)
-    except (FileExistsError, SameFileError) as exc:
-        raise CommandError(str(exc), EX_CANTCREAT) from None
+        files.write_atomic(path, write, force=force, source=source)
+    except WriteError:
+        raise
     except (OSError, ValueError, KeyError) as exc:
         reason = getattr(exc, "strerror", None) or exc
-        raise CommandError(f"{path}: cannot write: {reason}", EX_CANTCREAT) from None
+        raise WriteError(f"{path}: cannot write: {reason}") from None

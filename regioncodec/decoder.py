@@ -1,0 +1,223 @@
+"""The reference decoder: .rgc bytes to pixels, exactly as spec/format.md §11 says.
+
+It reads alone: the container reader, the payload codecs and the layout of
+mosaics and canvases, nothing of the encoder. After the stream decoders,
+every step is the spec's integer arithmetic; where an OpenCV call computes it
+(checked against the formulas by tests/test_conformance.py), the comment says
+which formula it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import container, layout
+from .codecs import CODECS, MOSAIC
+from .container import Container, Header, Layer
+
+GREY_WEIGHTS = (19595, 38470, 7471)  # §11.7: libjpeg's luma weights for R, G, B in units of 2^-16
+PLANE_START = 128  # §11.2: every plane sample before any layer is written
+BAND_ROWS = 256  # chroma rows upsampled and converted at a time: temporaries stay in cache
+
+Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
+
+
+def decode(data: bytes, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """The image in .rgc data: uint8 H x W (L), H x W x 2 (LA), H x W x 3 (RGB) or H x W x 4 (RGBA)."""
+    return decode_container(container.read(data, max_pixels=max_pixels))
+
+
+def decode_container(parsed: Container) -> np.ndarray:
+    """The image of a parsed file: its colour (§11.1 steps 5-9), with the alpha plane last if it has one (step 10)."""
+    colour = decode_layers(parsed.header, parsed.block_map, parsed.layers)
+    if parsed.alpha is None:
+        return colour
+    return np.dstack([colour, container.alpha_plane(parsed.alpha, parsed.header)])
+
+
+def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...]) -> np.ndarray:
+    """The colour image (L or RGB, cropped to W x H) of a file's layers.
+
+    Every stream's header is checked against its mosaic or canvas before
+    anything of the image's size is allocated (step 5).
+    """
+    coded = [layer for layer in layers if layer.streams]
+    shapes = {layer.region: stream_shapes(header, block_map, layer) for layer in coded}
+    for layer in coded:
+        for stream, (shape, what) in zip(layer.streams, shapes[layer.region], strict=True):
+            CODECS[layer.codec].check(stream, shape, what)
+    if coded and CODECS[coded[0].codec].layout != MOSAIC:
+        return _canvas_image(header, block_map, coded, shapes)
+    planes = _planes(header, block_map, coded)
+    if header.colour == "L":
+        return np.ascontiguousarray(planes[0][: header.height, : header.width])
+    return planes_to_rgb(planes, header.height, header.width)
+
+
+def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[tuple[tuple[int, int], str]]:
+    """(shape, name in errors) of each stream a layer carries: its mosaics (§7.1) or its canvas (§7.5)."""
+    cells = block_map == layer.region
+    where = f"region {layer.region}"
+    if CODECS[layer.codec].layout != MOSAIC:
+        box = layout.region_box(cells, header.block_size, (header.height, header.width))
+        return [(layout.reduced_shape(layout.box_shape(box), layer.scale), f"picture of {where}")]
+    rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), header.grid_shape[1])
+    b = header.block_size // layer.scale
+    luma = ((rows * b, cols * b), f"luma stream of {where}")
+    return [luma] if header.colour == "L" else [luma, ((rows * b, cols * b // 2), f"chroma stream of {where}")]
+
+
+# JPEG layers: planes (§11.2-§11.4)
+
+
+def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Planes:
+    """The padded image's planes with every layer placed: scale 1 first, then each larger scale (§11.4)."""
+    rows, cols = header.grid_shape
+    b = header.block_size
+    shapes = [(rows * b, cols * b)] + [(rows * b // 2, cols * b // 2)] * 2 * (header.colour == "RGB")
+    planes = [np.full(shape, PLANE_START, np.uint8) for shape in shapes]
+    for scale in sorted({layer.scale for layer in layers}):
+        same = [layer for layer in layers if layer.scale == scale]
+        target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
+        for layer in same:
+            _scatter(layer, block_map == layer.region, b // scale, target)
+        if scale > 1:
+            for plane, small in zip(planes, target, strict=True):
+                enlarged = enlarge(small, scale)
+                cell = b * plane.shape[0] // planes[0].shape[0]  # b for luma, b/2 for chroma
+                for layer in same:
+                    layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
+    return planes
+
+
+def _scatter(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> None:
+    """Decode a JPEG layer's streams and copy its blocks (cell pixels square in luma) into planes (§11.3)."""
+    codec = CODECS[layer.codec]
+    rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
+    what = f"region {layer.region}"
+    luma = codec.decode(layer.streams[0], (rows * cell, cols * cell), f"luma stream of {what}")
+    layout.unpack(luma, cells, cell, planes[0])
+    if len(planes) == 3:
+        chroma = codec.decode(layer.streams[1], (rows * cell, cols * cell // 2), f"chroma stream of {what}")
+        for plane, half in zip(planes[1:], np.vsplit(chroma, 2), strict=True):  # Cb above Cr (§7.1)
+            layout.unpack(half, cells, cell // 2, plane)
+
+
+def reduce(plane: np.ndarray, scale: int) -> np.ndarray:
+    """§11.4: the rounded mean of each scale x scale square, (sum + s^2/2) >> log2(s^2), halves up."""
+    rows, cols = plane.shape[0] // scale, plane.shape[1] // scale
+    sums = plane.reshape(rows, scale, cols, scale).sum(axis=(1, 3), dtype=np.uint16)
+    return ((sums + scale * scale // 2) >> (2 * (scale.bit_length() - 1))).astype(np.uint8)
+
+
+def enlarge(plane: np.ndarray, scale: int) -> np.ndarray:
+    """§11.4: the separable triangle filter, centres aligned, edges repeated, one rounding (+2s^2) >> log2(4s^2).
+
+    OpenCV's INTER_LINEAR_EXACT computes exactly this for 8-bit samples and
+    factors 2 and 4: its weights are multiples of 1/(2s) and it rounds once.
+    """
+    import cv2
+
+    return cv2.resize(plane, (plane.shape[1] * scale, plane.shape[0] * scale), interpolation=cv2.INTER_LINEAR_EXACT)
+
+
+# JPEG layers: colour (§11.5, §11.6)
+
+# §11.5 as four 3x3 filters, one per output phase (row parity, column parity), in sixteenths: the own sample
+# weighs 9, the neighbour above (even rows) or below (odd rows) 3, the one left (even columns) or right (odd
+# columns) 3, and their diagonal 1. The bias of +8 (even columns) or +7 (odd) becomes an offset of +1/32 or
+# -1/32: the exact sum in sixteenths is then never a half away from an integer, so rounding to nearest (what
+# filter2D does) gives exactly (sum + 8) >> 4 or (sum + 7) >> 4.
+_PHASE_OFFSETS = (1 / 32, -1 / 32)  # even, odd output columns
+
+
+def _phase_kernel(row_phase: int, col_phase: int) -> np.ndarray:
+    """The 3x3 weights (in units of 1/16) of output phase (row parity, column parity) of §11.5."""
+    kernel = np.zeros((3, 3), np.float32)
+    row, col = (0, 2)[row_phase], (0, 2)[col_phase]  # above or below, left or right
+    kernel[1, 1], kernel[row, 1], kernel[1, col], kernel[row, col] = 9, 3, 3, 1
+    return kernel / 16
+
+
+_PHASE_KERNELS = [[_phase_kernel(r, c) for c in (0, 1)] for r in (0, 1)]
+
+
+def upsample(chroma: np.ndarray) -> np.ndarray:
+    """§11.5: a chroma plane doubled in both directions with libjpeg's h2v2 fancy filter, exactly."""
+    import cv2
+
+    rows, cols = chroma.shape
+    out = np.empty((rows, 2, cols, 2), np.uint8)  # (row, row phase, column, column phase)
+    for row_phase in (0, 1):
+        for col_phase in (0, 1):
+            out[:, row_phase, :, col_phase] = cv2.filter2D(
+                chroma,
+                -1,
+                _PHASE_KERNELS[row_phase][col_phase],
+                delta=_PHASE_OFFSETS[col_phase],
+                borderType=cv2.BORDER_REPLICATE,
+            )
+    return out.reshape(2 * rows, 2 * cols)
+
+
+def to_rgb(luma: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
+    """§11.6: full-size Y, Cb, Cr to RGB with the 14-bit factors 1.403, 0.344, 0.714, 1.773, halves up.
+
+    This is exactly OpenCV's YCrCb -> RGB conversion of 8-bit samples (the
+    conformance tests check every one of the 2^24 inputs).
+    """
+    import cv2
+
+    return cv2.cvtColor(cv2.merge([luma, cr, cb]), cv2.COLOR_YCrCb2RGB)
+
+
+def planes_to_rgb(planes: Planes, height: int, width: int) -> np.ndarray:
+    """The RGB image of the planes, cropped to height x width (§11.5, §11.6, §11.1 step 9), in bands of rows.
+
+    A band of chroma rows is upsampled with one row of its neighbours on
+    either side, so that every output row sees the rows the filter needs and
+    the result is exactly that of upsampling the whole plane at once.
+    """
+    luma, cb, cr = planes
+    rgb = np.empty((height, width, 3), np.uint8)
+    chroma_rows = -(-height // 2)
+    for first in range(0, chroma_rows, BAND_ROWS):
+        last = min(first + BAND_ROWS, chroma_rows)
+        top, bottom = max(first - 1, 0), min(last + 1, cb.shape[0])  # one row of context each side
+        skip = 2 * (first - top)
+        rows = slice(2 * first, min(2 * last, height))
+        size = rows.stop - rows.start
+        up_cb, up_cr = (upsample(c[top:bottom])[skip : skip + size, :width] for c in (cb, cr))
+        rgb[rows] = to_rgb(luma[rows, :width], up_cb, up_cr)
+    return rgb
+
+
+# WebP and AVIF layers (§11.7)
+
+
+def _canvas_image(
+    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
+) -> np.ndarray:
+    """Paste each canvas's region into the image, enlarged by its scale; grey for modes 1 and 2 (§11.7)."""
+    shape = (header.height, header.width)
+    rgb = np.zeros((*shape, 3), np.uint8)
+    for layer in layers:
+        cells = block_map == layer.region
+        box = layout.region_box(cells, header.block_size, shape)
+        keep = layout.box_mask(cells, box, header.block_size)
+        rows, cols = keep.shape
+        picture = CODECS[layer.codec].decode(layer.streams[0], *shapes[layer.region][0])
+        if layer.scale > 1:
+            picture = enlarge(picture, layer.scale)[:rows, :cols]
+        rgb[box][keep] = picture[keep]
+    return rgb if header.colour == "RGB" else to_grey(rgb)
+
+
+def to_grey(rgb: np.ndarray) -> np.ndarray:
+    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, a band of rows at a time."""
+    grey = np.empty(rgb.shape[:2], np.uint8)
+    weights = np.array(GREY_WEIGHTS, np.uint32)
+    for top in range(0, rgb.shape[0], BAND_ROWS):
+        band = rgb[top : top + BAND_ROWS].astype(np.uint32) @ weights
+        grey[top : top + BAND_ROWS] = (band + (1 << 15)) >> 16
+    return grey

@@ -1,0 +1,245 @@
+"""Encode settings: one validated, frozen object that the API, the command line, batches and Pillow all build.
+
+Every option is listed once, here, with its default, how the command line
+reads it and what it does; every value and every combination is checked
+once, when the object is made (OptionError says what is wrong). A setting
+left None takes its default; a setting given explicitly counts as given, so
+that a combination that would ignore it is refused rather than silently
+dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from .container import BLOCK_SIZES, SCALES
+from .errors import OptionError
+
+DEFAULT_FG_QUALITY = 90
+DEFAULT_BG_QUALITY = 30
+DEFAULT_METHOD = "edges"
+DEFAULT_BLOCK_SIZE = 16  # one 4:2:0 JPEG MCU, the finest grid where regions never share a block
+DEFAULT_CODEC = "jpeg"  # fastest to code and decode, and read everywhere
+DEFAULT_LEVELS = 2  # foreground and background; more split the background by detail
+MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
+AUTO = "auto"  # bg_scale: whichever background scale codes smallest at equal error
+MAX_CLUSTERS = 16  # kmeans: more colour clusters than this only split the subject
+
+
+def _option(default: Any, parse: Callable[[str], Any] | None, help: str, metavar: str | None = None) -> Any:
+    """A settings field: its default, how the command line reads it (None: a flag), and what it does."""
+    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar})
+
+
+def bytes_with_unit(text: str) -> int:
+    """A byte count with an optional unit: kB and MB are 1000s, KiB and MiB 1024s, K and M as kB and MB."""
+    units = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 10**6, "mb": 10**6, "kib": 1024, "mib": 1024**2}
+    number = text.strip().lower().rstrip("bkmi ")
+    return int(float(number) * units[text.strip().lower()[len(number) :].strip()])
+
+
+def _scale(text: str) -> int | str:
+    """A background scale as the command line writes it: 1, 2, 4 or auto."""
+    return text if text == AUTO else int(text)
+
+
+def _is_int(value: Any) -> bool:
+    """True for ints (numpy's too), not bools."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: Any, low: int, high: float = math.inf) -> None:
+    """OptionError unless value is an integer from low to high."""
+    if not _is_int(value) or not low <= value <= high:
+        span = f"from {low} to {high}" if high < math.inf else f"of at least {low}"
+        raise OptionError(f"{name} must be an integer {span}, not {value!r}")
+
+
+def _check_share(name: str, value: Any, *, optional: bool) -> None:
+    """OptionError unless value is a real number from 0 to 1 (or None, if optional)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
+        raise OptionError(f"{name} must be a number from 0 to 1, not {value!r}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    """OptionError unless value is True or False."""
+    if not isinstance(value, bool):
+        raise OptionError(f"{name} must be True or False, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """Controls shared by every segmentation method; the defaults suit photographs.
+
+    threshold and fraction are two ways to ask for more or less foreground:
+    give at most one. Every argument is checked when the options are made.
+    """
+
+    threshold: float | None = _option(
+        None, float, "block score from 0 to 1 above which a block is foreground (default: each method's own level)"
+    )
+    fraction: float | None = _option(
+        None, float, "aim at this share of the frame as foreground, 0 to 1, after clean-up and margin (default: off)"
+    )
+    kernel: int = _option(3, int, "side in blocks of the close-then-open clean-up, odd; 1 turns it off (default 3)")
+    min_area: float = _option(0.0, float, "drop regions smaller than this share of the frame, 0 to 1 (default 0)")
+    margin: int = _option(0, int, "pixels of background added around the foreground, in whole blocks (default 0)")
+    clusters: int = _option(3, int, f"colour clusters for kmeans, 2 to {MAX_CLUSTERS} (default 3)")
+
+    def __post_init__(self) -> None:
+        _check_share("threshold", self.threshold, optional=True)
+        _check_share("fraction", self.fraction, optional=True)
+        if self.threshold is not None and self.fraction is not None:
+            raise OptionError("give threshold or fraction, not both: each sets how much is foreground")
+        if not _is_int(self.kernel) or self.kernel < 1 or self.kernel % 2 == 0 or self.kernel > 255:
+            raise OptionError(f"kernel must be an odd integer from 1 to 255 (blocks), not {self.kernel!r}")
+        _check_share("min_area", self.min_area, optional=False)
+        _check_int("margin (pixels)", self.margin, 0, 65_500)
+        _check_int("clusters", self.clusters, 2, MAX_CLUSTERS)
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How to code an image; None means the default. Checked when made: OptionError says what is wrong.
+
+    The foreground comes from a segmentation method (method, segmentation),
+    or from a mask or a quality map given with the image (see check_guides).
+    """
+
+    fg_quality: int | None = _option(None, int, f"quality 1-100 of the foreground (default {DEFAULT_FG_QUALITY})", "Q")
+    bg_quality: int | None = _option(
+        None, int, f"quality 1-100 of the background, at most the foreground's (default {DEFAULT_BG_QUALITY})", "Q"
+    )
+    method: str | None = _option(
+        None,
+        str,
+        "how to find the foreground: {methods}, or several joined with + such as faces+edges "
+        f"(default {DEFAULT_METHOD})",
+        "NAME",
+    )
+    segmentation: SegmentOptions | None = None  # the controls every method shares; flags of their own
+    block_size: int = _option(
+        DEFAULT_BLOCK_SIZE,
+        int,
+        f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {DEFAULT_BLOCK_SIZE})",
+        "N",
+    )
+    levels: int | None = _option(
+        None,
+        int,
+        f"quality levels 2-{MAX_LEVELS}: the background is split by detail into N-1 steps up to the foreground "
+        f"(default {DEFAULT_LEVELS})",
+        "N",
+    )
+    transition: bool = _option(
+        False,
+        None,
+        "ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest "
+        f"(adds a level: levels at most {MAX_LEVELS - 1})",
+    )
+    codec: str = _option(DEFAULT_CODEC, str, f"payload codec: {{codecs}} (default {DEFAULT_CODEC})", "NAME")
+    bg_scale: int | str = _option(
+        1, _scale, "code the background at 1/N resolution: 1, 2, 4, or auto for the smallest at equal error", "N"
+    )
+    target_size: int | None = _option(
+        None,
+        bytes_with_unit,
+        "largest file that fits SIZE (e.g. 80000, 80kB, 78KiB, 1.5MB): qualities are chosen to fit",
+        "SIZE",
+    )
+    target_bpp: float | None = _option(None, float, "as target size, in bits per pixel of the image", "BPP")
+    strip: bool = _option(False, None, "store no metadata (EXIF, ICC profile, XMP) from the input")
+
+    def __post_init__(self) -> None:
+        for name in ("fg_quality", "bg_quality"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 1, 100)
+        if self.fg_quality is not None and self.bg_quality is not None and self.bg_quality > self.fg_quality:
+            raise OptionError(f"bg_quality {self.bg_quality} is above fg_quality {self.fg_quality}")
+        if self.method is not None:
+            method_names(self.method)
+        if self.segmentation is not None and not isinstance(self.segmentation, SegmentOptions):
+            raise OptionError(f"segmentation must be SegmentOptions, not {type(self.segmentation).__name__}")
+        if self.block_size not in BLOCK_SIZES or not _is_int(self.block_size):
+            raise OptionError(f"block_size must be one of {', '.join(map(str, BLOCK_SIZES))}, not {self.block_size!r}")
+        _check_bool("transition", self.transition)
+        _check_bool("strip", self.strip)
+        if self.levels is not None:
+            _check_int("levels" + " with transition" * self.transition, self.levels, 2, MAX_LEVELS - self.transition)
+        from .codecs import find
+
+        find(self.codec)
+        if self.bg_scale not in (*SCALES, AUTO) or isinstance(self.bg_scale, bool):
+            raise OptionError(f"bg_scale must be one of 1, 2, 4 or {AUTO!r}, not {self.bg_scale!r}")
+        if self.target_size is not None:
+            _check_int("target_size", self.target_size, 1)
+        if self.target_bpp is not None and not (
+            isinstance(self.target_bpp, (int, float)) and 0 < self.target_bpp < math.inf
+        ):
+            raise OptionError(f"target_bpp must be a positive number of bits per pixel, not {self.target_bpp!r}")
+        if self.target_size is not None and self.target_bpp is not None:
+            raise OptionError("give target_size or target_bpp, not both")
+
+    @classmethod
+    def build(cls, base: EncodeSettings | None = None, **options: Any) -> EncodeSettings:
+        """base (or the defaults) with options changed; OptionError names an option that does not exist."""
+        unknown = sorted(set(options) - set(OPTION_NAMES))
+        if unknown:
+            raise OptionError(f"unknown encode options {', '.join(unknown)}; choose from {', '.join(OPTION_NAMES)}")
+        if base is not None and not isinstance(base, EncodeSettings):
+            raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
+        return replace(base or cls(), **options)
+
+    def check_guides(self, *, mask: bool, quality_map: bool) -> None:
+        """OptionError if a mask or quality map is given with settings it replaces (they would be ignored)."""
+        if mask and quality_map:
+            raise OptionError("give a mask or a quality map, not both")
+        replaced: tuple[str, ...] = ("method", "segmentation") if mask else ()
+        if quality_map:
+            replaced = ("fg_quality", "bg_quality", "levels", "transition", "method", "segmentation")
+        given = [name for name in replaced if getattr(self, name) not in (None, False)]
+        if given:
+            guide = "a mask" if mask else "a quality map"
+            raise OptionError(f"{guide} is used as it is: {', '.join(given)} cannot apply with it")
+
+    @property
+    def qualities(self) -> tuple[int, int]:
+        """(background, foreground) quality, defaults filled in."""
+        return (
+            DEFAULT_BG_QUALITY if self.bg_quality is None else self.bg_quality,
+            DEFAULT_FG_QUALITY if self.fg_quality is None else self.fg_quality,
+        )
+
+    @property
+    def level_count(self) -> int:
+        """Quality levels before any transition ring, the default filled in."""
+        return DEFAULT_LEVELS if self.levels is None else self.levels
+
+    @property
+    def segment_with(self) -> tuple[str, SegmentOptions]:
+        """The segmentation method and its controls, defaults filled in."""
+        return self.method or DEFAULT_METHOD, self.segmentation or SegmentOptions()
+
+
+OPTION_NAMES = tuple(f.name for f in fields(EncodeSettings))
+
+
+def method_names(method: Any) -> list[str]:
+    """The method names in "a" or "a+b", or OptionError listing the valid ones."""
+    from .segmentation import METHODS
+
+    names = method.split("+") if isinstance(method, str) else [method]
+    for name in names:
+        if not isinstance(name, str) or name not in METHODS:
+            raise OptionError(
+                f"unknown segmentation method {name!r}; choose from {', '.join(METHODS)}, "
+                "or join several with + (faces+edges)"
+            )
+    return names
