@@ -32,7 +32,7 @@ import regioncodec
 from regioncodec import container
 
 from . import craft
-from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of, spec11_decode
+from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of
 
 DATA = ROOT / "tests" / "data"
 CONFORMANCE = ROOT / "spec" / "conformance"
@@ -40,8 +40,7 @@ CANVAS_TOLERANCE = 2  # levels per channel; Chromium's WebP and AVIF decodes equ
 TIME_LIMIT_MS = 2000  # any file decodes or is refused within this: a guard against hangs
 PATHS = [{}, {"kernels": False}, {"imageDecoder": False}]  # every way rgc.js can decode JPEG layers
 
-# The reference decoder: spec §11 in numpy until regioncodec.decode implements it exactly.
-reference = spec11_decode
+reference = regioncodec.decode  # the reference decoder: spec §11 exactly
 
 
 def in_ci() -> bool:
@@ -367,7 +366,7 @@ def test_exif_orientation_is_applied_for_display(web: Browser, files: dict[str, 
 def test_inspect_tells_what_rcodec_info_tells(web: Browser, files: dict[str, bytes]) -> None:
     for name in ("two-regions.rgc", "alpha-metadata.rgc", "rgb-scale-4-b64", "grey-b16-levels", "webp"):
         data = files[name]
-        info = regioncodec.inspect(data)
+        info = regioncodec.read_info(data)
         got = web.page.evaluate(
             "(b64) => window.rgc.inspect(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))",
             __import__("base64").b64encode(data).decode(),
@@ -462,7 +461,7 @@ def test_viewer_shows_image_map_info_and_original(web: Browser, files: dict[str,
         page.locator("#overlay").click()
         assert page.locator("#map").is_hidden()
         info = page.locator("#info").inner_text()
-        for region in regioncodec.inspect(data).regions:
+        for region in regioncodec.read_info(data).regions:
             assert f"{region.index} " in info and str(region.quality) in info
         assert "PSNR" in info and page.locator("#original").is_visible()
         page.locator("#files").set_input_files(
