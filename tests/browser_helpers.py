@@ -188,4 +188,3 @@ def browser(extra: Path) -> Iterator[Browser]:
             yield Browser(page, base, extra, context)
         finally:
             chromium.close()
-
