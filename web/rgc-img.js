@@ -97,6 +97,7 @@ export class RgcImg extends HTMLElement {
   decode() {
     if (this.#is('loaded')) return Promise.resolve();
     if (this.#is('error')) return Promise.reject(this.error);
+    if (!this.getAttribute('src')) return Promise.reject(new DOMException('no src to decode', 'EncodingError'));
     return this.#pending().promise;
   }
 
