@@ -612,11 +612,18 @@ export function webpSize(data, what, offset) {
   throw bad(`unknown first chunk ${JSON.stringify(type)}`);
 }
 
-/** The boxes of an ISOBMFF span: [{type, start (of the payload), end}], sizes checked against the span. */
-function isoBoxes(data, start, end, bad) {
+/**
+ * The boxes of an ISOBMFF span: [{type, start (of the payload), end}], sizes checked against the span. Leniently
+ * (the file's top level, where AVIF readers look only for what they need), a box that runs past the end ends
+ * the list instead.
+ */
+function isoBoxes(data, start, end, bad, lenient = false) {
   const boxes = [];
   for (let at = start; at < end; ) {
-    if (at + 8 > end) throw bad(`box header at byte ${at} is cut off`);
+    if (at + 8 > end) {
+      if (lenient) break;
+      throw bad(`box header at byte ${at} is cut off`);
+    }
     let size = u32(data, at);
     const type = ascii(data, at + 4, 4);
     let payload = at + 8;
@@ -627,7 +634,10 @@ function isoBoxes(data, start, end, bad) {
     } else if (size === 0) {
       size = end - at;
     }
-    if (size < payload - at || at + size > end) throw bad(`${type} box at byte ${at} runs past its end`);
+    if (size < payload - at || at + size > end) {
+      if (lenient) break;
+      throw bad(`${type} box at byte ${at} runs past its end`);
+    }
     boxes.push({ type, start: payload, end: at + size });
     at += size;
   }
@@ -640,7 +650,7 @@ function isoBoxes(data, start, end, bad) {
  */
 export function avifSize(data, what, offset) {
   const bad = (why) => new RgcError(`${what} is not a readable AVIF picture: ${why}`, offset);
-  const top = isoBoxes(data, 0, data.length, bad);
+  const top = isoBoxes(data, 0, data.length, bad, true);
   const ftyp = top[0]?.type === 'ftyp' ? top[0] : null;
   if (!ftyp || ftyp.end - ftyp.start < 8) throw bad('no ftyp box');
   const brands = [];
