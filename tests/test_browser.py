@@ -363,6 +363,35 @@ def test_exif_orientation_is_applied_for_display(web: Browser, files: dict[str, 
         assert np.array_equal(pixels_of({**out, "channels": 4})[..., :3], expected), value
 
 
+def test_bitmap_canvas_and_fetch_helpers(web: Browser, files: dict[str, bytes]) -> None:
+    data = files["rgba-scale-2"]
+    url = web.put("helpers.rgc", data)
+    got = web.page.evaluate(
+        """async (url) => {
+            const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+            const bitmap = await window.rgc.decodeBitmap(bytes);
+            const canvas = document.createElement('canvas');
+            const drawn = await window.rgc.drawToCanvas(bytes, canvas);
+            const fetched = await window.rgc.fetchImageData(url);
+            let missing;
+            try {
+                await window.rgc.fetchImageData('/extra/no-such-file.rgc');
+            } catch (error) {
+                missing = error.message;
+            }
+            return { bitmap: [bitmap.width, bitmap.height], canvas: [canvas.width, canvas.height],
+                     same: window.toBase64(drawn.data) === window.toBase64(fetched.data),
+                     pixels: window.toBase64(fetched.data), missing };
+        }""",
+        url,
+    )
+    assert got["bitmap"] == got["canvas"] == [230, 150] and got["same"]
+    assert sha256(pixels_of({"pixels": got["pixels"], "width": 230, "height": 150, "channels": 4})) == sha256(
+        reference(data)
+    )
+    assert "404" in got["missing"]
+
+
 def test_inspect_tells_what_rcodec_info_tells(web: Browser, files: dict[str, bytes]) -> None:
     for name in ("two-regions.rgc", "alpha-metadata.rgc", "rgb-scale-4-b64", "grey-b16-levels", "webp"):
         data = files[name]
