@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import zstandard
 from PIL import Image
 
 import regioncodec
@@ -228,11 +229,31 @@ def crafted_damage() -> dict[str, bytes]:
         "alpha size": craft.replace(alpha, b"ALPH", b"\1" + frame(bytes(511))),
         "alpha bomb": craft.replace(alpha, b"ALPH", b"\1" + frame(bytes(100_000_000))),
         "alpha cut": craft.replace(alpha, b"ALPH", b"\1" + frame(bytes(512))[:-3]),
+        "alpha checksum": craft.replace(alpha, b"ALPH", b"\1" + checksummed(bytes(range(256)) * 2, damaged=True)),
         "exif not tiff": craft.replace(alpha, b"exif", b"not tiff"),
         "missing done": smallest[:-12],
     }
     cases |= {path.name: path.read_bytes() for path in sorted((DATA / "regressions").glob("*.rgc"))}
     return cases
+
+
+def checksummed(content: bytes, damaged: bool = False) -> bytes:
+    """A zstd frame of content with an XXH64 content checksum (regioncodec writes none); damaged flips its last bit."""
+    frame = bytearray(zstandard.ZstdCompressor(write_checksum=True, write_content_size=True).compress(content))
+    frame[-1] ^= damaged
+    return bytes(frame)
+
+
+def test_zstd_frames_with_checksums_decode(web: Browser) -> None:
+    smallest = (DATA / "smallest.rgc").read_bytes()
+    alpha = (DATA / "alpha-metadata.rgc").read_bytes()
+    plane = bytes(range(256)) * 2
+    files = [
+        craft.replace(smallest, b"BMAP", checksummed(b"\0")),
+        craft.replace(alpha, b"ALPH", b"\1" + checksummed(plane)),
+    ]
+    for data, result in zip(files, web.decode_all(files), strict=True):
+        assert result["ok"] and result["sha256"] == sha256(reference(data)), result
 
 
 def regioncodec_colour_jpeg() -> bytes:

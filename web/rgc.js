@@ -213,6 +213,39 @@ function checkDeclaredSize(data, expected, what, needs, unit, offset) {
   return frame;
 }
 
+const XXH_PRIMES = [0x9e3779b185ebca87n, 0xc2b2ae3d27d4eb4fn, 0x165667b19e3779f9n, 0x85ebca77c2b2ae63n, 0x27d4eb2f165667c5n];
+const U64 = (1n << 64n) - 1n;
+const rotl64 = (x, r) => ((x << BigInt(r)) | (x >> BigInt(64 - r))) & U64;
+
+/** XXH64 of bytes with seed 0, whose low 32 bits are a zstd frame's content checksum (RFC 8878 §3.1.1). */
+export function xxh64(bytes) {
+  const [P1, P2, P3, P4, P5] = XXH_PRIMES;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lane = (i) => view.getBigUint64(i, true);
+  const round = (acc, input) => (rotl64((acc + input * P2) & U64, 31) * P1) & U64;
+  const n = bytes.length;
+  let i = 0;
+  let h;
+  if (n >= 32) {
+    const v = [(P1 + P2) & U64, P2, 0n, (U64 + 1n - P1) & U64];
+    for (; i + 32 <= n; i += 32) for (let k = 0; k < 4; k++) v[k] = round(v[k], lane(i + 8 * k));
+    h = (rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18)) & U64;
+    for (const x of v) h = (((h ^ round(0n, x)) * P1) & U64) + P4 & U64;
+  } else {
+    h = P5;
+  }
+  h = (h + BigInt(n)) & U64;
+  for (; i + 8 <= n; i += 8) h = ((rotl64(h ^ round(0n, lane(i)), 27) * P1) & U64) + P4 & U64;
+  if (i + 4 <= n) {
+    h = ((rotl64(h ^ ((BigInt(view.getUint32(i, true)) * P1) & U64), 23) * P2) & U64) + P3 & U64;
+    i += 4;
+  }
+  for (; i < n; i++) h = (rotl64(h ^ ((BigInt(bytes[i]) * P5) & U64), 11) * P1) & U64;
+  h = ((h ^ (h >> 33n)) * P2) & U64;
+  h = ((h ^ (h >> 29n)) * P3) & U64;
+  return h ^ (h >> 32n);
+}
+
 /**
  * The content of a zstd frame that must be exactly expected bytes, its declared size checked before anything
  * is allocated (§6, §8). fzstd writes into the buffer it is given and does not report how much it wrote, so the
@@ -224,7 +257,7 @@ function zstdContent(data, expected, what, needs, unit, offset) {
   const frame = checkDeclaredSize(data, expected, what, needs, unit, offset);
   const probe = new Uint8Array(frame.blocksEnd + 4);
   probe.set(data.subarray(0, frame.blocksEnd));
-  probe[4] &= ~0x04; // no checksum: libzstd-made frames here carry none, and the probe block would break it
+  probe[4] &= ~0x04; // the checksum, if any, is checked below: the probe block would break it
   probe[frame.lastBlock] &= ~1;
   probe.set([0x09, 0x00, 0x00, 0x01], frame.blocksEnd); // last, raw, one byte: 1
   const out = new Uint8Array(expected + 1);
@@ -234,7 +267,11 @@ function zstdContent(data, expected, what, needs, unit, offset) {
     throw new RgcError(`${what} is damaged or not exactly one frame of ${expected} bytes (${error.message})`, offset);
   }
   if (out[expected] !== 1) throw new RgcError(`${what} is not exactly one frame of ${expected} bytes`, offset);
-  return out.subarray(0, expected);
+  const content = out.subarray(0, expected);
+  if (data[4] & 0x04 && le32(data, frame.blocksEnd) !== Number(xxh64(content) & 0xffffffffn)) {
+    throw new RgcError(`${what} is damaged: its zstd content checksum does not match`, offset);
+  }
+  return content;
 }
 
 // ---------------------------------------------------------------- §6: BMAP
