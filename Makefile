@@ -10,7 +10,7 @@ FUZZ_OUT := fuzz-out
 NPM ?= npm
 WEB_DEPS := web/node_modules/.installed
 
-.PHONY: demo test bench previews fuzz lint clean conformance browser
+.PHONY: demo test bench previews fuzz lint clean conformance system-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,22 @@ demo: $(STAMP)
 	done
 	@$(BIN)/python benchmarks/demo_table.py samples $(DEMO_OUT)
 
-test: $(STAMP) $(WEB_DEPS) browser
+test: $(STAMP) $(WEB_DEPS) system-tools
 	$(BIN)/python -m pytest
 
-bench: $(STAMP) $(WEB_DEPS) browser  # every benchmark runs; fails if any figure missed
+# Programs some tests drive, as COMMAND:DEBIAN-PACKAGE. Under CI (CI=true: root, apt reachable) the missing
+# ones are installed; elsewhere their tests skip with a one-line reason. chromium: tests/test_browser.py.
+SYSTEM_TOOLS := butteraugli_main:libjxl-devtools chromium:chromium
+system-tools:
+	@if [ "$$CI" = "true" ]; then \
+		missing=""; \
+		for pair in $(SYSTEM_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+		fi; \
+	fi
+
+bench: $(STAMP) $(WEB_DEPS) system-tools  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
 	@missed=0; for name in core encoders peers segment memory batch browser; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
@@ -62,7 +74,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check regioncodec tests benchmarks docs fuzz
 	$(BIN)/mypy regioncodec tests/typing_public_api.py
 
-# --- The browser decoder (web/): its npm packages, and a Chromium for tests/test_browser.py ---------------
+# --- The browser decoder (web/): its npm packages (Chromium comes with SYSTEM_TOOLS) ---------------------
 # Without npm or Chromium (a laptop) the tests that need them skip with a line saying why; under CI=true
 # they fail instead, so CI installs both: npm packages from web/package-lock.json, Debian's chromium.
 $(WEB_DEPS): web/package.json web/package-lock.json
@@ -70,7 +82,3 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 		cd web && $(NPM) ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
 	elif [ "$$CI" = true ]; then echo "npm is needed for the browser tests under CI" >&2; exit 1; \
 	else echo "npm not found: tests that need web/node_modules will skip"; fi
-
-browser:
-	@if ! command -v chromium >/dev/null && [ "$$CI" = true ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi

@@ -506,7 +506,9 @@ def test_ships_type_information() -> None:
 
 
 def test_inspect_counts_bytes_of_a_wide_memoryview() -> None:
-    files = (regioncodec.encode(np.full((16, width), 128, np.uint8), fg_quality=50) for width in range(1, 200))
-    data = next(d for d in files if len(d) % 4 == 0)  # so that it can be viewed as 4-byte items
+    data = regioncodec.encode(np.full((16, 16), 128, np.uint8), fg_quality=50)
+    done = data.rindex(b"DONE") - 4
+    pad = container.pack_chunk(b"pADd", bytes(-len(data) % 4))  # a skipped chunk makes it whole 4-byte items
+    data = data[:done] + pad + data[done:]
     view = memoryview(data).cast("I")
     assert regioncodec.read_info(view).file_bytes == len(data)
