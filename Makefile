@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 DEMO_OUT := demo-out
 FUZZ_SECONDS ?= 600
 FUZZ_OUT := fuzz-out
+# The browser decoder's npm packages (see the end of this file).
+NPM ?= npm
+WEB_DEPS := web/node_modules/.installed
 
 .PHONY: demo test bench previews fuzz lint clean conformance system-tools
 
@@ -24,12 +27,12 @@ demo: $(STAMP)
 	done
 	@$(BIN)/python benchmarks/demo_table.py samples $(DEMO_OUT)
 
-test: $(STAMP) system-tools
+test: $(STAMP) $(WEB_DEPS) system-tools
 	$(BIN)/python -m pytest
 
 # Programs some tests drive, as COMMAND:DEBIAN-PACKAGE. Under CI (CI=true: root, apt reachable) the missing
-# ones are installed; elsewhere their tests skip with a one-line reason.
-SYSTEM_TOOLS := butteraugli_main:libjxl-devtools
+# ones are installed; elsewhere their tests skip with a one-line reason. chromium: tests/test_browser.py.
+SYSTEM_TOOLS := butteraugli_main:libjxl-devtools chromium:chromium
 system-tools:
 	@if [ "$$CI" = "true" ]; then \
 		missing=""; \
@@ -39,9 +42,9 @@ system-tools:
 		fi; \
 	fi
 
-bench: $(STAMP)  # every benchmark runs; fails if any figure missed
+bench: $(STAMP) $(WEB_DEPS) system-tools  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
-	@missed=0; for name in core encoders peers segment memory batch; do \
+	@missed=0; for name in core encoders peers segment memory batch browser; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
 
@@ -70,3 +73,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check regioncodec tests benchmarks docs fuzz
 	$(BIN)/ruff format --check regioncodec tests benchmarks docs fuzz
 	$(BIN)/mypy regioncodec tests/typing_public_api.py
+
+# --- The browser decoder (web/): its npm packages (Chromium comes with SYSTEM_TOOLS) ---------------------
+# Without npm or Chromium (a laptop) the tests that need them skip with a line saying why; under CI=true
+# they fail instead, so CI installs both: npm packages from web/package-lock.json, Debian's chromium.
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@if command -v $(NPM) >/dev/null; then \
+		cd web && $(NPM) ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	elif [ "$$CI" = true ]; then echo "npm is needed for the browser tests under CI" >&2; exit 1; \
+	else echo "npm not found: tests that need web/node_modules will skip"; fi

@@ -1,0 +1,553 @@
+"""web/rgc.js, <rgc-img> and the viewer page in a real headless Chromium.
+
+The browser decodes every file of the test corpus and files made here with
+regioncodec.encode, by each of its paths (WebCodecs' ImageDecoder or a canvas
+read-back for the streams, the WebAssembly SIMD kernel or plain JavaScript
+for the colour), and must give the reference decoder's pixels: bit for bit
+for JPEG layers, within CANVAS_TOLERANCE for WebP and AVIF canvases. Damaged
+files must raise an RgcError (an Error with the byte offset), quickly, never
+show an image. One browser serves the whole module.
+
+Where no Chromium can be had (a laptop without it) these tests skip with one
+line saying why; under CI=true a missing browser fails them instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zstandard
+from PIL import Image
+
+import regioncodec
+from regioncodec import container
+
+from . import craft
+from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of
+
+DATA = ROOT / "tests" / "data"
+CONFORMANCE = ROOT / "spec" / "conformance"
+CANVAS_TOLERANCE = 2  # levels per channel; Chromium's WebP and AVIF decodes equalled Pillow's (0) where measured
+TIME_LIMIT_MS = 2000  # any file decodes or is refused within this: a guard against hangs
+PATHS = [{}, {"kernels": False}, {"imageDecoder": False}]  # every way rgc.js can decode JPEG layers
+
+reference = regioncodec.decode  # the reference decoder: spec §11 exactly
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Skip with reason on a developer's machine; fail under CI, where every test must run."""
+    if in_ci():
+        pytest.fail(f"{reason} (under CI=true the browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Browser:
+    reason = missing_browser()
+    if reason:
+        unavailable(reason)
+    with browser(tmp_path_factory.mktemp("web")) as session:
+        yield session
+
+
+def sha256(pixels: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+
+
+def photo(rows: int, cols: int, top: int = 100, left: int = 100) -> np.ndarray:
+    image = np.asarray(Image.open(ROOT / "samples" / "kodim04.jpg").convert("RGB"))
+    return np.ascontiguousarray(image[top : top + rows, left : left + cols])
+
+
+def exif_with_orientation(value: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif.tobytes()
+
+
+def made_files() -> dict[str, bytes]:
+    """Files of every mode, block size, scale and codec, at sizes that are not multiples of the block."""
+    rgb = photo(150, 230)
+    grey = rgb[..., 1].copy()
+    alpha = np.linspace(0, 255, rgb.shape[1], dtype=np.uint8)[None, :].repeat(rgb.shape[0], 0)
+    encode = regioncodec.encode
+    return {
+        "rgb-two-regions": encode(rgb),
+        "rgb-levels-transition-b32": encode(rgb, levels=3, transition=True, block_size=32),
+        "rgb-scale-2": encode(rgb, bg_scale=2, levels=3),
+        "rgb-scale-4-b64": encode(rgb, bg_scale=4, block_size=64),
+        "grey-b8-scale-4": encode(grey, bg_scale=4, block_size=8),
+        "grey-b16-levels": encode(grey, levels=4),
+        "la": encode(np.dstack([grey, alpha])),
+        "rgba-scale-2": encode(np.dstack([rgb, alpha]), bg_scale=2),
+        "rgb-exif-orientation-6": encode(rgb, exif=exif_with_orientation(6)),
+        "webp": encode(rgb, codec="webp"),
+        "webp-scale-2": encode(rgb, codec="webp", bg_scale=2),
+        "avif-grey-scale-4": encode(grey, codec="avif", bg_scale=4),
+        "avif-rgba": encode(np.dstack([rgb, alpha]), codec="avif"),
+    }
+
+
+def corpus() -> dict[str, bytes]:
+    """Every valid .rgc file the repository holds, and those made here."""
+    paths = [*sorted(DATA.glob("*.rgc")), *sorted((ROOT / "fuzz" / "corpus").glob("*.rgc"))]
+    paths += sorted(CONFORMANCE.glob("*.rgc"))
+    return {path.name: path.read_bytes() for path in paths} | made_files()
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, bytes]:
+    return corpus()
+
+
+def is_jpeg(data: bytes) -> bool:
+    return all(layer.codec == "jpeg" for layer in container.read(data).layers if layer.streams)
+
+
+def test_jpeg_layers_decode_bit_exact_by_every_path(web: Browser, files: dict[str, bytes]) -> None:
+    jpeg = {name: data for name, data in files.items() if is_jpeg(data)}
+    assert len(jpeg) >= 15
+    for options in PATHS:
+        results = web.decode_all(list(jpeg.values()), options=options)
+        for (name, data), result in zip(jpeg.items(), results, strict=True):
+            assert result["ok"], f"{name} {options}: {result}"
+            expected = reference(data)
+            if result["sha256"] != sha256(expected):
+                got = pixels_of(web.decode(data, **options))
+                difference = (
+                    np.abs(got.astype(int) - expected.astype(int)).max() if got.shape == expected.shape else got.shape
+                )
+                pytest.fail(f"{name} {options}: pixels differ from the reference by up to {difference}")
+
+
+def test_canvases_decode_within_tolerance(web: Browser, files: dict[str, bytes]) -> None:
+    canvases = {name: data for name, data in files.items() if not is_jpeg(data)}
+    assert len(canvases) >= 5
+    for name, data in canvases.items():
+        result = web.decode(data)
+        assert result["ok"], f"{name}: {result}"
+        got, expected = pixels_of(result), reference(data)
+        assert got.shape == expected.shape, name
+        difference = int(np.abs(got.astype(int) - expected.astype(int)).max())
+        assert difference <= CANVAS_TOLERANCE, f"{name}: up to {difference} levels from the reference"
+
+
+def test_conformance_vectors(web: Browser) -> None:
+    manifest_path = CONFORMANCE / "manifest.json"
+    if not manifest_path.exists():
+        pytest.skip("spec/conformance/manifest.json is not there yet")
+    manifest = json.loads(manifest_path.read_text())
+    vectors = manifest if isinstance(manifest, list) else manifest.get("vectors", manifest)
+    assert vectors
+    for entry in vectors if isinstance(vectors, list) else [{"file": k, **v} for k, v in vectors.items()]:
+        name = entry.get("file") or entry.get("name")
+        data = (CONFORMANCE / name).read_bytes()
+        result = web.decode(data)
+        assert result["ok"], f"{name}: {result}"
+        got = pixels_of(result)
+        if is_jpeg(data):
+            assert sha256(got) == entry["sha256"], f"{name}: SHA-256 of the pixels is not the manifest's"
+        else:
+            expected = np.asarray(Image.open(CONFORMANCE / Path(name).with_suffix(".png")))
+            tolerance = entry.get("tolerance", CANVAS_TOLERANCE)
+            limit = max(tolerance.values()) if isinstance(tolerance, dict) else tolerance
+            assert int(np.abs(got.astype(int) - expected.astype(int)).max()) <= limit, name
+
+
+# ---------------------------------------------------------------------------------------------- damaged files
+
+
+def stream_spans(data: bytes) -> list[tuple[int, int]]:
+    """[start, end) of the stream bytes in each LAYR chunk: damage there is the stream decoder's to find."""
+    spans = []
+    for offset in craft.offsets_of(data):
+        length, kind = craft.CHUNK.unpack_from(data, offset)
+        if kind == b"LAYR" and length > 8:
+            spans.append((offset + 16, offset + 8 + length))
+    return spans
+
+
+def crafted_damage() -> dict[str, bytes]:
+    """Files that break one rule of the spec each, as the container tests make them."""
+    smallest = (DATA / "smallest.rgc").read_bytes()
+    alpha = (DATA / "alpha-metadata.rgc").read_bytes()
+    chunks = craft.chunks_of(smallest)
+    luma = container.read(smallest).layers[0].streams[0]
+    frame = craft.frame
+    bomb = frame(bytes(10_000_000))
+    lying = bomb[:6] + (1).to_bytes(4, "little") + bomb[10:]
+
+    def with_layer(body: bytes) -> bytes:
+        return craft.build([chunks[0], chunks[1], (b"LAYR", body), *chunks[3:]])
+
+    cases = {
+        "empty": b"",
+        "png": b"\x89PNG\r\n\x1a\n" + bytes(30),
+        "short signature": smallest[:5],
+        "no chunks": smallest[:8],
+        "version 2": craft.replace(smallest, b"HEAD", craft.head(version=2)),
+        "width 0": craft.replace(smallest, b"HEAD", craft.head(0, 1)),
+        "over the pixel limit": craft.replace(smallest, b"HEAD", craft.head(65_000, 65_000)),
+        "mode 5": craft.replace(smallest, b"HEAD", craft.head(mode=5)),
+        "rgb block 8": craft.replace(smallest, b"HEAD", craft.head(mode=3)),
+        "crc": smallest[:-1] + bytes([smallest[-1] ^ 1]),
+        "after done": smallest + b"\0",
+        "unknown critical": craft.build([*chunks[:-1], (b"ZZZZ", b""), chunks[-1]]),
+        "type not letters": smallest[:12] + b"HE4D" + smallest[16:],
+        "map not zstd": craft.replace(smallest, b"BMAP", b"not zstd"),
+        "map size": craft.replace(smallest, b"BMAP", frame(b"\0\0")),
+        "map no size": craft.replace(smallest, b"BMAP", frame(b"\0", content_size=False)),
+        "map two frames": craft.replace(smallest, b"BMAP", frame(b"\0") + frame(b"\0")),
+        "map region": craft.replace(smallest, b"BMAP", frame(b"\x05")),
+        "map bomb": craft.replace(smallest, b"BMAP", bomb),
+        "map lying": craft.replace(smallest, b"BMAP", lying),
+        "layer codec": with_layer(craft.layer(0, luma, codec=9)),
+        "layer scale": with_layer(craft.layer(0, luma, scale=3)),
+        "layer length": with_layer(craft.layer(0, luma, luma_length=1000)),
+        "layer no streams": with_layer(craft.layer(0)),
+        "jpeg truncated": with_layer(craft.layer(0, luma[:-40])),
+        "jpeg arithmetic": with_layer(craft.layer(0, luma.replace(b"\xff\xc0", b"\xff\xc9", 1))),
+        "jpeg 12-bit": with_layer(craft.layer(0, luma.replace(b"\xff\xc0\x00\x0b\x08", b"\xff\xc0\x00\x0b\x0c", 1))),
+        "jpeg size": with_layer(craft.layer(0, craft.grey_jpeg(16, 8))),
+        "jpeg disguised frame": with_layer(craft.layer(0, craft.disguised_jpeg(luma, 32_000, 32_000))),
+        "jpeg colour": with_layer(craft.layer(0, regioncodec_colour_jpeg())),
+        "alpha filter": craft.replace(alpha, b"ALPH", b"\2" + frame(bytes(512))),
+        "alpha size": craft.replace(alpha, b"ALPH", b"\1" + frame(bytes(511))),
+        "alpha bomb": craft.replace(alpha, b"ALPH", b"\1" + frame(bytes(100_000_000))),
+        "alpha cut": craft.replace(alpha, b"ALPH", b"\1" + frame(bytes(512))[:-3]),
+        "alpha checksum": craft.replace(alpha, b"ALPH", b"\1" + checksummed(bytes(range(256)) * 2, damaged=True)),
+        "exif not tiff": craft.replace(alpha, b"exif", b"not tiff"),
+        "missing done": smallest[:-12],
+    }
+    cases |= {path.name: path.read_bytes() for path in sorted((DATA / "regressions").glob("*.rgc"))}
+    return cases
+
+
+def checksummed(content: bytes, damaged: bool = False) -> bytes:
+    """A zstd frame of content with an XXH64 content checksum (regioncodec writes none); damaged flips its last bit."""
+    frame = bytearray(zstandard.ZstdCompressor(write_checksum=True, write_content_size=True).compress(content))
+    frame[-1] ^= damaged
+    return bytes(frame)
+
+
+def test_zstd_frames_with_checksums_decode(web: Browser) -> None:
+    smallest = (DATA / "smallest.rgc").read_bytes()
+    alpha = (DATA / "alpha-metadata.rgc").read_bytes()
+    plane = bytes(range(256)) * 2
+    files = [
+        craft.replace(smallest, b"BMAP", checksummed(b"\0")),
+        craft.replace(alpha, b"ALPH", b"\1" + checksummed(plane)),
+    ]
+    for data, result in zip(files, web.decode_all(files), strict=True):
+        assert result["ok"] and result["sha256"] == sha256(reference(data)), result
+
+
+def regioncodec_colour_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def assert_refused(name: str, result: dict, size: int) -> None:
+    assert not result["ok"], f"{name}: decoded, but should have been refused"
+    assert result["isRgc"], f"{name}: raised {result['name']}: {result['message']}, not an RgcError"
+    assert isinstance(result["offset"], int) and 0 <= result["offset"] <= size, f"{name}: offset {result['offset']}"
+    assert result["ms"] < TIME_LIMIT_MS, f"{name}: took {result['ms']:.0f} ms to refuse"
+
+
+def test_damaged_files_raise_an_error_with_the_offset(web: Browser) -> None:
+    cases = crafted_damage()
+    results = web.decode_all(list(cases.values()))
+    for (name, data), result in zip(cases.items(), results, strict=True):
+        assert_refused(name, result, len(data))
+        try:
+            regioncodec.decode(data)
+        except regioncodec.RegionCodecError as error:
+            for place in re.findall(r"at byte \d+", str(error)):  # the same place as the reference names
+                assert place in result["message"], f"{name}: {result['message']!r} vs {error}"
+        else:
+            pass  # stricter than the reference (a canvas with alpha, say): refusing is allowed
+
+
+def test_every_truncation_is_refused(web: Browser, files: dict[str, bytes]) -> None:
+    variants = []
+    for name in ("smallest.rgc", "two-regions.rgc", "alpha-metadata.rgc", "rgb-webp.rgc", "grey-avif-scale-2.rgc"):
+        data = files[name]
+        variants += [(f"{name}[:{cut}]", data[:cut]) for cut in range(0, len(data), max(1, len(data) // 97))]
+    results = web.decode_all([data for _, data in variants])
+    for (name, data), result in zip(variants, results, strict=True):
+        assert_refused(name, result, len(data))
+
+
+def test_damage_behind_the_crc_is_judged_as_the_reference_judges_it(web: Browser, files: dict[str, bytes]) -> None:
+    """Bytes changed (CRCs made right again) outside the streams: refused exactly when the reference refuses,
+    else the same pixels. Inside the streams a damaged stream may decode or be refused, but never as anything
+    but an image or an RgcError."""
+    rng = random.Random(2026)
+    seeds = [files[n] for n in ("smallest.rgc", "two-regions.rgc", "alpha-metadata.rgc", "rgb-scale-2", "la")]
+    outside, inside = [], []
+    for data in seeds:
+        spans = stream_spans(data)
+        for _ in range(40):
+            damaged = bytearray(data)
+            at = rng.randrange(8, len(data))
+            damaged[at] = rng.randrange(256) if rng.random() < 0.5 else damaged[at] ^ (1 << rng.randrange(8))
+            in_stream = any(start <= at < end for start, end in spans)
+            (inside if in_stream else outside).append(craft.fix_crcs(bytes(damaged)))
+    results = web.decode_all(outside + inside)
+    for data, result in zip(outside, results[: len(outside)], strict=True):
+        try:
+            expected = reference(data) if _decodes(data) else None
+        except Exception:  # noqa: BLE001 - the reference refused it
+            expected = None
+        if expected is None:
+            assert_refused("damaged container", result, len(data))
+        else:
+            assert result["ok"], f"refused what the reference decodes: {result['message']}"
+            assert result["sha256"] == sha256(expected)
+    for result in results[len(outside) :]:
+        assert result["ok"] or result["isRgc"], result
+        assert result["ms"] < TIME_LIMIT_MS
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        regioncodec.decode(data)
+    except regioncodec.RegionCodecError:
+        return False
+    return True
+
+
+def test_random_bytes_are_refused(web: Browser) -> None:
+    rng = random.Random(7)
+    signature = craft.SIGNATURE
+    variants = [bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300))) for _ in range(40)]
+    variants += [signature + bytes(rng.randrange(256) for _ in range(rng.randrange(0, 300))) for _ in range(40)]
+    for data, result in zip(variants, web.decode_all(variants), strict=True):
+        assert_refused("random bytes", result, len(data))
+
+
+def test_pixel_limit_is_the_callers(web: Browser, files: dict[str, bytes]) -> None:
+    data = files["two-regions.rgc"]
+    refused = web.decode(data, maxPixels=511)
+    assert not refused["ok"] and "over the limit of 511" in refused["message"] and refused["offset"] == 8
+    assert web.decode(data, maxPixels=512)["ok"]
+
+
+# ---------------------------------------------------------------------------------------------- display
+
+
+def test_exif_orientation_is_applied_for_display(web: Browser, files: dict[str, bytes]) -> None:
+    data = files["rgb-exif-orientation-6"]
+    stored = reference(data)
+    raw = web.decode(data)
+    assert raw["orientation"] == 6 and sha256(pixels_of(raw)) == sha256(stored)
+    shown = web.page.evaluate(
+        """async (b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const image = await window.rgc.decodeImageData(bytes);
+            return { width: image.width, height: image.height, pixels: window.toBase64(image.data) };
+        }""",
+        __import__("base64").b64encode(data).decode(),
+    )
+    turned = pixels_of({**shown, "channels": 4})[..., :3]
+    assert np.array_equal(turned, np.rot90(stored, k=-1))  # 6: the stored rows are the picture's right side
+    for value, expected in [
+        (1, stored),
+        (3, stored[::-1, ::-1]),
+        (8, np.rot90(stored)),
+        (5, stored.transpose(1, 0, 2)),
+    ]:
+        rgba = np.dstack([stored, np.full(stored.shape[:2], 255, np.uint8)])
+        out = web.page.evaluate(
+            """([b64, w, h, o]) => {
+                const data = new Uint8ClampedArray(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+                const t = window.rgc.orient(data, w, h, o);
+                return { width: t.width, height: t.height, pixels: window.toBase64(t.data) };
+            }""",
+            [__import__("base64").b64encode(rgba.tobytes()).decode(), stored.shape[1], stored.shape[0], value],
+        )
+        assert np.array_equal(pixels_of({**out, "channels": 4})[..., :3], expected), value
+
+
+def test_bitmap_canvas_and_fetch_helpers(web: Browser, files: dict[str, bytes]) -> None:
+    data = files["rgba-scale-2"]
+    url = web.put("helpers.rgc", data)
+    got = web.page.evaluate(
+        """async (url) => {
+            const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+            const bitmap = await window.rgc.decodeBitmap(bytes);
+            const canvas = document.createElement('canvas');
+            const drawn = await window.rgc.drawToCanvas(bytes, canvas);
+            const fetched = await window.rgc.fetchImageData(url);
+            let missing;
+            try {
+                await window.rgc.fetchImageData('/extra/no-such-file.rgc');
+            } catch (error) {
+                missing = error.message;
+            }
+            return { bitmap: [bitmap.width, bitmap.height], canvas: [canvas.width, canvas.height],
+                     same: window.toBase64(drawn.data) === window.toBase64(fetched.data),
+                     pixels: window.toBase64(fetched.data), missing };
+        }""",
+        url,
+    )
+    assert got["bitmap"] == got["canvas"] == [230, 150] and got["same"]
+    assert sha256(pixels_of({"pixels": got["pixels"], "width": 230, "height": 150, "channels": 4})) == sha256(
+        reference(data)
+    )
+    assert "404" in got["missing"]
+
+
+def test_inspect_tells_what_rcodec_info_tells(web: Browser, files: dict[str, bytes]) -> None:
+    for name in ("two-regions.rgc", "alpha-metadata.rgc", "rgb-scale-4-b64", "grey-b16-levels", "webp"):
+        data = files[name]
+        info = regioncodec.read_info(data)
+        got = web.page.evaluate(
+            "(b64) => window.rgc.inspect(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)))",
+            __import__("base64").b64encode(data).decode(),
+        )
+        assert (got["width"], got["height"], got["mode"], got["blockSize"]) == (
+            info.width,
+            info.height,
+            info.mode,
+            info.block_size,
+        )
+        assert got["fileBytes"] == info.file_bytes and got["alphaBytes"] == info.alpha_bytes
+        names = {"exif": "exif", "iccProfile": "icc_profile", "xmp": "xmp"}
+        assert {names[k]: v for k, v in got["metadata"].items()} == info.metadata
+        for mine, theirs in zip(got["regions"], info.regions, strict=True):
+            assert (mine["role"], mine["codec"], mine["quality"], mine["scale"], mine["bytes"]) == (
+                theirs.role,
+                theirs.codec,
+                theirs.quality,
+                theirs.scale,
+                theirs.bytes,
+            )
+            assert mine["fraction"] == pytest.approx(theirs.fraction)
+
+
+def screenshot_pixels(locator: object) -> np.ndarray:
+    """What the page shows of an element, clipped to whole pixels (layout may place it at a fraction of one)."""
+    box = locator.bounding_box()  # type: ignore[attr-defined]
+    clip = {"x": round(box["x"]), "y": round(box["y"]), "width": round(box["width"]), "height": round(box["height"])}
+    shot = locator.page.screenshot(clip=clip)  # type: ignore[attr-defined]
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+
+
+def test_element_shows_the_image_and_its_errors(web: Browser, files: dict[str, bytes]) -> None:
+    good = web.put("good.rgc", files["rgb-two-regions"])
+    turned = web.put("turned.rgc", files["rgb-exif-orientation-6"])
+    broken = web.put("broken.rgc", files["two-regions.rgc"][:-20])
+    page = web.context.new_page()
+    try:
+        page.goto(f"{web.base}/web/blank.html")
+        page.set_content(
+            f"""<!doctype html><html><head><script type="module" src="{web.base}/web/rgc-img.js"></script>
+            <style>body {{ margin: 0 }} rgc-img {{ margin: 4px }}</style></head><body>
+            <rgc-img id="good" src="{good}" alt="a portrait"></rgc-img>
+            <rgc-img id="turned" src="{turned}" alt="turned"></rgc-img>
+            <rgc-img id="broken" src="{broken}" alt="a broken file"></rgc-img>
+            <div style="height: 5000px"></div>
+            <rgc-img id="lazy" src="{good}" loading="lazy" alt="far below"></rgc-img></body></html>"""
+        )
+        page.wait_for_function("['good', 'turned', 'broken'].every((id) => document.getElementById(id).complete)")
+        state = page.evaluate(
+            """() => Object.fromEntries(['good', 'turned', 'broken', 'lazy'].map((id) => {
+                const e = document.getElementById(id);
+                return [id, { w: e.naturalWidth, h: e.naturalHeight, loaded: e.matches(':state(loaded)'),
+                              failed: e.matches(':state(error)'), error: e.error && e.error.message,
+                              offset: e.error && e.error.offset, box: [e.offsetWidth, e.offsetHeight] }];
+            }))"""
+        )
+        good_pixels = reference(files["rgb-two-regions"])
+        assert state["good"]["loaded"] and (state["good"]["w"], state["good"]["h"]) == (230, 150)
+        assert state["good"]["box"] == [230, 150]  # its intrinsic size, as an <img>'s
+        assert (state["turned"]["w"], state["turned"]["h"]) == (150, 230)
+        assert state["broken"]["failed"] and state["broken"]["error"] and isinstance(state["broken"]["offset"], int)
+        assert state["lazy"] == {**state["lazy"], "loaded": False, "failed": False}  # not fetched yet
+        shot = screenshot_pixels(page.locator("#good"))
+        assert shot.shape == good_pixels.shape and int(np.abs(shot.astype(int) - good_pixels).max()) <= 1
+        assert "a broken file" in page.locator("#broken").evaluate("(e) => e.shadowRoot.textContent")
+        page.locator("#lazy").scroll_into_view_if_needed()
+        page.wait_for_function("document.getElementById('lazy').matches(':state(loaded)')")
+        page.evaluate("document.getElementById('good').setAttribute('src', 'missing.rgc')")
+        page.wait_for_function("document.getElementById('good').matches(':state(error)')")
+    finally:
+        page.close()
+
+
+def test_viewer_shows_image_map_info_and_original(web: Browser, files: dict[str, bytes]) -> None:
+    data = files["rgb-levels-transition-b32"]
+    url = web.put("photo.rgc", data)
+    original = web.put("photo.png", _png(photo(150, 230)))
+    page = web.context.new_page()
+    try:
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.goto(f"{web.base}/web/index.html?src={url}&original={original}")
+        page.wait_for_function("document.getElementById('status').textContent.includes('decoded in')")
+        shot = screenshot_pixels(page.locator("#decoded"))
+        expected = reference(data)
+        assert shot.shape == expected.shape and int(np.abs(shot.astype(int) - expected).max()) <= 1
+        assert page.locator("#map").is_hidden()
+        page.keyboard.press("m")
+        assert page.locator("#map").is_visible()
+        with_map = screenshot_pixels(page.locator("#decoded"))
+        assert int(np.abs(with_map.astype(int) - expected).max()) > 50  # the overlay shows
+        page.locator("#overlay").click()
+        assert page.locator("#map").is_hidden()
+        info = page.locator("#info").inner_text()
+        for region in regioncodec.read_info(data).regions:
+            assert f"{region.index} " in info and str(region.quality) in info
+        assert "PSNR" in info and page.locator("#original").is_visible()
+        page.locator("#files").set_input_files(
+            [{"name": "broken.rgc", "mimeType": "image/x-rgc", "buffer": data[:-30]}]
+        )
+        page.wait_for_function("!document.getElementById('error').hidden")
+        assert "byte" in page.locator("#error").inner_text()
+    finally:
+        page.close()
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "PNG")
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- what web/ ships
+
+
+def node_tools() -> Path:
+    """web/node_modules, installed by `make test` (npm ci); skip (or fail under CI) without it."""
+    modules = WEB / "node_modules"
+    if shutil.which("node") is None or not (modules / "fzstd").exists() or not (modules / "wabt").exists():
+        unavailable("web/node_modules is not installed (make web-deps, which needs npm)")
+    return modules
+
+
+def test_vendored_fzstd_is_the_pinned_package() -> None:
+    modules = node_tools()
+    pinned = json.loads((WEB / "package.json").read_text())["dependencies"]["fzstd"]
+    assert json.loads((modules / "fzstd" / "package.json").read_text())["version"] == pinned
+    assert (WEB / "vendor" / "fzstd.js").read_bytes() == (modules / "fzstd" / "esm" / "index.mjs").read_bytes()
+
+
+def test_kernels_are_what_their_source_assembles_to() -> None:
+    node_tools()
+    run = subprocess.run(["node", "kernels/build.mjs", "--check"], cwd=WEB, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
