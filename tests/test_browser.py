@@ -30,7 +30,7 @@ import zstandard
 from PIL import Image
 
 import regioncodec
-from regioncodec import container
+from regioncodec import container, webview
 
 from . import craft
 from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of
@@ -521,6 +521,26 @@ def test_viewer_shows_image_map_info_and_original(web: Browser, files: dict[str,
         assert "byte" in page.locator("#error").inner_text()
     finally:
         page.close()
+
+
+def test_rcodec_view_serves_a_viewer_that_shows_the_file(web: Browser, files: dict[str, bytes], tmp_path: Path) -> None:
+    """The page `rcodec view FILE` opens (its own server, not the test's) decodes the file."""
+    data = files["rgb-levels-transition-b32"]
+    path = tmp_path / "photo.rgc"
+    path.write_bytes(data)
+    server = webview.serve([path])
+    webview.serve_in_background(server)
+    page = web.context.new_page()
+    try:
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.goto(webview.viewer_url(server, [path]))
+        page.wait_for_function("document.getElementById('status').textContent.includes('decoded in')")
+        shot = screenshot_pixels(page.locator("#decoded"))
+        assert int(np.abs(shot.astype(int) - reference(data)).max()) <= 1
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
 
 
 def _png(pixels: np.ndarray) -> bytes:

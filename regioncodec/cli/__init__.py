@@ -1,4 +1,4 @@
-"""The rcodec command line: encode, decode, info, mask, bench, batch.
+"""The rcodec command line: encode, decode, info, mask, bench, batch, view.
 
 Each subcommand lives in its own module (cmd_NAME.py) with `arguments`
 (adds its arguments to a parser) and `run` (does it); only the module of the
@@ -33,6 +33,7 @@ COMMANDS = {
     "mask": "show what a segmentation method picks as foreground",
     "bench": "compare with uniform JPEG, jpegli, WebP and AVIF at equal bytes",
     "batch": "encode (or decode) every image in a folder, on every core",
+    "view": "show a .rgc file in the browser (the JavaScript decoder's viewer)",
 }
 
 
