@@ -55,12 +55,20 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def block_max(plane: np.ndarray, cell: int) -> np.ndarray:
-    """Largest value in each cell x cell block of a uint8 plane (edge blocks padded with zeros)."""
+    """Largest value in each cell x cell block of a uint8 plane (edge blocks padded with zeros).
+
+    Two reductions, each over whole rows first: down each block's rows (an
+    elementwise maximum of contiguous rows), then across the 1/cell as many
+    values left; a single reduction over both axes of a 4-D view is ~10x slower.
+    """
     height, width = plane.shape
     rows, cols = -(-height // cell), -(-width // cell)
-    padded = np.zeros((rows * cell, cols * cell), np.uint8)
-    padded[:height, :width] = plane
-    return np.asarray(padded.reshape(rows, cell, cols, cell).max(axis=(1, 3)))
+    if height % cell or width % cell:
+        padded = np.zeros((rows * cell, cols * cell), np.uint8)
+        padded[:height, :width] = plane
+        plane = padded
+    down = np.maximum.reduce(plane.reshape(rows, cell, cols * cell), axis=1)
+    return np.asarray(np.maximum.reduce(down.reshape(rows, cols, cell), axis=2))
 
 
 def reduce_planes(luma: np.ndarray, chroma: np.ndarray | None, scale: int) -> tuple[np.ndarray, np.ndarray | None]:
