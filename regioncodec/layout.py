@@ -18,15 +18,16 @@ def mosaic_shape(count: int, grid_cols: int) -> tuple[int, int]:
     return -(-count // cols), cols
 
 
-def pack(plane: np.ndarray, cells: np.ndarray, cell: int) -> np.ndarray:
+def pack(plane: np.ndarray, cells: np.ndarray, cell: int, out: np.ndarray | None = None) -> np.ndarray:
     """Gather the cell x cell blocks where cells is True, in raster order, into a mosaic (§7.1).
 
     The mosaic is as wide as the grid (or narrower); cells past the last block
-    are flat at the last block's mean, which JPEG codes almost for free.
+    are flat at the last block's mean, which JPEG codes almost for free. out,
+    if given, is where the mosaic goes (a contiguous array of its shape).
     """
     count = int(np.count_nonzero(cells))
     rows, cols = mosaic_shape(count, cells.shape[1])
-    mosaic = np.empty((rows * cell, cols * cell), plane.dtype)
+    mosaic = np.empty((rows * cell, cols * cell), plane.dtype) if out is None else out
     _block_rows(mosaic, cell)[_first(count, (rows, cols))] = _block_rows(plane, cell)[cells]
     spare = rows * cols - count
     if spare:
