@@ -78,7 +78,8 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Plane
     rows, cols = header.grid_shape
     b = header.block_size
     shapes = [(rows * b, cols * b)] + [(rows * b // 2, cols * b // 2)] * 2 * (header.colour == "RGB")
-    planes = [_start(shape, _covers(block_map, layers)) for shape in shapes]
+    covered = _covers(block_map, layers)
+    planes = [_start(shape, covered) for shape in shapes]
     for scale in sorted({layer.scale for layer in layers}):
         same = [layer for layer in layers if layer.scale == scale]
         target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
@@ -92,7 +93,9 @@ def _covers(block_map: np.ndarray, layers: list[Layer]) -> bool:
     """Whether every block of the map is written by a layer of scale 1, so no sample keeps its starting value."""
     if any(layer.scale != 1 for layer in layers):  # larger scales filter across the starting values (§11.4)
         return False
-    return bool(np.isin(block_map, [layer.region for layer in layers]).all())
+    coded = np.zeros(256, bool)  # block map entries are bytes (§6)
+    coded[[layer.region for layer in layers]] = True
+    return bool(coded[block_map].all())
 
 
 def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
@@ -124,8 +127,9 @@ def _scatter(
 ) -> None:
     """Decode one stream of a layer and copy its blocks into planes: luma, or Cb above Cr in one stream (§7.1)."""
     mosaic = CODECS[layer.codec].decode(layer.streams[stream], shape, what)
-    for plane, part in zip(planes, np.vsplit(mosaic, len(planes)), strict=True):
-        layout.unpack(part, cells, cell, plane)
+    rows = mosaic.shape[0] // len(planes)
+    for index, plane in enumerate(planes):
+        layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
 
 
 def reduce(plane: np.ndarray, scale: int) -> np.ndarray:
