@@ -28,7 +28,12 @@ def pack(plane: np.ndarray, cells: np.ndarray, cell: int, out: np.ndarray | None
     count = int(np.count_nonzero(cells))
     rows, cols = mosaic_shape(count, cells.shape[1])
     mosaic = np.empty((rows * cell, cols * cell), plane.dtype) if out is None else out
-    _block_rows(mosaic, cell)[_first(count, (rows, cols))] = _block_rows(plane, cell)[cells]
+    blocks = _block_rows(plane, cell)[cells]  # (count, cell): the region's blocks in raster order
+    full = count // cols  # mosaic rows every column of which holds a block
+    places = _block_rows(mosaic, cell)
+    places[:full] = blocks[: full * cols].reshape(full, cols, cell)
+    if count > full * cols:
+        places[full, : count - full * cols] = blocks[full * cols :]
     spare = rows * cols - count
     if spare:
         last = _blocks(mosaic, cell)[-1]
@@ -38,9 +43,15 @@ def pack(plane: np.ndarray, cells: np.ndarray, cell: int, out: np.ndarray | None
 
 def unpack(mosaic: np.ndarray, cells: np.ndarray, cell: int, plane: np.ndarray) -> None:
     """Scatter the blocks of a mosaic back to where cells is True in plane; spare cells are dropped (§11.3)."""
-    count = int(np.count_nonzero(cells))
+    rows, cols = np.nonzero(cells)  # where each block of the mosaic goes, in raster order
     blocks = _block_rows(mosaic, cell)
-    _block_rows(plane, cell)[cells] = blocks[_first(count, blocks.shape[:2])]
+    width = blocks.shape[1]
+    full = len(rows) // width  # mosaic rows every column of which holds a block
+    placed = full * width
+    target = _block_rows(plane, cell)
+    target[rows[:placed].reshape(full, width), cols[:placed].reshape(full, width)] = blocks[:full]
+    if len(rows) > placed:
+        target[rows[placed:], cols[placed:]] = blocks[full, : len(rows) - placed]
 
 
 def copy_blocks(source: np.ndarray, target: np.ndarray, cells: np.ndarray, cell: int) -> None:
@@ -96,8 +107,3 @@ def _block_rows(plane: np.ndarray, cell: int) -> np.ndarray:
     height, width = plane.shape
     items = plane.view(np.dtype((np.void, cell * plane.itemsize)))
     return items.reshape(height // cell, cell, width // cell).swapaxes(1, 2)
-
-
-def _first(count: int, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean grid of shape with its first count cells (in raster order) True: where a mosaic's blocks are."""
-    return np.arange(shape[0] * shape[1]).reshape(shape[0], shape[1]) < count
