@@ -9,7 +9,6 @@ which formula it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -80,12 +79,17 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Plane
     shapes = [(rows * b, cols * b)] + [(rows * b // 2, cols * b // 2)] * 2 * (header.colour == "RGB")
     covered = _covers(block_map, layers)
     planes = [_start(shape, covered) for shape in shapes]
+    pixels = header.width * header.height
     for scale in sorted({layer.scale for layer in layers}):
         same = [layer for layer in layers if layer.scale == scale]
         target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
-        threads.run([job for layer in same for job in _scatter_jobs(layer, block_map == layer.region, b // scale, target)])
+        scatter = [job for layer in same for job in _scatter_jobs(layer, block_map == layer.region, b // scale, target)]
+        threads.run([work for _, work in scatter], pixels, [size for size, _ in scatter])
         if scale > 1:
-            threads.run([partial(_enlarge_into, small, plane, block_map, same, scale) for plane, small in zip(planes, target, strict=True)])
+            places = zip(planes, target, strict=True)
+            threads.run(
+                [partial(_enlarge_into, small, plane, block_map, same, scale) for plane, small in places], pixels
+            )
     return planes
 
 
@@ -111,15 +115,19 @@ def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, l
         layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
 
 
-def _scatter_jobs(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> list[Callable[[], None]]:
-    """Jobs that each decode one of a JPEG layer's streams and copy its blocks (cell pixels in luma) into planes (§11.3)."""
+def _scatter_jobs(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> list[tuple[int, partial[None]]]:
+    """(bytes, job) per stream of a JPEG layer: the job decodes it and copies its blocks into planes (§11.3).
+
+    cell is the blocks' size in luma pixels.
+    """
     rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
     what = f"region {layer.region}"
     luma = partial(_scatter, layer, 0, (rows * cell, cols * cell), f"luma stream of {what}", cells, cell, planes[:1])
     if len(planes) == 1:
-        return [luma]
+        return [(len(layer.streams[0]), luma)]
     shape = (rows * cell, cols * cell // 2)
-    return [luma, partial(_scatter, layer, 1, shape, f"chroma stream of {what}", cells, cell // 2, planes[1:])]
+    chroma = partial(_scatter, layer, 1, shape, f"chroma stream of {what}", cells, cell // 2, planes[1:])
+    return [(len(layer.streams[0]), luma), (len(layer.streams[1]), chroma)]
 
 
 def _scatter(
@@ -220,7 +228,10 @@ def planes_to_rgb(planes: Planes, height: int, width: int) -> np.ndarray:
     rgb = np.empty((height, width, 3), np.uint8)
     chroma_rows = -(-height // 2)
     bands = range(0, chroma_rows, BAND_ROWS)
-    threads.run([partial(_colour_band, planes, first, min(first + BAND_ROWS, chroma_rows), rgb) for first in bands])
+    threads.run(
+        [partial(_colour_band, planes, first, min(first + BAND_ROWS, chroma_rows), rgb) for first in bands],
+        rgb.size // 3,
+    )
     return rgb
 
 

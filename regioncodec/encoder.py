@@ -73,7 +73,7 @@ def _prepare(
             luma, chroma, band_jobs = planes.planes_jobs(padded)
             planes_at_1 = (luma, chroma)
             jobs += band_jobs
-    made = threads.run(jobs)
+    made = threads.run(jobs, colour.shape[0] * colour.shape[1])
     return made[0], made[1], planes_at_1  # type: ignore[return-value]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import cv2
 import numpy as np
@@ -64,11 +64,11 @@ class LayerCoder:
         """The layers of (region, quality, scale) keys, the streams of those not coded yet coded as parallel jobs."""
         missing = [key for key in dict.fromkeys(keys) if key not in self._layers]
         jobs = [(key, job) for key in missing for job in self._stream_jobs(*key)]
-        jobs.sort(key=lambda pair: -pair[1].cost)  # the longest first: the last job ends soonest
-        coded = threads.run([job.code for _, job in jobs])
+        pixels = self.image.shape[0] * self.image.shape[1]
+        coded = threads.run([job.code for _, job in jobs], pixels, [job.cost for _, job in jobs])
         streams: dict[tuple[int, int, int], list[tuple[int, bytes]]] = {key: [] for key in missing}
         for (key, job), data in zip(jobs, coded, strict=True):
-            streams[key].append((job.index, data))
+            streams[key].append((job.position, data))
         for key in missing:
             region, quality, scale = key
             ordered = tuple(data for _, data in sorted(streams[key]))
@@ -82,19 +82,18 @@ class LayerCoder:
         if not count:
             return []
         codec = find(self.codecs[region])
-        pixels = count * (self.block_size // scale) ** 2
-        effort = pixels * (QUALITY_EFFORT + quality)
+        effort = count * (self.block_size // scale) ** 2 * (QUALITY_EFFORT + quality)  # pixels, weighted
         if codec.layout != MOSAIC:
             if self._rgb is None:
                 self._rgb = planes.to_rgb(self.image)
-            code = partial(self._canvas_stream, codec, cells, quality, scale)
-            return [StreamJob(0, CANVAS_EFFORT * effort, code)]  # type: ignore[arg-type]
+            code = partial(self._canvas_stream, cast(CanvasCodec, codec), cells, quality, scale)
+            return [StreamJob(0, CANVAS_EFFORT * effort, code)]
         luma, chroma = self._scaled_planes(scale)
         cell = self.block_size // scale
-        jobs = [StreamJob(0, effort, partial(_luma_stream, codec, luma, cells, cell, quality))]  # type: ignore[arg-type]
+        jobs = [StreamJob(0, effort, partial(_luma_stream, cast(MosaicCodec, codec), luma, cells, cell, quality))]
         if chroma is not None:
-            code = partial(_chroma_stream, codec, chroma, cells, cell // 2, quality)
-            jobs.append(StreamJob(1, effort // 2, code))  # type: ignore[arg-type]
+            code = partial(_chroma_stream, cast(MosaicCodec, codec), chroma, cells, cell // 2, quality)
+            jobs.append(StreamJob(1, effort // 2, code))
         return jobs
 
     def _scaled_planes(self, scale: int) -> Planes:
@@ -129,9 +128,9 @@ class LayerCoder:
 
 
 class StreamJob(NamedTuple):
-    """One stream of a layer to code: its index in the layer, a rough cost (to start the longest first), the work."""
+    """One stream of a layer to code: its place in the layer, a rough cost (to start the longest first), the work."""
 
-    index: int
+    position: int
     cost: int
     code: Callable[[], bytes]
 
@@ -149,10 +148,10 @@ def _luma_stream(codec: MosaicCodec, luma: np.ndarray, cells: np.ndarray, cell: 
 
 def _chroma_stream(codec: MosaicCodec, chroma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:
     """The Cb mosaic above the Cr mosaic of a region's blocks (§7.1), coded like luma with the chroma table."""
-    first = layout.pack(chroma[0], cells, cell)
-    stack = np.empty((2 * first.shape[0], first.shape[1]), np.uint8)
-    stack[: first.shape[0]] = first
-    layout.pack(chroma[1], cells, cell, out=stack[first.shape[0] :])
+    rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
+    stack = np.empty((2 * rows * cell, cols * cell), np.uint8)
+    layout.pack(chroma[0], cells, cell, out=stack[: rows * cell])
+    layout.pack(chroma[1], cells, cell, out=stack[rows * cell :])
     return codec.encode(stack, matched_table(stack, quant_table(CHROMA_TABLE, quality)))
 
 

@@ -55,7 +55,7 @@ def rgb_to_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     chroma, as libjpeg's box downsampling takes, since the conversion is linear.
     """
     luma, chroma, jobs = planes_jobs(rgb)
-    threads.run(jobs)
+    threads.run(jobs, luma.size)
     return luma, chroma
 
 

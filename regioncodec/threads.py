@@ -22,6 +22,8 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+PARALLEL_PIXELS = 1 << 17  # smaller images run in turn: their jobs last less than handing one to a thread costs
+
 _lock = threading.Lock()  # guards _chosen and _pool
 _chosen: int | None = None  # set_count's choice; None = as many as cores
 _pool: cf.ThreadPoolExecutor | None = None  # the helper threads: the calling thread is one more
@@ -57,22 +59,25 @@ def set_count(threads: int | None) -> int | None:
     return previous
 
 
-def run(jobs: Sequence[Callable[[], T]]) -> list[T]:
-    """Each job's result, in order: run on this thread and the pool's, or in turn with one thread.
+def run(jobs: Sequence[Callable[[], T]], pixels: int, costs: Sequence[float] | None = None) -> list[T]:
+    """Each job's result, in order: run on this thread and the pool's, or in turn (one thread, or a small image).
 
-    Jobs are taken in order, so the longest should come first. If jobs
-    raise, the first one's exception (in job order) is raised once all
-    have run.
+    pixels is the size of the image the jobs work on. With costs (one per
+    job), the costliest start first, so that the last to end ends soonest.
+    If jobs raise, the first one's exception in job order is raised (on this
+    thread, once all have run), whatever order they ran in.
     """
-    pool, size = _helpers() if len(jobs) > 1 else (None, 0)
+    pool, size = _helpers() if len(jobs) > 1 and pixels >= PARALLEL_PIXELS else (None, 0)
     if pool is None:
         return [job() for job in jobs]
+    order = list(range(len(jobs))) if costs is None else sorted(range(len(jobs)), key=lambda index: -costs[index])
     results: list[T | None] = [None] * len(jobs)
     errors: list[BaseException | None] = [None] * len(jobs)
     taken = itertools.count()  # next() is atomic: each job is taken by exactly one thread
 
     def work() -> None:
-        while (index := next(taken)) < len(jobs):
+        while (turn := next(taken)) < len(jobs):
+            index = order[turn]
             try:
                 results[index] = jobs[index]()
             except BaseException as error:  # noqa: BLE001 - re-raised below, on the calling thread
