@@ -19,7 +19,7 @@ from .container import Container, Header, Layer
 
 GREY_WEIGHTS = (19595, 38470, 7471)  # §11.7: libjpeg's luma weights for R, G, B in units of 2^-16
 PLANE_START = 128  # §11.2: every plane sample before any layer is written
-BAND_ROWS = 256  # chroma rows upsampled and converted at a time: temporaries stay in cache
+BAND_ROWS = 128  # chroma rows upsampled and converted per job: in cache, and a 768x512 image makes two jobs
 
 Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
 
