@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,10 +66,11 @@ PAIRS_PER_ROUND = 4  # further pairs between looks
 
 
 class Settled(NamedTuple):
-    """The median of paired ratios, their spread (IQR / median), how many pairs, and whether they agreed."""
+    """Medians of paired ratios (wall time, CPU time of all threads), their spread, pairs, and whether they agreed."""
 
     ratio: float
-    spread: float
+    cpu: float  # what the ratio would be if every thread shared one core
+    spread: float  # interquartile range / median of the wall ratios
     pairs: int
     agreed: bool
 
@@ -82,18 +84,40 @@ def settled_ratio(baseline: Callable[[], object], run: Callable[[], object], mos
     the figure can be trusted, and a figure that did not settle says so.
     """
     ratios: list[float] = []
+    cpu: list[float] = []
     while True:
         for _ in range(FIRST_PAIRS if not ratios else PAIRS_PER_ROUND):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             baseline()
-            middle = time.perf_counter()
+            middle, middle_cpu = time.perf_counter(), time.process_time()
             run()
             ratios.append((time.perf_counter() - middle) / (middle - start))
+            cpu.append((time.process_time() - middle_cpu) / max(middle_cpu - start_cpu, 1e-9))
         quartiles = statistics.quantiles(ratios, n=4)
         median = statistics.median(ratios)
         spread = (quartiles[2] - quartiles[0]) / median
         if spread <= SETTLED_SPREAD or len(ratios) >= most:
-            return Settled(median, spread, len(ratios), spread <= SETTLED_SPREAD)
+            return Settled(median, statistics.median(cpu), spread, len(ratios), spread <= SETTLED_SPREAD)
+
+
+def two_thread_gain(work: Callable[[], object], repeat: int = 5) -> float:
+    """Median over repeats of (work twice on one thread) / (work on two threads at once): what a second core gives now.
+
+    work must release the GIL (libjpeg through Pillow does): on an idle
+    2-core machine this is about 2.0; when other work holds the cores, less.
+    """
+    gains = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        work()
+        middle = time.perf_counter()
+        helper = threading.Thread(target=work)
+        helper.start()
+        work()
+        helper.join()
+        gains.append((middle - start) / (time.perf_counter() - middle))
+    return statistics.median(gains)
 
 
 def load_average() -> str:
