@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import cast
 
 import numpy as np
 
@@ -63,22 +64,23 @@ def _prepare(
     The planes are made in bands (planes.planes_jobs), each band a job of its own beside the others.
     """
     jobs: list[Callable[[], object]] = [partial(_plan, colour, settings, mask, quality_map)]
-    jobs.append(partial(container.alpha_data, alpha) if alpha is not None else _nothing)
-    planes_at_1: Planes | None = None
-    if find(settings.codec).layout == MOSAIC:
-        padded = planes.pad_to_blocks(colour, settings.block_size)
-        if padded.ndim == 2:
-            planes_at_1 = (padded, None)
-        else:
-            luma, chroma, band_jobs = planes.planes_jobs(padded)
-            planes_at_1 = (luma, chroma)
-            jobs += band_jobs
-    made = threads.run(jobs, colour.shape[0] * colour.shape[1])
-    return made[0], made[1], planes_at_1  # type: ignore[return-value]
+    if alpha is not None:
+        jobs.append(partial(container.alpha_data, alpha))
+    planes_at_1, band_jobs = _planes_at_1(colour, settings)
+    made = threads.run([*jobs, *band_jobs], colour.shape[0] * colour.shape[1])
+    alpha_data = cast(bytes, made[1]) if alpha is not None else None
+    return cast(tuple[np.ndarray, list[int]], made[0]), alpha_data, planes_at_1
 
 
-def _nothing() -> None:
-    """No ALPH chunk: an image without alpha."""
+def _planes_at_1(colour: np.ndarray, settings: EncodeSettings) -> tuple[Planes | None, list[Callable[[], None]]]:
+    """The padded image's planes (allocated) and the jobs that fill them; none for canvas codecs, which use RGB."""
+    if find(settings.codec).layout != MOSAIC:
+        return None, []
+    padded = planes.pad_to_blocks(colour, settings.block_size)
+    if padded.ndim == 2:
+        return (padded, None), []
+    luma, chroma, band_jobs = planes.planes_jobs(padded)
+    return (luma, chroma), band_jobs
 
 
 def _plan(
