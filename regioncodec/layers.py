@@ -30,7 +30,9 @@ from .plan import lowest_quality
 from .quantise import matched_table
 
 FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide enough to hide the region's texture
-QUALITY_EFFORT = 50  # a stream's cost is taken as pixels x (this + quality): libjpeg's time grows with quality
+# A stream's cost, to start the costliest first, is taken as STREAM_EFFORT + pixels x (QUALITY_EFFORT + quality):
+QUALITY_EFFORT = 10  # libjpeg's time per pixel grows with quality: 3-4x from q30 to q90 on Kodak (2.5x here)
+STREAM_EFFORT = 2_500_000  # matched_table's ~0.35 ms per stream, as much as ~25,000 pixels at q90
 CANVAS_EFFORT = 6  # a canvas codes all three colours, and WebP's and AVIF's encoders are slower than libjpeg
 MATCHED_CODECS = ("webp",)  # canvases coded to a uniform picture's error, not its quality number (matched_quality)
 
@@ -82,18 +84,22 @@ class LayerCoder:
         if not count:
             return []
         codec = find(self.codecs[region])
-        effort = count * (self.block_size // scale) ** 2 * (QUALITY_EFFORT + quality)  # pixels, weighted
+        effort = count * (self.block_size // scale) ** 2 * (QUALITY_EFFORT + quality)  # luma pixels, weighted
         if codec.layout != MOSAIC:
             if self._rgb is None:
                 self._rgb = planes.to_rgb(self.image)
             code = partial(self._canvas_stream, cast(CanvasCodec, codec), cells, quality, scale)
-            return [StreamJob(0, CANVAS_EFFORT * effort, code)]
+            return [StreamJob(0, STREAM_EFFORT + CANVAS_EFFORT * effort, code)]
         luma, chroma = self._scaled_planes(scale)
         cell = self.block_size // scale
-        jobs = [StreamJob(0, effort, partial(_luma_stream, cast(MosaicCodec, codec), luma, cells, cell, quality))]
+        jobs = [
+            StreamJob(
+                0, STREAM_EFFORT + effort, partial(_luma_stream, cast(MosaicCodec, codec), luma, cells, cell, quality)
+            )
+        ]
         if chroma is not None:
             code = partial(_chroma_stream, cast(MosaicCodec, codec), chroma, cells, cell // 2, quality)
-            jobs.append(StreamJob(1, effort // 2, code))
+            jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))  # Cb and Cr: half as many pixels
         return jobs
 
     def _scaled_planes(self, scale: int) -> Planes:
