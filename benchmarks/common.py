@@ -1,9 +1,15 @@
-"""What the benchmarks share: where the images are, a large test image, verdicts (baselines and timing: report)."""
+"""What the benchmarks share: where the images are, large test images, settled timings, verdicts (baselines: report)."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image
@@ -45,6 +51,82 @@ def tile(images: list[np.ndarray], height: int, width: int) -> np.ndarray:
         row = [images[(r * 7 + c) % len(images)][:h, :w] for c in range(-(-width // w))]
         rows.append(np.hstack(row))
     return np.ascontiguousarray(np.vstack(rows)[:height, :width])
+
+
+def resized(image: np.ndarray, long_side: int, short_side: int) -> np.ndarray:
+    """image resized (bicubic) to long_side x short_side, portrait images kept portrait: e.g. Kodak at 12 MP."""
+    height, width = image.shape[:2]
+    size = (long_side, short_side) if width >= height else (short_side, long_side)
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BICUBIC))
+
+
+SETTLED_SPREAD = 0.10  # the pairs agree when their interquartile range is within 10% of their median
+FIRST_PAIRS = 7  # paired runs before the spread is first looked at: enough for quartiles to mean something
+PAIRS_PER_ROUND = 4  # further pairs between looks
+
+
+class Settled(NamedTuple):
+    """Medians of paired ratios (wall time, CPU time of all threads), their spread, pairs, and whether they agreed."""
+
+    ratio: float
+    cpu: float  # what the ratio would be if every thread shared one core
+    spread: float  # interquartile range / median of the wall ratios
+    pairs: int
+    agreed: bool
+
+
+def settled_ratio(baseline: Callable[[], object], run: Callable[[], object], most: int) -> Settled:
+    """Median of (run time / baseline time just before it), paired runs repeated until they agree or most are spent.
+
+    Pairing cancels what a shared machine does to absolute times between one
+    moment and the next (as report.paired_ratios); repeating until the
+    interquartile range is within SETTLED_SPREAD of the median says how far
+    the figure can be trusted, and a figure that did not settle says so.
+    """
+    ratios: list[float] = []
+    cpu: list[float] = []
+    while True:
+        for _ in range(FIRST_PAIRS if not ratios else PAIRS_PER_ROUND):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            baseline()
+            middle, middle_cpu = time.perf_counter(), time.process_time()
+            run()
+            ratios.append((time.perf_counter() - middle) / (middle - start))
+            cpu.append((time.process_time() - middle_cpu) / max(middle_cpu - start_cpu, 1e-9))
+        quartiles = statistics.quantiles(ratios, n=4)
+        median = statistics.median(ratios)
+        spread = (quartiles[2] - quartiles[0]) / median
+        if spread <= SETTLED_SPREAD or len(ratios) >= most:
+            return Settled(median, statistics.median(cpu), spread, len(ratios), spread <= SETTLED_SPREAD)
+
+
+def two_thread_gain(work: Callable[[], object], repeat: int = 5) -> float:
+    """Median over repeats of (work twice on one thread) / (work on two threads at once): what a second core gives now.
+
+    work must release the GIL (libjpeg through Pillow does): on an idle
+    2-core machine this is about 2.0; when other work holds the cores, less.
+    """
+    gains = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        work()
+        middle = time.perf_counter()
+        helper = threading.Thread(target=work)
+        helper.start()
+        work()
+        helper.join()
+        gains.append((middle - start) / (time.perf_counter() - middle))
+    return statistics.median(gains)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, and the cores: how busy the machine was."""
+    if not hasattr(os, "getloadavg"):
+        return "unknown"
+    one, five, fifteen = os.getloadavg()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {cores} cores"
 
 
 def verdict(value: float, target: float, higher_is_better: bool) -> str:

@@ -9,15 +9,17 @@ which formula it is.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from . import container, layout
+from . import container, layout, threads
 from .codecs import CODECS, MOSAIC
 from .container import Container, Header, Layer
 
 GREY_WEIGHTS = (19595, 38470, 7471)  # §11.7: libjpeg's luma weights for R, G, B in units of 2^-16
 PLANE_START = 128  # §11.2: every plane sample before any layer is written
-BAND_ROWS = 256  # chroma rows upsampled and converted at a time: temporaries stay in cache
+BAND_ROWS = 128  # chroma rows upsampled and converted per job: in cache, and a 768x512 image makes two jobs
 
 Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
 
@@ -75,32 +77,67 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Plane
     rows, cols = header.grid_shape
     b = header.block_size
     shapes = [(rows * b, cols * b)] + [(rows * b // 2, cols * b // 2)] * 2 * (header.colour == "RGB")
-    planes = [np.full(shape, PLANE_START, np.uint8) for shape in shapes]
+    covered = _covers(block_map, layers)
+    planes = [_start(shape, covered) for shape in shapes]
+    pixels = header.width * header.height
     for scale in sorted({layer.scale for layer in layers}):
         same = [layer for layer in layers if layer.scale == scale]
         target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
-        for layer in same:
-            _scatter(layer, block_map == layer.region, b // scale, target)
+        scatter = [job for layer in same for job in _scatter_jobs(layer, block_map == layer.region, b // scale, target)]
+        threads.run([work for _, work in scatter], pixels, [size for size, _ in scatter])
         if scale > 1:
-            for plane, small in zip(planes, target, strict=True):
-                enlarged = enlarge(small, scale)
-                cell = b * plane.shape[0] // planes[0].shape[0]  # b for luma, b/2 for chroma
-                for layer in same:
-                    layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
+            places = zip(planes, target, strict=True)
+            threads.run(
+                [partial(_enlarge_into, small, plane, block_map, same, scale) for plane, small in places], pixels
+            )
     return planes
 
 
-def _scatter(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> None:
-    """Decode a JPEG layer's streams and copy its blocks (cell pixels square in luma) into planes (§11.3)."""
-    codec = CODECS[layer.codec]
+def _covers(block_map: np.ndarray, layers: list[Layer]) -> bool:
+    """Whether every block of the map is written by a layer of scale 1, so no sample keeps its starting value."""
+    if any(layer.scale != 1 for layer in layers):  # larger scales filter across the starting values (§11.4)
+        return False
+    coded = np.zeros(256, bool)  # block map entries are bytes (§6)
+    coded[[layer.region for layer in layers]] = True
+    return bool(coded[block_map].all())
+
+
+def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
+    """A plane before any layer is written (§11.2): PLANE_START, or left unset when the layers write every sample."""
+    return np.empty(shape, np.uint8) if covered else np.full(shape, PLANE_START, np.uint8)
+
+
+def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, layers: list[Layer], scale: int) -> None:
+    """Copy the blocks of layers (all of scale) from their reduced plane, enlarged, into the full-size plane (§11.4)."""
+    enlarged = enlarge(small, scale)
+    cell = enlarged.shape[0] // block_map.shape[0]  # the block size for luma, half of it for chroma
+    for layer in layers:
+        layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
+
+
+def _scatter_jobs(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> list[tuple[int, partial[None]]]:
+    """(bytes, job) per stream of a JPEG layer: the job decodes it and copies its blocks into planes (§11.3).
+
+    cell is the blocks' size in luma pixels.
+    """
     rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
     what = f"region {layer.region}"
-    luma = codec.decode(layer.streams[0], (rows * cell, cols * cell), f"luma stream of {what}")
-    layout.unpack(luma, cells, cell, planes[0])
-    if len(planes) == 3:
-        chroma = codec.decode(layer.streams[1], (rows * cell, cols * cell // 2), f"chroma stream of {what}")
-        for plane, half in zip(planes[1:], np.vsplit(chroma, 2), strict=True):  # Cb above Cr (§7.1)
-            layout.unpack(half, cells, cell // 2, plane)
+    luma = partial(_scatter, layer, 0, (rows * cell, cols * cell), f"luma stream of {what}", cells, cell, planes[:1])
+    if len(planes) == 1:
+        return [(len(layer.streams[0]), luma)]
+    shape = (rows * cell, cols * cell // 2)
+    chroma = partial(_scatter, layer, 1, shape, f"chroma stream of {what}", cells, cell // 2, planes[1:])
+    return [(len(layer.streams[0]), luma), (len(layer.streams[1]), chroma)]
+
+
+def _scatter(
+    layer: Layer, stream: int, shape: tuple[int, int], what: str, cells: np.ndarray, cell: int, planes: Planes
+) -> None:
+    """Decode one stream of a layer and copy its blocks into planes: luma, or Cb above Cr in one stream (§7.1)."""
+    mosaic = CODECS[layer.codec].decode(layer.streams[stream], shape, what)
+    rows = mosaic.shape[0] // len(planes)
+    for index, plane in enumerate(planes):
+        layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
 
 
 def reduce(plane: np.ndarray, scale: int) -> np.ndarray:
@@ -144,20 +181,31 @@ _PHASE_KERNELS = [[_phase_kernel(r, c) for c in (0, 1)] for r in (0, 1)]
 
 def upsample(chroma: np.ndarray) -> np.ndarray:
     """§11.5: a chroma plane doubled in both directions with libjpeg's h2v2 fancy filter, exactly."""
+    rows, cols = chroma.shape
+    out = np.empty((2 * rows, 2 * cols), np.uint8)
+    _upsample_into(chroma, 0, out)
+    return out
+
+
+def _upsample_into(chroma: np.ndarray, skip: int, out: np.ndarray) -> None:
+    """Write into out (any strides) the upsampled rows of chroma from its row skip on, and as many columns as fit.
+
+    Each output phase (row parity, column parity) is one filter over the
+    whole of chroma; rows above skip and below what out holds are context.
+    """
     import cv2
 
-    rows, cols = chroma.shape
-    out = np.empty((rows, 2, cols, 2), np.uint8)  # (row, row phase, column, column phase)
     for row_phase in (0, 1):
         for col_phase in (0, 1):
-            out[:, row_phase, :, col_phase] = cv2.filter2D(
+            phase = out[row_phase::2, col_phase::2]
+            filtered = cv2.filter2D(
                 chroma,
                 -1,
                 _PHASE_KERNELS[row_phase][col_phase],
                 delta=_PHASE_OFFSETS[col_phase],
                 borderType=cv2.BORDER_REPLICATE,
             )
-    return out.reshape(2 * rows, 2 * cols)
+            phase[...] = filtered[skip : skip + phase.shape[0], : phase.shape[1]]
 
 
 def to_rgb(luma: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
@@ -174,22 +222,39 @@ def to_rgb(luma: np.ndarray, cb: np.ndarray, cr: np.ndarray) -> np.ndarray:
 def planes_to_rgb(planes: Planes, height: int, width: int) -> np.ndarray:
     """The RGB image of the planes, cropped to height x width (§11.5, §11.6, §11.1 step 9), in bands of rows.
 
-    A band of chroma rows is upsampled with one row of its neighbours on
-    either side, so that every output row sees the rows the filter needs and
-    the result is exactly that of upsampling the whole plane at once.
+    Bands are independent jobs (threads.py), each converting straight into
+    its rows of the image.
     """
-    luma, cb, cr = planes
     rgb = np.empty((height, width, 3), np.uint8)
     chroma_rows = -(-height // 2)
-    for first in range(0, chroma_rows, BAND_ROWS):
-        last = min(first + BAND_ROWS, chroma_rows)
-        top, bottom = max(first - 1, 0), min(last + 1, cb.shape[0])  # one row of context each side
-        skip = 2 * (first - top)
-        rows = slice(2 * first, min(2 * last, height))
-        size = rows.stop - rows.start
-        up_cb, up_cr = (upsample(c[top:bottom])[skip : skip + size, :width] for c in (cb, cr))
-        rgb[rows] = to_rgb(luma[rows, :width], up_cb, up_cr)
+    bands = range(0, chroma_rows, BAND_ROWS)
+    threads.run(
+        [partial(_colour_band, planes, first, min(first + BAND_ROWS, chroma_rows), rgb) for first in bands],
+        rgb.size // 3,
+    )
     return rgb
+
+
+def _colour_band(planes: Planes, first: int, last: int, rgb: np.ndarray) -> None:
+    """Rows 2 first .. 2 last of rgb from chroma rows first .. last (§11.5, §11.6).
+
+    The band is upsampled with one row of its neighbours on either side, so
+    that every output row sees the rows the filter needs and the result is
+    exactly that of upsampling the whole plane at once. Upsampled chroma is
+    written straight into a Y, Cr, Cb band (what OpenCV's conversion of
+    §11.6 reads), which is converted straight into the image.
+    """
+    import cv2
+
+    luma, cb, cr = planes
+    height, width = rgb.shape[:2]
+    rows = slice(2 * first, min(2 * last, height))
+    top, bottom = max(first - 1, 0), min(last + 1, cb.shape[0])  # one row of context each side
+    band = np.empty((rows.stop - rows.start, width, 3), np.uint8)
+    band[..., 0] = luma[rows, :width]
+    for channel, chroma in ((1, cr), (2, cb)):
+        _upsample_into(chroma[top:bottom], first - top, band[..., channel])
+    cv2.cvtColor(band, cv2.COLOR_YCrCb2RGB, dst=rgb[rows])
 
 
 # WebP and AVIF layers (§11.7)

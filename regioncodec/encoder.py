@@ -7,13 +7,17 @@ scale) code and measure real layers (search.py); nothing is predicted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import cast
+
 import numpy as np
 
-from . import container, plan, planes, search, segmentation
+from . import container, plan, planes, search, segmentation, threads
 from .codecs import MOSAIC, find
 from .container import Container, Header, Metadata
 from .errors import InputError
-from .layers import LayerCoder
+from .layers import LayerCoder, Planes
 from .pixels import CHANNEL_MODES, pixel_map, pixel_mask, split_alpha
 from .settings import AUTO, EncodeSettings
 
@@ -34,13 +38,13 @@ def encode(
     settings.check_guides(mask=mask is not None, quality_map=quality_map is not None)
     colour, alpha = split_alpha(pixels)
     _check_fits(colour, settings)
-    block_map, qualities = _plan(colour, settings, mask, quality_map)
+    (block_map, qualities), alpha_data, planes_at_1 = _prepare(colour, alpha, settings, mask, quality_map)
     if settings.transition:  # settings keep levels below MAX_LEVELS with it, and refuse it with a quality map
         block_map, qualities = plan.with_transition(block_map, qualities)
-    coder = LayerCoder(colour, block_map, settings.block_size, [settings.codec] * len(qualities))
+    codecs = [settings.codec] * len(qualities)
+    coder = LayerCoder(colour, block_map, settings.block_size, codecs, planes_at_1)
     mode = "L" if pixels.ndim == 2 else CHANNEL_MODES[pixels.shape[2]]
     header = Header(pixels.shape[1], pixels.shape[0], mode, settings.block_size, len(qualities))
-    alpha_data = None if alpha is None else container.alpha_data(alpha)
     bg_scale = settings.bg_scale
     if bg_scale == AUTO:
         bg_scale, qualities[0] = search.auto_background(coder, header, qualities)
@@ -48,8 +52,35 @@ def encode(
     target = _target_size(settings, header)
     if target is not None:
         qualities = search.fit(coder, header, qualities, scales, target, alpha=alpha_data, metadata=metadata)
-    layers = tuple(coder.layer(region, q, s) for region, (q, s) in enumerate(zip(qualities, scales, strict=True)))
+    layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
     return container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+
+
+def _prepare(
+    colour: np.ndarray, alpha: np.ndarray | None, settings: EncodeSettings, mask: object, quality_map: object
+) -> tuple[tuple[np.ndarray, list[int]], bytes | None, Planes | None]:
+    """The plan, the ALPH data and (for mosaics) the planes, made at once: they depend on nothing but the pixels.
+
+    The planes are made in bands (planes.planes_jobs), each band a job of its own beside the others.
+    """
+    jobs: list[Callable[[], object]] = [partial(_plan, colour, settings, mask, quality_map)]
+    if alpha is not None:
+        jobs.append(partial(container.alpha_data, alpha))
+    planes_at_1, band_jobs = _planes_at_1(colour, settings)
+    made = threads.run([*jobs, *band_jobs], colour.shape[0] * colour.shape[1])
+    alpha_data = cast(bytes, made[1]) if alpha is not None else None
+    return cast(tuple[np.ndarray, list[int]], made[0]), alpha_data, planes_at_1
+
+
+def _planes_at_1(colour: np.ndarray, settings: EncodeSettings) -> tuple[Planes | None, list[Callable[[], None]]]:
+    """The padded image's planes (allocated) and the jobs that fill them; none for canvas codecs, which use RGB."""
+    if find(settings.codec).layout != MOSAIC:
+        return None, []
+    padded = planes.pad_to_blocks(colour, settings.block_size)
+    if padded.ndim == 2:
+        return (padded, None), []
+    luma, chroma, band_jobs = planes.planes_jobs(padded)
+    return (luma, chroma), band_jobs
 
 
 def _plan(

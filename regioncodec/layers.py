@@ -15,12 +15,14 @@ filters to smear inward).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import NamedTuple, cast
 
 import cv2
 import numpy as np
 
-from . import layout, metrics, planes
+from . import layout, metrics, planes, threads
 from .codecs import MOSAIC, CanvasCodec, MosaicCodec, find
 from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
 from .container import Layer
@@ -28,6 +30,10 @@ from .plan import lowest_quality
 from .quantise import matched_table
 
 FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide enough to hide the region's texture
+# A stream's cost, to start the costliest first, is taken as STREAM_EFFORT + pixels x (QUALITY_EFFORT + quality):
+QUALITY_EFFORT = 10  # libjpeg's time per pixel grows with quality: 3-4x from q30 to q90 on Kodak (2.5x here)
+STREAM_EFFORT = 2_500_000  # matched_table's ~0.35 ms per stream, as much as ~25,000 pixels at q90
+CANVAS_EFFORT = 6  # a canvas codes all three colours, and WebP's and AVIF's encoders are slower than libjpeg
 MATCHED_CODECS = ("webp",)  # canvases coded to a uniform picture's error, not its quality number (matched_quality)
 
 Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) for RGB
@@ -36,54 +42,77 @@ Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) 
 class LayerCoder:
     """Codes the layers of one image, preparing its planes once and coding each layer once (searches ask again)."""
 
-    def __init__(self, image: np.ndarray, block_map: np.ndarray, block_size: int, codecs: list[str]) -> None:
+    def __init__(
+        self,
+        image: np.ndarray,
+        block_map: np.ndarray,
+        block_size: int,
+        codecs: list[str],
+        planes_at_1: Planes | None = None,
+    ) -> None:
         self.image = image
         self.block_map = block_map
         self.block_size = block_size
         self.codecs = codecs  # one per region
         self._layers: dict[tuple[int, int, int], Layer] = {}
-        self._planes: dict[int, Planes] = {}
+        self._planes: dict[int, Planes] = {} if planes_at_1 is None else {1: planes_at_1}  # made already, or once
         self._rgb: np.ndarray | None = None
 
     def layer(self, region: int, quality: int, scale: int) -> Layer:
         """The layer of region at quality, its pixels reduced by scale."""
-        key = (region, quality, scale)
-        if key not in self._layers:
-            cells = self.block_map == region
-            codec = find(self.codecs[region])
-            streams: tuple[bytes, ...] = ()
-            if cells.any():
-                if codec.layout == MOSAIC:
-                    streams = self._mosaic_streams(codec, cells, quality, scale)  # type: ignore[arg-type]
-                else:
-                    streams = self._canvas_streams(codec, cells, quality, scale)  # type: ignore[arg-type]
-            self._layers[key] = Layer(region, codec.name, quality, scale, streams)
-        return self._layers[key]
+        return self.layers([(region, quality, scale)])[0]
+
+    def layers(self, keys: Sequence[tuple[int, int, int]]) -> tuple[Layer, ...]:
+        """The layers of (region, quality, scale) keys, the streams of those not coded yet coded as parallel jobs."""
+        missing = [key for key in dict.fromkeys(keys) if key not in self._layers]
+        jobs = [(key, job) for key in missing for job in self._stream_jobs(*key)]
+        pixels = self.image.shape[0] * self.image.shape[1]
+        coded = threads.run([job.code for _, job in jobs], pixels, [job.cost for _, job in jobs])
+        streams: dict[tuple[int, int, int], list[tuple[int, bytes]]] = {key: [] for key in missing}
+        for (key, job), data in zip(jobs, coded, strict=True):
+            streams[key].append((job.position, data))
+        for key in missing:
+            region, quality, scale = key
+            ordered = tuple(data for _, data in sorted(streams[key]))
+            self._layers[key] = Layer(region, find(self.codecs[region]).name, quality, scale, ordered)
+        return tuple(self._layers[key] for key in keys)
+
+    def _stream_jobs(self, region: int, quality: int, scale: int) -> list[StreamJob]:
+        """The jobs coding each stream of a layer: none for an empty region."""
+        cells = self.block_map == region
+        count = int(np.count_nonzero(cells))
+        if not count:
+            return []
+        codec = find(self.codecs[region])
+        effort = count * (self.block_size // scale) ** 2 * (QUALITY_EFFORT + quality)  # luma pixels, weighted
+        if codec.layout != MOSAIC:
+            if self._rgb is None:
+                self._rgb = planes.to_rgb(self.image)
+            code = partial(self._canvas_stream, cast(CanvasCodec, codec), cells, quality, scale)
+            return [StreamJob(0, STREAM_EFFORT + CANVAS_EFFORT * effort, code)]
+        luma, chroma = self._scaled_planes(scale)
+        cell = self.block_size // scale
+        jobs = [
+            StreamJob(
+                0, STREAM_EFFORT + effort, partial(_luma_stream, cast(MosaicCodec, codec), luma, cells, cell, quality)
+            )
+        ]
+        if chroma is not None:
+            code = partial(_chroma_stream, cast(MosaicCodec, codec), chroma, cells, cell // 2, quality)
+            jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))  # Cb and Cr: half as many pixels
+        return jobs
 
     def _scaled_planes(self, scale: int) -> Planes:
         """The padded image's planes at 1/scale, made once."""
         if 1 not in self._planes:
-            padded = planes.pad_to_blocks(self.image, self.block_size)
-            self._planes[1] = (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
+            self._planes[1] = image_planes(planes.pad_to_blocks(self.image, self.block_size))
         if scale not in self._planes:
             self._planes[scale] = planes.reduce_planes(*self._planes[1], scale)
         return self._planes[scale]
 
-    def _mosaic_streams(self, codec: MosaicCodec, cells: np.ndarray, quality: int, scale: int) -> tuple[bytes, ...]:
-        """A luma mosaic and (RGB) a Cb-over-Cr chroma mosaic of the region's blocks."""
-        luma, chroma = self._scaled_planes(scale)
-        cell = self.block_size // scale
-        mosaic = layout.pack(luma, cells, cell)
-        luma_stream = codec.encode(mosaic, matched_table(mosaic, quant_table(LUMA_TABLE, quality)))
-        if chroma is None:
-            return (luma_stream,)
-        stack = np.vstack([layout.pack(c, cells, cell // 2) for c in chroma])
-        return luma_stream, codec.encode(stack, matched_table(stack, quant_table(CHROMA_TABLE, quality)))
-
-    def _canvas_streams(self, codec: CanvasCodec, cells: np.ndarray, quality: int, scale: int) -> tuple[bytes, ...]:
+    def _canvas_stream(self, codec: CanvasCodec, cells: np.ndarray, quality: int, scale: int) -> bytes:
         """The region's bounding box with the outside filled, reduced by scale."""
-        if self._rgb is None:
-            self._rgb = planes.to_rgb(self.image)
+        assert self._rgb is not None  # made by _stream_jobs, before the jobs run
         box = layout.region_box(cells, self.block_size, self._rgb.shape[:2])
         keep = layout.box_mask(cells, box, self.block_size)
         original = self._rgb[box]
@@ -92,7 +121,7 @@ class LayerCoder:
             rows, cols = layout.reduced_shape(keep.shape, scale)
             picture = cv2.resize(picture, (cols, rows), interpolation=cv2.INTER_AREA)
         if codec.name not in MATCHED_CODECS:
-            return (codec.encode(picture, quality),)
+            return codec.encode(picture, quality)
 
         def error(data: bytes, shape: tuple[int, ...] = picture.shape) -> float:
             decoded = codec.decode(data, (shape[0], shape[1]), "canvas")
@@ -101,7 +130,35 @@ class LayerCoder:
             return metrics.mse(original, decoded, keep)
 
         target = error(codec.encode(original, quality), original.shape)
-        return (matched_quality(lambda q: codec.encode(picture, q), error, target),)
+        return matched_quality(lambda q: codec.encode(picture, q), error, target)
+
+
+class StreamJob(NamedTuple):
+    """One stream of a layer to code: its place in the layer, a rough cost (to start the longest first), the work."""
+
+    position: int
+    cost: int
+    code: Callable[[], bytes]
+
+
+def image_planes(padded: np.ndarray) -> Planes:
+    """The planes layers are coded from: the padded image itself (L), or its luma and chroma (RGB)."""
+    return (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
+
+
+def _luma_stream(codec: MosaicCodec, luma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:
+    """The luma mosaic of a region's blocks, coded with a table matched to its quality (quantise.py)."""
+    mosaic = layout.pack(luma, cells, cell)
+    return codec.encode(mosaic, matched_table(mosaic, quant_table(LUMA_TABLE, quality)))
+
+
+def _chroma_stream(codec: MosaicCodec, chroma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:
+    """The Cb mosaic above the Cr mosaic of a region's blocks (§7.1), coded like luma with the chroma table."""
+    rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
+    stack = np.empty((2 * rows * cell, cols * cell), np.uint8)
+    layout.pack(chroma[0], cells, cell, out=stack[: rows * cell])
+    layout.pack(chroma[1], cells, cell, out=stack[rows * cell :])
+    return codec.encode(stack, matched_table(stack, quant_table(CHROMA_TABLE, quality)))
 
 
 def fill_outside(image: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import cv2
 
+from .. import threads
 from .runner import Workers
 from .tasks import FileResult, Task, run_tasks
 
@@ -59,15 +60,18 @@ def _one_thread() -> Iterator[None]:
     """Hold OpenCV's thread pool to one thread, then give back what it had."""
     previous = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    ours = threads.set_count(1)  # and the codec's own pool: one job, one core
     try:
         yield
     finally:
         cv2.setNumThreads(previous)
+        threads.set_count(ours)
 
 
 def _init_worker() -> None:
     """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the parent."""
     cv2.setNumThreads(1)
+    threads.set_count(1)  # the codec's own pool too: the worker processes already share the cores
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the batch and lets running files finish
 
 

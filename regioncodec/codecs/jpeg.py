@@ -8,6 +8,7 @@ accurate integer IDCT (islow), as spec §11.1 names for the reference.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +43,14 @@ MAX_SIDE = 65_500  # libjpeg's JPEG_MAX_DIMENSION (spec §12)
 
 def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
     """Scale a base table to a quality 1..100 exactly as libjpeg's jpeg_set_quality does."""
+    return list(_scaled_table(base, quality))
+
+
+@functools.lru_cache(maxsize=256)  # two bases x 100 qualities: each table is worked out once per process
+def _scaled_table(base: tuple[int, ...], quality: int) -> tuple[int, ...]:
+    """quant_table's steps, as a tuple that can be kept."""
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return [min(255, max(1, (value * scale + 50) // 100)) for value in base]
+    return tuple(min(255, max(1, (value * scale + 50) // 100)) for value in base)
 
 
 @dataclass(frozen=True)
