@@ -1,0 +1,282 @@
+"""Reduced-scale decoding: an .rgc image at 1/2, 1/4 or 1/8 of its size, a preview for thumbnails (spec §11.9).
+
+This is not the normative decode of decoder.py: it approximates the full
+decode reduced by box averages, at a fraction of its cost. JPEG layers are
+decoded straight at the reduced size by libjpeg's scaled IDCT (each 8x8 DCT
+block becomes 8/r samples a side), so no plane of the image's full size is
+made: a block of B pixels becomes B/r luma and B/2r chroma samples, still
+whole, and the reduced planes are assembled, upsampled and converted to RGB
+by decoder.py's own steps. Layers of a scale s > r keep §11.4's procedure
+at the reduced size. Canvases (WebP, AVIF) have no scaled decode: each is
+decoded whole and box-reduced. Alpha is box-reduced a band at a time as it
+is decompressed. Like the decoder, this module reads alone: nothing of the
+encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+
+import numpy as np
+import zstandard
+
+from . import container, decoder, layout, threads
+from .codecs import CODECS, MOSAIC
+from .codecs.jpeg import JPEG, REDUCTIONS
+from .container import Container, Header, Layer
+from .errors import FormatError, OptionError
+
+ALPHA_BAND_BYTES = 1 << 20  # alpha decompressed per band: in cache, and bounded whatever the image's size
+
+
+def check_factor(factor: object) -> int:
+    """factor if it is one libjpeg's scaled IDCT offers (1, 2, 4, 8), else OptionError."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or int(factor) not in REDUCTIONS:
+        raise OptionError(f"reduce must be one of {', '.join(map(str, REDUCTIONS))}, not {factor!r}")
+    return int(factor)
+
+
+def reduced_size(width: int, height: int, factor: int) -> tuple[int, int]:
+    """(width, height) of an image decoded at 1/factor: each side divided and rounded up, as Image.reduce does."""
+    return -(-width // factor), -(-height // factor)
+
+
+def decode(data: bytes, factor: int, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """The image in .rgc data at 1/factor of its size, channels as decoder.decode; factor 1 is the exact decode."""
+    factor = check_factor(factor)
+    return decode_container(container.read(data, max_pixels=max_pixels), factor)
+
+
+def decode_container(parsed: Container, factor: int) -> np.ndarray:
+    """A parsed file's image at 1/factor: its colour, with its alpha, reduced the same way, last if it has one."""
+    if factor == 1:
+        return decoder.decode_container(parsed)
+    colour = _colour(parsed.header, parsed.block_map, parsed.layers, factor)
+    if parsed.alpha is None:
+        return colour
+    return np.dstack([colour, _alpha(parsed.alpha, parsed.header, factor)])
+
+
+def box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
+    """The rounded mean of each factor x factor square of an image (any channels), squares cut off by the right and
+    bottom edges averaging the pixels they hold (as Pillow's Image.reduce): the reference a reduced decode aims at."""
+    import cv2
+
+    if factor == 1:
+        return image
+    height, width = image.shape[:2]
+    rows, cols = -(-height // factor), -(-width // factor)
+    whole_rows, whole_cols = height // factor, width // factor
+    out = np.empty((rows, cols, *image.shape[2:]), np.uint8)
+    if whole_rows and whole_cols:  # INTER_AREA at a whole factor is the plain mean of each square
+        inner = image[: whole_rows * factor, : whole_cols * factor]
+        out[:whole_rows, :whole_cols] = cv2.resize(inner, (whole_cols, whole_rows), interpolation=cv2.INTER_AREA)
+    if whole_cols < cols:
+        out[:whole_rows, whole_cols] = _strip_means(image[: whole_rows * factor, whole_cols * factor :], factor, 0)
+    if whole_rows < rows:
+        out[whole_rows] = _strip_means(image[whole_rows * factor :], factor, 1)
+    return out
+
+
+def _strip_means(strip: np.ndarray, factor: int, along: int) -> np.ndarray:
+    """Rounded means of an edge strip's squares: the strip averaged across axis 1 - along, then in runs of factor
+    (the last run maybe shorter) along axis along."""
+    totals = strip.sum(axis=1 - along, dtype=np.uint32)
+    counts = np.full(-(-totals.shape[0] // factor), factor * strip.shape[1 - along], np.uint32)
+    counts[-1] = (totals.shape[0] - factor * (len(counts) - 1)) * strip.shape[1 - along]
+    sums = np.add.reduceat(totals, np.arange(0, totals.shape[0], factor), axis=0)
+    counts = counts.reshape(-1, *[1] * (sums.ndim - 1))
+    return ((sums + counts // 2) // counts).astype(np.uint8)
+
+
+# Colour
+
+
+def _colour(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...], factor: int) -> np.ndarray:
+    """The colour image (L or RGB) at 1/factor, every stream's header checked first as decoder.decode_layers does.
+
+    JPEG layers make the image through planes; canvases are pasted into it
+    (the container allows one kind per file today, but each region's pixels
+    are its own layer's either way).
+    """
+    coded = [layer for layer in layers if layer.streams]
+    for layer in coded:
+        shapes = decoder.stream_shapes(header, block_map, layer)
+        for stream, (shape, what) in zip(layer.streams, shapes, strict=True):
+            CODECS[layer.codec].check(stream, shape, what)
+    width, height = reduced_size(header.width, header.height, factor)
+    mosaics = [layer for layer in coded if CODECS[layer.codec].layout == MOSAIC]
+    canvases = [layer for layer in coded if CODECS[layer.codec].layout != MOSAIC]
+    if not mosaics:
+        image = np.zeros((height, width, 3)[: 2 + (header.colour == "RGB")], np.uint8)
+    elif header.colour == "L":
+        image = np.ascontiguousarray(_planes(header, block_map, mosaics, factor)[0][:height, :width])
+    else:
+        image = decoder.planes_to_rgb(_planes(header, block_map, mosaics, factor), height, width)
+    if canvases:
+        _paste_canvases(header, block_map, canvases, factor, image)
+    return image
+
+
+def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: int) -> decoder.Planes:
+    """The padded image's planes at 1/factor with every JPEG layer placed (§11.2-§11.4 at that size).
+
+    A layer of scale s <= factor is decoded at 1/(factor/s) straight into
+    them; layers of a larger scale are still coarser than the planes, and
+    are placed as §11.4 places them, enlarged by s/factor.
+    """
+    rows, cols = header.grid_shape
+    cell = header.block_size // factor  # a block's side in the reduced luma plane
+    shapes = [(rows * cell, cols * cell)] + [(rows * cell // 2, cols * cell // 2)] * 2 * (header.colour == "RGB")
+    start = [_start(shape, _covers(block_map, layers, factor)) for shape in shapes]
+    full_pixels = header.width * header.height  # the entropy decoding, most of the work, is of every coefficient
+    for enlarge in sorted({max(layer.scale // factor, 1) for layer in layers}):
+        same = [layer for layer in layers if max(layer.scale // factor, 1) == enlarge]
+        target = start if enlarge == 1 else [decoder.reduce(plane, enlarge) for plane in start]
+        jobs = [job for layer in same for job in _scatter_jobs(header, block_map, layer, factor, target)]
+        threads.run([work for _, work in jobs], full_pixels, [size for size, _ in jobs])
+        if enlarge > 1:
+            places = zip(start, target, strict=True)
+            enlarging = [partial(_enlarge_into, small, plane, block_map, same, enlarge) for plane, small in places]
+            threads.run(enlarging, start[0].size)
+    return start
+
+
+def _covers(block_map: np.ndarray, layers: list[Layer], factor: int) -> bool:
+    """Whether layers decoded straight into the planes write every block, so no sample keeps its starting value."""
+    if any(layer.scale > factor for layer in layers):  # those are placed by a filter that reads the starting values
+        return False
+    coded = np.zeros(256, bool)  # block map entries are bytes (§6)
+    coded[[layer.region for layer in layers]] = True
+    return bool(coded[block_map].all())
+
+
+def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
+    """A plane before any layer is written (§11.2): 128, or left unset when the layers write every sample."""
+    return np.empty(shape, np.uint8) if covered else np.full(shape, decoder.PLANE_START, np.uint8)
+
+
+def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, layers: list[Layer], by: int) -> None:
+    """Copy the blocks of layers from their coarser plane, enlarged by by (§11.4), into plane."""
+    enlarged = decoder.enlarge(small, by)
+    cell = enlarged.shape[0] // block_map.shape[0]
+    for layer in layers:
+        layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
+
+
+def _scatter_jobs(
+    header: Header, block_map: np.ndarray, layer: Layer, factor: int, planes: decoder.Planes
+) -> list[tuple[int, partial[None]]]:
+    """(bytes, job) per stream of a JPEG layer: the job decodes it at its reduction and copies its blocks to planes."""
+    cells = block_map == layer.region
+    stream_factor = max(factor // layer.scale, 1)  # 1 for a layer coarser than the planes: decoded as it is
+    cell = header.block_size // layer.scale // stream_factor  # a block's side in the planes written, luma
+    shapes = decoder.stream_shapes(header, block_map, layer)
+    jobs = []
+    for index, (shape, what) in enumerate(shapes):
+        written = planes[:1] if index == 0 else planes[1:]
+        block = cell if index == 0 else cell // 2
+        job = partial(_scatter, layer.streams[index], shape, what, stream_factor, cells, block, written)
+        jobs.append((len(layer.streams[index]), job))
+    return jobs
+
+
+def _scatter(
+    stream: bytes,
+    shape: tuple[int, int],
+    what: str,
+    factor: int,
+    cells: np.ndarray,
+    cell: int,
+    planes: decoder.Planes,
+) -> None:
+    """Decode one mosaic stream at 1/factor and copy its blocks into planes: luma, or Cb above Cr (§7.1, §11.3)."""
+    mosaic = JPEG.decode_reduced(stream, shape, factor, what)
+    rows = mosaic.shape[0] // len(planes)
+    for index, plane in enumerate(planes):
+        layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
+
+
+# Canvases
+
+
+def _paste_canvases(header: Header, block_map: np.ndarray, layers: list[Layer], factor: int, image: np.ndarray) -> None:
+    """Decode each canvas (in parallel), bring it to 1/factor and paste its region's pixels into image (§11.7).
+
+    In a greyscale image each canvas is turned to grey first: per pixel, as
+    the decoder turns the whole image.
+    """
+    jobs = [partial(_reduced_canvas, header, block_map, layer, factor) for layer in layers]
+    for layer, picture in zip(layers, threads.run(jobs, header.width * header.height), strict=True):
+        if image.ndim == 2:
+            picture = decoder.to_grey(picture)
+        cells = block_map == layer.region
+        box = _reduced_box(layout.region_box(cells, header.block_size, (header.height, header.width)), factor)
+        keep = layout.box_mask(cells, box, header.block_size // factor)
+        image[box][keep] = picture[keep]
+
+
+def _reduced_canvas(header: Header, block_map: np.ndarray, layer: Layer, factor: int) -> np.ndarray:
+    """A layer's canvas at 1/factor of the image: decoded whole, then box-reduced, or enlarged if it is coarser."""
+    (shape, what) = decoder.stream_shapes(header, block_map, layer)[0]
+    picture = CODECS[layer.codec].decode(layer.streams[0], shape, what)
+    if layer.scale <= factor:
+        return box_reduce(picture, factor // layer.scale)
+    box = layout.region_box(block_map == layer.region, header.block_size, (header.height, header.width))
+    rows, cols = layout.box_shape(_reduced_box(box, factor))
+    return decoder.enlarge(picture, layer.scale // factor)[:rows, :cols]
+
+
+def _reduced_box(box: layout.Box, factor: int) -> layout.Box:
+    """A box of the image in the image at 1/factor: its start is on the block grid, so divides exactly."""
+    rows, cols = box
+    return slice(rows.start // factor, -(-rows.stop // factor)), slice(cols.start // factor, -(-cols.stop // factor))
+
+
+# Alpha
+
+
+def _alpha(data: bytes, header: Header, factor: int) -> np.ndarray:
+    """The alpha plane (§8) at 1/factor, decompressed and box-reduced a band of rows at a time."""
+    width, height = reduced_size(header.width, header.height, factor)
+    out = np.empty((height, width), np.uint8)
+    band = max(ALPHA_BAND_BYTES // header.width // factor, 1) * factor  # rows a band: a multiple of factor
+    for top, rows in _alpha_bands(data, header, band):
+        out[top // factor : -(-(top + rows.shape[0]) // factor)] = box_reduce(rows, factor)
+    return out
+
+
+def _alpha_bands(data: bytes, header: Header, band: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of the alpha plane, band rows at a time, filter undone.
+
+    FormatError, as container.alpha_plane, unless the frame holds exactly
+    W x H bytes (container.read has checked the size it declares) with
+    nothing readable after it.
+    """
+    what, size = "ALPH chunk", header.width * header.height
+    reader = zstandard.ZstdDecompressor().stream_reader(data[1:])
+    try:
+        for top in range(0, header.height, band):
+            rows = min(band, header.height - top)
+            raw = _read_exactly(reader, rows * header.width)
+            if raw is None:
+                raise FormatError(f"{what} is not exactly one frame of {size} bytes")
+            residual = np.frombuffer(raw, np.uint8).reshape(rows, header.width)
+            yield top, np.cumsum(residual, axis=1, dtype=np.uint8)  # undoes the filter, modulo 256
+        if reader.read(1):
+            raise FormatError(f"{what} is not exactly one frame of {size} bytes")
+    except zstandard.ZstdError as exc:
+        raise FormatError(f"{what} is damaged: {exc}") from None
+
+
+def _read_exactly(reader: zstandard.ZstdDecompressionReader, size: int) -> bytes | None:
+    """size bytes from a decompressing reader, or None if its content ends first."""
+    parts, got = [], 0
+    while got < size:
+        part = reader.read(size - got)
+        if not part:
+            return None
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
