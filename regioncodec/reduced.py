@@ -59,8 +59,9 @@ def decode_container(parsed: Container, factor: int) -> np.ndarray:
 
 
 def box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
-    """The rounded mean of each factor x factor square of an image (any channels), squares cut off by the right and
-    bottom edges averaging the pixels they hold (as Pillow's Image.reduce): the reference a reduced decode aims at."""
+    """The mean of each factor x factor square of an image (any channels), squares cut off by the right and bottom
+    edges averaging the pixels they hold: Pillow's Image.reduce within a level, the reference a reduced decode aims at.
+    """
     import cv2
 
     if factor == 1:
@@ -72,7 +73,7 @@ def box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
     if whole_rows and whole_cols:  # INTER_AREA at a whole factor is the plain mean of each square
         inner = image[: whole_rows * factor, : whole_cols * factor]
         out[:whole_rows, :whole_cols] = cv2.resize(inner, (whole_cols, whole_rows), interpolation=cv2.INTER_AREA)
-    if whole_cols < cols:
+    if whole_cols < cols and whole_rows:
         out[:whole_rows, whole_cols] = _strip_means(image[: whole_rows * factor, whole_cols * factor :], factor, 0)
     if whole_rows < rows:
         out[whole_rows] = _strip_means(image[whole_rows * factor :], factor, 1)
@@ -113,39 +114,70 @@ def _colour(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...], fa
     elif header.colour == "L":
         image = np.ascontiguousarray(_planes(header, block_map, mosaics, factor)[0][:height, :width])
     else:
-        image = decoder.planes_to_rgb(_planes(header, block_map, mosaics, factor), height, width)
+        image = _to_rgb(_planes(header, block_map, mosaics, factor), height, width)
     if canvases:
         _paste_canvases(header, block_map, canvases, factor, image)
     return image
 
 
 def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: int) -> decoder.Planes:
-    """The padded image's planes at 1/factor with every JPEG layer placed (§11.2-§11.4 at that size).
+    """The padded image's Y (and Cb, Cr) planes at 1/factor, every JPEG layer placed (§11.2-§11.4 at that size).
 
-    A layer of scale s <= factor is decoded at 1/(factor/s) straight into
-    them; layers of a larger scale are still coarser than the planes, and
-    are placed as §11.4 places them, enlarged by s/factor.
+    Chroma is made at the luma's size, not half of it, as libjpeg's own
+    scaled decode does (it scales chroma's IDCT less rather than upsample):
+    it needs no upsampling and keeps the colour detail a half-size chroma
+    would lose. A stream no coarser than its planes is decoded straight at
+    their size; a coarser one (a layer of scale s, when 1/factor is finer
+    than its luma's 1/s or its chroma's 1/2s) is placed as §11.4 places it.
     """
     rows, cols = header.grid_shape
-    cell = header.block_size // factor  # a block's side in the reduced luma plane
-    shapes = [(rows * cell, cols * cell)] + [(rows * cell // 2, cols * cell // 2)] * 2 * (header.colour == "RGB")
-    start = [_start(shape, _covers(block_map, layers, factor)) for shape in shapes]
+    side = header.block_size // factor  # a block's side in every plane
+    kinds = [(0, 1)] if header.colour == "L" else [(0, 1), (1, 2)]  # (stream, its samples' size in luma pixels)
+    sets = {
+        stream: [_start((rows * side, cols * side), _covers(block_map, layers, factor, size))] * (1 + stream)
+        for stream, size in kinds
+    }
+    if len(kinds) == 2:
+        sets[1] = [sets[1][0], sets[1][0].copy()]  # Cb and Cr: two planes
     full_pixels = header.width * header.height  # the entropy decoding, most of the work, is of every coefficient
-    for enlarge in sorted({max(layer.scale // factor, 1) for layer in layers}):
-        same = [layer for layer in layers if max(layer.scale // factor, 1) == enlarge]
-        target = start if enlarge == 1 else [decoder.reduce(plane, enlarge) for plane in start]
-        jobs = [job for layer in same for job in _scatter_jobs(header, block_map, layer, factor, target)]
-        threads.run([work for _, work in jobs], full_pixels, [size for size, _ in jobs])
-        if enlarge > 1:
-            places = zip(start, target, strict=True)
-            enlarging = [partial(_enlarge_into, small, plane, block_map, same, enlarge) for plane, small in places]
-            threads.run(enlarging, start[0].size)
-    return start
+    coarseness = {
+        (layer.region, stream): max(layer.scale * size // factor, 1) for layer in layers for stream, size in kinds
+    }
+    for coarser in sorted(set(coarseness.values())):
+        jobs, targets = [], {}
+        for stream, size in kinds:
+            same = [layer for layer in layers if coarseness[layer.region, stream] == coarser]
+            if not same:
+                continue
+            targets[stream] = (
+                sets[stream] if coarser == 1 else [decoder.reduce(plane, coarser) for plane in sets[stream]]
+            )
+            for layer in same:
+                reduction = max(factor // (size * layer.scale), 1)
+                job = partial(_scatter, layer, stream, header, block_map, reduction, side // coarser, targets[stream])
+                jobs.append((len(layer.streams[stream]), job))
+        threads.run([work for _, work in jobs], full_pixels, [cost for cost, _ in jobs])
+        if coarser > 1:
+            enlarging = [
+                partial(
+                    _enlarge_into,
+                    small,
+                    plane,
+                    block_map,
+                    [layer for layer in layers if coarseness[layer.region, stream] == coarser],
+                    coarser,
+                )
+                for stream, small_planes in targets.items()
+                for plane, small in zip(sets[stream], small_planes, strict=True)
+            ]
+            threads.run(enlarging, rows * side * cols * side)
+    return [plane for stream, _ in kinds for plane in sets[stream]]
 
 
-def _covers(block_map: np.ndarray, layers: list[Layer], factor: int) -> bool:
-    """Whether layers decoded straight into the planes write every block, so no sample keeps its starting value."""
-    if any(layer.scale > factor for layer in layers):  # those are placed by a filter that reads the starting values
+def _covers(block_map: np.ndarray, layers: list[Layer], factor: int, size: int) -> bool:
+    """Whether layers write every block of planes at 1/factor from streams of samples size x their scale luma pixels,
+    each straight, so that no sample keeps its starting value."""
+    if any(layer.scale * size > factor for layer in layers):  # placed by a filter that reads the starting values
         return False
     coded = np.zeros(256, bool)  # block map entries are bytes (§6)
     coded[[layer.region for layer in layers]] = True
@@ -165,37 +197,38 @@ def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, l
         layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
 
 
-def _scatter_jobs(
-    header: Header, block_map: np.ndarray, layer: Layer, factor: int, planes: decoder.Planes
-) -> list[tuple[int, partial[None]]]:
-    """(bytes, job) per stream of a JPEG layer: the job decodes it at its reduction and copies its blocks to planes."""
-    cells = block_map == layer.region
-    stream_factor = max(factor // layer.scale, 1)  # 1 for a layer coarser than the planes: decoded as it is
-    cell = header.block_size // layer.scale // stream_factor  # a block's side in the planes written, luma
-    shapes = decoder.stream_shapes(header, block_map, layer)
-    jobs = []
-    for index, (shape, what) in enumerate(shapes):
-        written = planes[:1] if index == 0 else planes[1:]
-        block = cell if index == 0 else cell // 2
-        job = partial(_scatter, layer.streams[index], shape, what, stream_factor, cells, block, written)
-        jobs.append((len(layer.streams[index]), job))
-    return jobs
-
-
 def _scatter(
-    stream: bytes,
-    shape: tuple[int, int],
-    what: str,
-    factor: int,
-    cells: np.ndarray,
+    layer: Layer,
+    stream: int,
+    header: Header,
+    block_map: np.ndarray,
+    reduction: int,
     cell: int,
     planes: decoder.Planes,
 ) -> None:
-    """Decode one mosaic stream at 1/factor and copy its blocks into planes: luma, or Cb above Cr (§7.1, §11.3)."""
-    mosaic = JPEG.decode_reduced(stream, shape, factor, what)
+    """Decode a layer's stream (0 luma, 1 chroma) at 1/reduction and copy its blocks into planes: Y, or Cb and Cr
+    from the upper and lower halves (§7.1, §11.3)."""
+    shape, what = decoder.stream_shapes(header, block_map, layer)[stream]
+    mosaic = JPEG.decode_reduced(layer.streams[stream], shape, reduction, what)
+    cells = block_map == layer.region
     rows = mosaic.shape[0] // len(planes)
     for index, plane in enumerate(planes):
         layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
+
+
+def _to_rgb(planes: decoder.Planes, height: int, width: int) -> np.ndarray:
+    """The RGB image of Y, Cb, Cr planes of one size, cropped to height x width (§11.6), in bands of rows (threads)."""
+    rgb = np.empty((height, width, 3), np.uint8)
+    bands = range(0, height, 2 * decoder.BAND_ROWS)
+    threads.run([partial(_to_rgb_band, planes, top, rgb) for top in bands], height * width)
+    return rgb
+
+
+def _to_rgb_band(planes: decoder.Planes, top: int, rgb: np.ndarray) -> None:
+    """Rows top .. top + 2 BAND_ROWS of rgb from the same rows of the planes (§11.6)."""
+    rows = slice(top, min(top + 2 * decoder.BAND_ROWS, rgb.shape[0]))
+    luma, cb, cr = (plane[rows, : rgb.shape[1]] for plane in planes)
+    rgb[rows] = decoder.to_rgb(luma, cb, cr)
 
 
 # Canvases
