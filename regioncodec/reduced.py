@@ -4,19 +4,20 @@ This is not the normative decode of decoder.py: it approximates the full
 decode reduced by box averages, at a fraction of its cost. JPEG layers are
 decoded straight at the reduced size by libjpeg's scaled IDCT (each 8x8 DCT
 block becomes 8/r samples a side), so no plane of the image's full size is
-made: a block of B pixels becomes B/r luma and B/2r chroma samples, still
-whole, and the reduced planes are assembled, upsampled and converted to RGB
-by decoder.py's own steps. Layers of a scale s > r keep §11.4's procedure
-at the reduced size. Canvases (WebP, AVIF) have no scaled decode: each is
-decoded whole and box-reduced. Alpha is box-reduced a band at a time as it
-is decompressed. Like the decoder, this module reads alone: nothing of the
-encoder.
+made: a block of B pixels becomes B/r samples a side, still whole. Chroma is
+decoded at half the luma's reduction, so all planes are the same size and
+need no upsampling, and they are converted by the decoder's §11.6. Layers
+coarser than the reduction keep §11.4's procedure at the reduced size.
+Canvases (WebP, AVIF) have no scaled decode: each is decoded whole and
+box-reduced. Alpha is box-reduced a band at a time as it is decompressed.
+Like the decoder, this module reads alone: nothing of the encoder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import zstandard
@@ -28,6 +29,26 @@ from .container import Container, Header, Layer
 from .errors import FormatError, OptionError
 
 ALPHA_BAND_BYTES = 1 << 20  # alpha decompressed per band: in cache, and bounded whatever the image's size
+
+
+class StreamKind(NamedTuple):
+    """A JPEG layer's luma or chroma stream: its index, its planes, and its samples' side in pixels at scale 1."""
+
+    stream: int
+    planes: tuple[str, ...]
+    side: int
+
+    def coarser(self, layer: Layer, factor: int) -> int:
+        """How many times coarser than planes at 1/factor the layer's stream is (1: as fine or finer)."""
+        return max(layer.scale * self.side // factor, 1)
+
+    def reduction(self, layer: Layer, factor: int) -> int:
+        """The reduction that decodes the layer's stream to the size of planes at 1/factor, or 1 if it is coarser."""
+        return max(factor // (layer.scale * self.side), 1)
+
+
+LUMA = StreamKind(0, ("Y",), 1)
+CHROMA = StreamKind(1, ("Cb", "Cr"), 2)  # one stream, Cb above Cr (§7.1), each at half the luma's resolution
 
 
 def check_factor(factor: object) -> int:
@@ -126,58 +147,44 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
     Chroma is made at the luma's size, not half of it, as libjpeg's own
     scaled decode does (it scales chroma's IDCT less rather than upsample):
     it needs no upsampling and keeps the colour detail a half-size chroma
-    would lose. A stream no coarser than its planes is decoded straight at
-    their size; a coarser one (a layer of scale s, when 1/factor is finer
-    than its luma's 1/s or its chroma's 1/2s) is placed as §11.4 places it.
+    would lose. A stream no coarser than the planes is decoded straight at
+    their size; coarser ones (a layer of scale s when 1/factor is finer than
+    its luma's 1/s or its chroma's 1/2s) are placed as §11.4 places them,
+    coarsest last.
     """
     rows, cols = header.grid_shape
     side = header.block_size // factor  # a block's side in every plane
-    kinds = [(0, 1)] if header.colour == "L" else [(0, 1), (1, 2)]  # (stream, its samples' size in luma pixels)
-    sets = {
-        stream: [_start((rows * side, cols * side), _covers(block_map, layers, factor, size))] * (1 + stream)
-        for stream, size in kinds
-    }
-    if len(kinds) == 2:
-        sets[1] = [sets[1][0], sets[1][0].copy()]  # Cb and Cr: two planes
+    kinds = [LUMA] if header.colour == "L" else [LUMA, CHROMA]
+    shape = (rows * side, cols * side)
+    planes = {kind: [_start(shape, _covers(block_map, layers, kind, factor)) for _ in kind.planes] for kind in kinds}
     full_pixels = header.width * header.height  # the entropy decoding, most of the work, is of every coefficient
-    coarseness = {
-        (layer.region, stream): max(layer.scale * size // factor, 1) for layer in layers for stream, size in kinds
-    }
-    for coarser in sorted(set(coarseness.values())):
-        jobs, targets = [], {}
-        for stream, size in kinds:
-            same = [layer for layer in layers if coarseness[layer.region, stream] == coarser]
-            if not same:
-                continue
-            targets[stream] = (
-                sets[stream] if coarser == 1 else [decoder.reduce(plane, coarser) for plane in sets[stream]]
-            )
-            for layer in same:
-                reduction = max(factor // (size * layer.scale), 1)
-                job = partial(_scatter, layer, stream, header, block_map, reduction, side // coarser, targets[stream])
-                jobs.append((len(layer.streams[stream]), job))
+    for coarser in sorted({kind.coarser(layer, factor) for layer in layers for kind in kinds}):
+        placed = {kind: [layer for layer in layers if kind.coarser(layer, factor) == coarser] for kind in kinds}
+        placed = {kind: same for kind, same in placed.items() if same}
+        if coarser == 1:
+            targets = {kind: planes[kind] for kind in placed}
+        else:  # §11.4 at this size: reduce what is placed so far, place, enlarge back
+            targets = {kind: [decoder.reduce(plane, coarser) for plane in planes[kind]] for kind in placed}
+        jobs = [
+            (len(layer.streams[kind.stream]), partial(_scatter, header, block_map, layer, kind, factor, targets[kind]))
+            for kind, same in placed.items()
+            for layer in same
+        ]
         threads.run([work for _, work in jobs], full_pixels, [cost for cost, _ in jobs])
         if coarser > 1:
             enlarging = [
-                partial(
-                    _enlarge_into,
-                    small,
-                    plane,
-                    block_map,
-                    [layer for layer in layers if coarseness[layer.region, stream] == coarser],
-                    coarser,
-                )
-                for stream, small_planes in targets.items()
-                for plane, small in zip(sets[stream], small_planes, strict=True)
+                partial(_enlarge_into, small, plane, block_map, same, coarser)
+                for kind, same in placed.items()
+                for plane, small in zip(planes[kind], targets[kind], strict=True)
             ]
-            threads.run(enlarging, rows * side * cols * side)
-    return [plane for stream, _ in kinds for plane in sets[stream]]
+            threads.run(enlarging, shape[0] * shape[1])
+    return [plane for kind in kinds for plane in planes[kind]]
 
 
-def _covers(block_map: np.ndarray, layers: list[Layer], factor: int, size: int) -> bool:
-    """Whether layers write every block of planes at 1/factor from streams of samples size x their scale luma pixels,
-    each straight, so that no sample keeps its starting value."""
-    if any(layer.scale * size > factor for layer in layers):  # placed by a filter that reads the starting values
+def _covers(block_map: np.ndarray, layers: list[Layer], kind: StreamKind, factor: int) -> bool:
+    """Whether the layers' streams of kind write every block of their planes straight, so no sample keeps its
+    starting value."""
+    if any(kind.coarser(layer, factor) > 1 for layer in layers):  # placed by a filter that reads starting values
         return False
     coded = np.zeros(256, bool)  # block map entries are bytes (§6)
     coded[[layer.region for layer in layers]] = True
@@ -198,18 +205,13 @@ def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, l
 
 
 def _scatter(
-    layer: Layer,
-    stream: int,
-    header: Header,
-    block_map: np.ndarray,
-    reduction: int,
-    cell: int,
-    planes: decoder.Planes,
+    header: Header, block_map: np.ndarray, layer: Layer, kind: StreamKind, factor: int, planes: decoder.Planes
 ) -> None:
-    """Decode a layer's stream (0 luma, 1 chroma) at 1/reduction and copy its blocks into planes: Y, or Cb and Cr
-    from the upper and lower halves (§7.1, §11.3)."""
-    shape, what = decoder.stream_shapes(header, block_map, layer)[stream]
-    mosaic = JPEG.decode_reduced(layer.streams[stream], shape, reduction, what)
+    """Decode a layer's stream of kind as finely as planes (at 1/factor, or reduced by their coarseness) need, and copy
+    its blocks into them: Y, or Cb and Cr from the upper and lower halves (§7.1, §11.3)."""
+    shape, what = decoder.stream_shapes(header, block_map, layer)[kind.stream]
+    mosaic = JPEG.decode_reduced(layer.streams[kind.stream], shape, kind.reduction(layer, factor), what)
+    cell = header.block_size // factor // kind.coarser(layer, factor)  # a block's side in planes
     cells = block_map == layer.region
     rows = mosaic.shape[0] // len(planes)
     for index, plane in enumerate(planes):
