@@ -260,8 +260,8 @@ def test_draft_changes_nothing_once_loaded_or_drafted(photo_rgc: Path) -> None:
 
 
 def test_thumbnail_decodes_at_a_reduced_size(photo_rgc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Image.thumbnail asks draft for twice the box (reducing_gap): 80x80 from 512x768 decodes at 1/2, as 1/4 would
-    be 128 wide, under 160."""
+    """Image.thumbnail asks draft for the box times reducing_gap (160x160 for 80x80); within it, draft fits the
+    512x768 image into that box: 1/4, 128x192, still twice the 53x80 thumbnail (JPEG's rule would give 1/2)."""
     factors = []
     real = regioncodec.reduced.decode
     monkeypatch.setattr(
@@ -269,7 +269,18 @@ def test_thumbnail_decodes_at_a_reduced_size(photo_rgc: Path, monkeypatch: pytes
     )
     with Image.open(photo_rgc) as im:
         im.thumbnail((80, 80))
-        assert im.size == (53, 80) and factors == [2]
+        assert im.size == (53, 80) and factors == [4]
         full = Image.fromarray(regioncodec.decode(photo_rgc.read_bytes()))
         full.thumbnail((80, 80))
         assert psnr(np.asarray(full), np.asarray(im)) > 35
+    with Image.open(photo_rgc) as im:
+        assert im.draft(None, (160, 160)) == ("RGB", (0, 0, 256, 384))  # outside thumbnail: JPEG's rule again
+
+
+def test_thumbnail_without_reducing_gap_decodes_full_size(photo_rgc: Path) -> None:
+    with Image.open(photo_rgc) as im:
+        im.thumbnail((80, 80), reducing_gap=None)
+        assert im.size == (53, 80)
+        full = Image.fromarray(regioncodec.decode(photo_rgc.read_bytes()))
+        full.thumbnail((80, 80), reducing_gap=None)
+        assert np.array_equal(np.asarray(full), np.asarray(im))
