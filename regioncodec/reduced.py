@@ -156,7 +156,10 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
     side = header.block_size // factor  # a block's side in every plane
     kinds = [LUMA] if header.colour == "L" else [LUMA, CHROMA]
     shape = (rows * side, cols * side)
-    planes = {kind: [_start(shape, _covers(block_map, layers, kind, factor)) for _ in kind.planes] for kind in kinds}
+    everywhere = _codes_every_block(block_map, layers)
+    planes = {
+        kind: [_start(shape, everywhere and _all_straight(layers, kind, factor)) for _ in kind.planes] for kind in kinds
+    }
     full_pixels = header.width * header.height  # the entropy decoding, most of the work, is of every coefficient
     for coarser in sorted({kind.coarser(layer, factor) for layer in layers for kind in kinds}):
         placed = {kind: [layer for layer in layers if kind.coarser(layer, factor) == coarser] for kind in kinds}
@@ -181,18 +184,21 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
     return [plane for kind in kinds for plane in planes[kind]]
 
 
-def _covers(block_map: np.ndarray, layers: list[Layer], kind: StreamKind, factor: int) -> bool:
-    """Whether the layers' streams of kind write every block of their planes straight, so no sample keeps its
-    starting value."""
-    if any(kind.coarser(layer, factor) > 1 for layer in layers):  # placed by a filter that reads starting values
-        return False
+def _codes_every_block(block_map: np.ndarray, layers: list[Layer]) -> bool:
+    """Whether the layers code every block of the map."""
     coded = np.zeros(256, bool)  # block map entries are bytes (§6)
     coded[[layer.region for layer in layers]] = True
     return bool(coded[block_map].all())
 
 
+def _all_straight(layers: list[Layer], kind: StreamKind, factor: int) -> bool:
+    """Whether every layer's stream of kind goes straight into the planes; a coarser one is placed by §11.4, whose
+    filter reads the planes' starting values."""
+    return all(kind.coarser(layer, factor) == 1 for layer in layers)
+
+
 def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
-    """A plane before any layer is written (§11.2): 128, or left unset when the layers write every sample."""
+    """A plane before any layer is written (§11.2): 128, or left unset when the layers write every sample straight."""
     return np.empty(shape, np.uint8) if covered else np.full(shape, decoder.PLANE_START, np.uint8)
 
 
