@@ -91,7 +91,7 @@ def box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
     rows, cols = -(-height // factor), -(-width // factor)
     whole_rows, whole_cols = height // factor, width // factor
     out = np.empty((rows, cols, *image.shape[2:]), np.uint8)
-    if whole_rows and whole_cols:  # INTER_AREA at a whole factor is the plain mean of each square
+    if whole_rows and whole_cols:  # INTER_AREA at a whole factor: each square's mean, rounded
         inner = image[: whole_rows * factor, : whole_cols * factor]
         out[:whole_rows, :whole_cols] = cv2.resize(inner, (whole_cols, whole_rows), interpolation=cv2.INTER_AREA)
     if whole_cols < cols and whole_rows:
@@ -305,7 +305,8 @@ def _alpha_bands(data: bytes, header: Header, band: int) -> Iterator[tuple[int, 
 
     FormatError, as container.alpha_plane, unless the frame holds exactly
     W x H bytes (container.read has checked the size it declares) with
-    nothing readable after it.
+    nothing readable after it; unlike alpha_plane, an empty or skippable
+    zstd frame after it goes unnoticed, as reading on yields no byte.
     """
     what, size = "ALPH chunk", header.width * header.height
     reader = zstandard.ZstdDecompressor().stream_reader(data[1:])
