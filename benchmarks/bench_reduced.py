@@ -207,10 +207,8 @@ def main() -> int:
         f"(cpu {thumbs.cpu:.3f}; {thumbs.pairs} pairs, IQR/median {thumbs.spread:.0%}, "
         f"{'settled' if thumbs.agreed else 'did not settle'})"
     )
-    full_peak, reduced_peak = peak_memory(large[0], 1), peak_memory(large[0], 8)
-    print(
-        f"peak memory decoding {names[0]} at 12 MP: full {full_peak / 2**20:.1f} MiB, 1/8 {reduced_peak / 2**20:.1f} MiB"
-    )
+    full_peak, reduced_peak = (peak_memory(large[0], factor) / 2**20 for factor in (1, 8))
+    print(f"peak memory decoding {names[0]} at 12 MP: full {full_peak:.1f} MiB, 1/8 {reduced_peak:.1f} MiB")
     print(f"load average after timing: {after}")
 
     checks = [

@@ -81,9 +81,7 @@ def test_close_to_the_full_decode_box_reduced(crop: np.ndarray, options: dict[st
 
 @pytest.mark.parametrize("factor", FACTORS)
 @pytest.mark.parametrize("options", [{"block_size": 8}, {"block_size": 8, "bg_scale": 4}])
-def test_greyscale_close_to_the_full_decode_box_reduced(
-    crop: np.ndarray, options: dict[str, Any], factor: int
-) -> None:
+def test_greyscale_close_to_the_full_decode_box_reduced(crop: np.ndarray, options: dict[str, Any], factor: int) -> None:
     """Blocks of 8 at 1/8 are one sample a side: each is its DCT block's mean."""
     grey = np.asarray(Image.fromarray(crop).convert("L"))
     data = regioncodec.encode(grey, **options)
