@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import container, decoder, encoder, layout, overlay, pixels
+from . import container, decoder, encoder, layout, overlay, pixels, reduced
 from .info import Info, RegionInfo, read_info, read_mask, read_metadata
 from .pixels import ImageLike, as_pixels
 from .segmentation import block_grid
@@ -63,13 +63,20 @@ def encode(
     return encoder.encode(as_pixels(image), chosen, mask=mask, quality_map=quality_map, metadata=metadata)
 
 
-def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
+def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS, reduce: int = 1) -> np.ndarray:
     """The image stored in .rgc data: uint8 H x W, H x W x 2 (LA), H x W x 3 (RGB) or H x W x 4 (RGBA).
 
-    Raises FormatError for data that breaks the spec and LimitError for images
-    of more than max_pixels pixels (a guard against decompression bombs).
+    reduce (1, 2, 4 or 8) decodes a preview at 1/reduce of the size,
+    ceil(H/reduce) x ceil(W/reduce), for a fraction of the time: JPEG layers
+    through libjpeg's scaled IDCT. It approximates the exact decode shrunk by
+    averaging reduce x reduce squares (spec §11.9); reduce=1 is the exact
+    decode. Raises FormatError for data that breaks the spec, LimitError for
+    images of more than max_pixels pixels (a guard against decompression
+    bombs; it counts the full size) and OptionError for another reduce.
     """
-    return decoder.decode(data, max_pixels=max_pixels)
+    if reduced.check_factor(reduce) == 1:
+        return decoder.decode(data, max_pixels=max_pixels)
+    return reduced.decode(data, reduce, max_pixels=max_pixels)
 
 
 def segment(

@@ -61,17 +61,19 @@ def decode_data(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     quality: int | None = None,
     background: tuple[int, int, int] = WHITE,
+    reduce: int = 1,
 ) -> tuple[bytes, tuple[str, ...]]:
     """The image file (in Pillow's image_format) of .rgc data with its metadata unless strip, and what it left out.
 
     A lossy format is written at quality, by default the file's foreground
     quality; alpha is flattened onto background where the format has none
-    ("alpha" is then among what was left out).
+    ("alpha" is then among what was left out). reduce > 1 writes the quick
+    preview at 1/reduce of the size (api.decode).
     """
     if quality is not None and image_format not in LOSSY_FORMATS:
         raise OptionError(f"a quality is for {', '.join(sorted(LOSSY_FORMATS))} outputs; {image_format} is lossless")
     with named(name):
-        decoded = api.decode(data, max_pixels=max_pixels)
+        decoded = api.decode(data, max_pixels=max_pixels, reduce=reduce)
         metadata = Metadata() if strip else api.read_metadata(data)
         if image_format in LOSSY_FORMATS and quality is None:
             quality = max(region.quality for region in read_info(data).regions)

@@ -3,10 +3,11 @@
 Importing this module registers the plugin, as regioncodec.register_pillow()
 does. It is a thin adapter: opening reads the header and metadata chunks only
 (container.read_front), pixels are decoded by the reference decoder on
-load(), and saving calls regioncodec.encode with the options given to save()
-that are EncodeSettings fields (others are Pillow's or other formats' and
-left alone), plus mask, exif, icc_profile and xmp. Pillow's usual quality=
-is EncodeSettings.quality: the foreground's, with the background following
+load() (at a reduced size after draft(): reduced.py), and saving calls
+regioncodec.encode with the options given to save() that are EncodeSettings
+fields (others are Pillow's or other formats' and left alone), plus mask,
+exif, icc_profile and xmp. Pillow's usual quality= is EncodeSettings.quality:
+the foreground's, with the background following
 (settings.background_quality) unless bg_quality is given. A .rgc file holds
 one picture: save_all=True saves a single frame, and refuses more.
 """
@@ -17,7 +18,7 @@ from typing import IO, BinaryIO, cast
 
 from PIL import Image, ImageFile
 
-from . import container, decoder, pixels
+from . import container, decoder, pixels, reduced
 from .errors import InputError, RegionCodecError, TruncatedError
 from .settings import OPTION_NAMES
 
@@ -48,19 +49,68 @@ class RgcImageFile(ImageFile.ImageFile):
         self._size = (header.width, header.height)
         self._mode = header.mode
         self.info.update(metadata.as_dict())
-        self.tile = [ImageFile._Tile(FORMAT, (0, 0, *self.size), 0, None)]
+        self.tile = [ImageFile._Tile(FORMAT, (0, 0, *self.size), 0, (1,))]  # args: the reduction, 1 until draft()
+
+    _thumbnailing = False  # within thumbnail(): draft fits the image into the size it is given
+
+    def thumbnail(
+        self,
+        size: tuple[float, float],
+        resample: Image.Resampling = Image.Resampling.BICUBIC,
+        reducing_gap: float | None = 2.0,
+    ) -> None:
+        """Image.thumbnail, with draft() asked for what the thumbnail needs: the image fitted into the box.
+
+        Pillow asks draft for the box times reducing_gap, not for the
+        thumbnail's own size, so a draft that covers the box, as JPEG's and
+        this one's do, decodes an image of another aspect larger than needed:
+        768x512 into 160x160 at full size, where 1/2 still leaves 2.4 times
+        the thumbnail. Fitting keeps reducing_gap's promise (the decoded image
+        is at least reducing_gap times the thumbnail) for less decoding.
+        """
+        self._thumbnailing = True
+        try:
+            super().thumbnail(size, resample, reducing_gap)
+        finally:
+            self._thumbnailing = False
+
+    def draft(self, mode: str | None, size: tuple[int, int] | None) -> tuple[str, tuple[int, int, float, float]] | None:
+        """Decode at 1/r on load(), r the largest of 1, 2, 4, 8 that keeps the image at least size (Image.draft).
+
+        As Pillow's JPEG plugin: the image's size becomes the reduced one, the
+        result is (mode, where the original image lies in the reduced one),
+        and None once loaded or drafted before, when nothing changes. The mode
+        is the file's whatever is asked (a draft may ignore it). Within
+        thumbnail(), "at least size" is on one side: the image fitted into size.
+        """
+        if len(self.tile) != 1 or self.tile[0].args != (1,):
+            return None
+        width, height = self.size
+        factor = 1
+        if size and min(size) > 0:
+            across, down = width // size[0], height // size[1]
+            fits = max(across, down) if self._thumbnailing else min(across, down)
+            factor = max(r for r in reduced.REDUCTIONS if r <= max(fits, 1))
+        self._size = reduced.reduced_size(width, height, factor)
+        self.tile = [ImageFile._Tile(FORMAT, (0, 0, *self.size), 0, (factor,))]
+        return self.mode, (0, 0, width / factor, height / factor)
 
 
 class RgcDecoder(ImageFile.PyDecoder):
-    """Decodes the whole file with regioncodec.decode; errors become OSError, as Pillow's own decoders raise."""
+    """Decodes the whole file with regioncodec.decode, at the tile's reduction; errors become OSError, as Pillow's
+    own decoders raise."""
 
     _pulls_fd = True
 
     def decode(self, buffer: Image.DecoderInput) -> tuple[int, int]:
         """Set the image to the file's pixels; buffer is unused, as the decoder reads the file itself."""
         assert self.fd is not None
+        factor = self.args[0] if self.args else 1
         try:
-            pixels = decoder.decode(self.fd.read(), max_pixels=NO_LIMIT)
+            if factor == 1:
+                pixels = decoder.decode(self.fd.read(), max_pixels=NO_LIMIT)
+            else:
+                pixels = reduced.decode(self.fd.read(), factor, max_pixels=NO_LIMIT)
         except TruncatedError as exc:
             raise OSError(f"image file is truncated: {exc}") from exc
         except RegionCodecError as exc:

@@ -214,3 +214,73 @@ def test_save_all_saves_one_frame_and_refuses_more(tmp_path: Path) -> None:
             animation.save(tmp_path / "gif.rgc", save_all=True)
         animation.save(tmp_path / "first.rgc")  # without save_all, as every Pillow format: the current frame
     assert not (tmp_path / "three.rgc").exists() and not (tmp_path / "gif.rgc").exists()
+
+
+# draft(): reduced decoding for thumbnails
+
+
+@pytest.fixture(scope="module")
+def photo_rgc(tmp_path_factory: pytest.TempPathFactory, photo: np.ndarray) -> Path:
+    """kodim04 (512x768, a portrait) as an .rgc file."""
+    path = tmp_path_factory.mktemp("draft") / "photo.rgc"
+    path.write_bytes(regioncodec.encode(photo))
+    return path
+
+
+@pytest.mark.parametrize(
+    "asked, factor",
+    [((512, 768), 1), ((256, 384), 2), ((255, 383), 2), ((200, 300), 2), ((128, 192), 4), ((64, 64), 8), ((1, 1), 8)],
+)
+def test_draft_picks_the_largest_reduction_still_as_large_as_asked(
+    photo_rgc: Path, asked: tuple[int, int], factor: int
+) -> None:
+    """As Pillow's JPEG plugin: the largest of 1, 2, 4, 8 that keeps both sides at least the size asked."""
+    with Image.open(photo_rgc) as im:
+        assert im.draft("RGB", asked) == ("RGB", (0, 0, 512 / factor, 768 / factor))
+        assert im.size == (512 // factor, 768 // factor)
+        assert np.array_equal(np.asarray(im), regioncodec.decode(photo_rgc.read_bytes(), reduce=factor))
+
+
+def test_draft_of_a_size_not_dividing_the_image_gives_where_the_image_lies() -> None:
+    """A 45x29 image at 1/4 is 12x8; the original lies in (0, 0, 11.25, 7.25) of it (thumbnail's resize box)."""
+    data = regioncodec.encode(random_image((29, 45, 4)))
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.draft(None, (10, 7)) == ("RGBA", (0, 0, 45 / 4, 29 / 4))
+        assert (im.size, im.mode) == ((12, 8), "RGBA")
+        assert np.array_equal(np.asarray(im), regioncodec.decode(data, reduce=4))
+
+
+def test_draft_changes_nothing_once_loaded_or_drafted(photo_rgc: Path) -> None:
+    with Image.open(photo_rgc) as im:
+        assert im.draft(None, (128, 192)) is not None
+        assert im.draft(None, (64, 96)) is None and im.size == (128, 192)  # as JPEG: the first draft holds
+    with Image.open(photo_rgc) as im:
+        im.load()
+        assert im.draft(None, (64, 96)) is None and im.size == (512, 768)
+
+
+def test_thumbnail_decodes_at_a_reduced_size(photo_rgc: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Image.thumbnail asks draft for the box times reducing_gap (160x160 for 80x80); within it, draft fits the
+    512x768 image into that box: 1/4, 128x192, still twice the 53x80 thumbnail (JPEG's rule would give 1/2)."""
+    factors = []
+    real = regioncodec.reduced.decode
+    monkeypatch.setattr(
+        regioncodec.reduced, "decode", lambda data, factor, **k: factors.append(factor) or real(data, factor, **k)
+    )
+    with Image.open(photo_rgc) as im:
+        im.thumbnail((80, 80))
+        assert im.size == (53, 80) and factors == [4]
+        full = Image.fromarray(regioncodec.decode(photo_rgc.read_bytes()))
+        full.thumbnail((80, 80))
+        assert psnr(np.asarray(full), np.asarray(im)) > 35
+    with Image.open(photo_rgc) as im:
+        assert im.draft(None, (160, 160)) == ("RGB", (0, 0, 256, 384))  # outside thumbnail: JPEG's rule again
+
+
+def test_thumbnail_without_reducing_gap_decodes_full_size(photo_rgc: Path) -> None:
+    with Image.open(photo_rgc) as im:
+        im.thumbnail((80, 80), reducing_gap=None)
+        assert im.size == (53, 80)
+        full = Image.fromarray(regioncodec.decode(photo_rgc.read_bytes()))
+        full.thumbnail((80, 80), reducing_gap=None)
+        assert np.array_equal(np.asarray(full), np.asarray(im))

@@ -25,6 +25,8 @@ def round_trip(image: np.ndarray) -> np.ndarray:
     assert mask.shape == regioncodec.segment(image).shape
     settings = regioncodec.EncodeSettings(fg_quality=85, segmentation=regioncodec.SegmentOptions(margin=16))
     assert regioncodec.encode(image, settings, bg_quality=40)
+    preview: np.ndarray = regioncodec.decode(data, reduce=8)
+    assert preview.shape[0] == -(-info.height // 8)
     return regioncodec.decode(data, max_pixels=regioncodec.DEFAULT_MAX_PIXELS)
 
 
@@ -38,6 +40,7 @@ def pillow(path: Path) -> tuple[int, int]:
     regioncodec.register_pillow()
     with Image.open(path) as image:
         image.save(path.with_suffix(".copy.rgc"), fg_quality=90)
+        image.thumbnail((160, 160))  # decodes at a reduced size through draft()
         return image.size
 
 

@@ -39,6 +39,7 @@ SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0
 PRECISION = 8  # spec §7.2: 8-bit samples only
 OPENCV_MAX_PIXELS = 1 << 30  # OpenCV's CV_IO_MAX_IMAGE_PIXELS: imdecode refuses larger images with cv2.error
 MAX_SIDE = 65_500  # libjpeg's JPEG_MAX_DIMENSION (spec §12)
+REDUCTIONS = (1, 2, 4, 8)  # libjpeg's scaled IDCT decodes each 8x8 DCT block to 8/r samples a side for these r
 
 
 def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
@@ -105,19 +106,44 @@ class JpegCodec:
         streams, then decodes it. A stream's samples are used as stored: an
         EXIF orientation inside it is ignored (§7.2).
         """
+        return self.decode_reduced(data, shape, 1, what)
+
+    def decode_reduced(self, data: bytes, shape: tuple[int, int], factor: int, what: str) -> np.ndarray:
+        """Decode a greyscale JPEG that must be exactly shape (rows, cols) at 1/factor of its size (1, 2, 4 or 8).
+
+        libjpeg's scaled IDCT makes each 8x8 DCT block 8/factor samples a side
+        straight from its coefficients, so a reduced decode costs the entropy
+        decoding and little else; the result is ceil(rows/factor) x
+        ceil(cols/factor). As decode, the frame header is checked at full
+        size first.
+        """
         import cv2
 
         self.check(data, shape, what)
+        flags = _greyscale_flag(factor) | cv2.IMREAD_IGNORE_ORIENTATION
         try:
-            plane = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+            plane = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
         except cv2.error as exc:  # OpenCV's own input checks, whose limits the environment can lower
             raise FormatError(f"{what} was refused by OpenCV: {exc.err}") from None
-        if plane is None or plane.shape != shape:
+        if plane is None or plane.shape != (-(-shape[0] // factor), -(-shape[1] // factor)):
             raise FormatError(f"{what} is not a readable JPEG")
         return plane
 
 
 JPEG = JpegCodec()
+
+
+def _greyscale_flag(factor: int) -> int:
+    """OpenCV's imread flag for a one-component decode at 1/factor, which sets libjpeg's scale_denom."""
+    import cv2
+
+    flags = {
+        1: cv2.IMREAD_GRAYSCALE,
+        2: cv2.IMREAD_REDUCED_GRAYSCALE_2,
+        4: cv2.IMREAD_REDUCED_GRAYSCALE_4,
+        8: cv2.IMREAD_REDUCED_GRAYSCALE_8,
+    }
+    return flags[factor]
 
 
 def frame_header(data: bytes, what: str) -> tuple[int, int, int]:
