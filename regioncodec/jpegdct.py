@@ -40,6 +40,13 @@ SOF0 = 0xC0  # baseline frame header, whose size fields export_jpeg rewrites
 SOF_SIZE_OFFSET = 5  # bytes from the SOF marker to its height field: FF C0, length (2), precision (1)
 OPTIMIZE = ["+optimize_coding"]  # jpeglib flag: Huffman tables made for the image, as Pillow's optimize=True
 SUBSAMPLING_420 = ((2, 2), (1, 1), (1, 1))  # (h, v) sampling of Y, Cb, Cr in a 4:2:0 JPEG
+APP1, APP2 = 0xE1, 0xE2  # segments that carry EXIF and XMP (APP1) and the ICC profile (APP2)
+SEGMENT_MAX = 65533  # most data bytes a segment holds: its 16-bit length counts itself (2 bytes)
+EXIF_PREFIX = b"Exif\0\0"  # what starts an EXIF APP1 segment (CIPA DC-008)
+XMP_PREFIX = b"http://ns.adobe.com/xap/1.0/\0"  # what starts an XMP APP1 segment (XMP part 3)
+ICC_PREFIX = b"ICC_PROFILE\0"  # what starts each ICC APP2 segment, then its number and the count (ICC.1 B.4)
+ICC_CHUNK = SEGMENT_MAX - len(ICC_PREFIX) - 2  # profile bytes per APP2 segment
+ICC_MAX_SEGMENTS = 255  # the segment number and count are one byte each
 
 # ImageMagick estimates quality from the sum of all steps and from four probes (two of the luma
 # table, two of the chroma table, natural order): (table, position) pairs below. Its reference
@@ -101,6 +108,14 @@ def estimate_quality(tables: Mapping[int, Sequence[int]] | Sequence[Sequence[int
         exact = value <= reference_value and total <= reference_total
         return quality if exact or quality > ESTIMATE_SWITCH else 0
     return 0
+
+
+def standard_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """libjpeg's luma and chroma tables (Annex K scaled) at quality, as uint16 8x8 arrays."""
+    luma, chroma = (
+        np.array(quant_table(base, quality), np.uint16).reshape(DCT, DCT) for base in (LUMA_TABLE, CHROMA_TABLE)
+    )
+    return luma, chroma
 
 
 def read_coefficients(data: bytes) -> Coefficients:
@@ -293,8 +308,8 @@ def export_jpeg(rgc: bytes) -> bytes:
     The highest-quality region that has blocks (the foreground) keeps its
     coefficients and tables exactly; every other region's coefficients are
     requantised to those tables (c' = round(c * Q_region / Q_fg)), so each
-    decodes as in the .rgc to within half a foreground step. Alpha and
-    metadata are not carried over.
+    decodes as in the .rgc to within half a foreground step. EXIF, the ICC
+    profile and XMP are carried over; alpha cannot be (JPEG has none).
     """
     from . import container  # the container reader is only needed here
 
@@ -321,7 +336,38 @@ def export_jpeg(rgc: bytes) -> bytes:
             stack = requantise(stack, table, chroma_table)
             for index, part in enumerate(np.split(stack, 2)):
                 unpack_blocks(part, cells, per // 2, chroma[index])
-    return write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
+    data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
+    return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
+
+
+def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xmp: bytes | None) -> bytes:
+    """A JPEG's bytes with segments for EXIF (TIFF data, with or without Pillow's Exif prefix), ICC profile and XMP.
+
+    They go after SOI and the JFIF APP0 segment (which must come first) if
+    there is one.
+
+    EXIF and XMP must each fit one segment (ValueError otherwise); an ICC
+    profile is cut into as many APP2 segments as it needs.
+    """
+    segments = []
+    if exif:
+        payload = exif if exif.startswith(EXIF_PREFIX) else EXIF_PREFIX + exif
+        segments.append((APP1, payload))
+    if icc_profile:
+        pieces = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
+        if len(pieces) > ICC_MAX_SEGMENTS:
+            raise ValueError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
+        segments += [(APP2, ICC_PREFIX + bytes((n + 1, len(pieces))) + piece) for n, piece in enumerate(pieces)]
+    if xmp:
+        segments.append((APP1, XMP_PREFIX + xmp))
+    too_long = [hex(marker) for marker, payload in segments if len(payload) > SEGMENT_MAX]
+    if too_long:
+        raise ValueError(f"metadata too long for one JPEG segment: {too_long}")
+    packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for marker, p in segments)
+    at = 2
+    if data[2:4] == b"\xff\xe0":  # JFIF APP0: keep it first
+        at = 4 + int.from_bytes(data[4:6], "big")
+    return data[:at] + packed + data[at:]
 
 
 def _pad_blocks(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:

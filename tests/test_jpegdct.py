@@ -14,7 +14,7 @@ import regioncodec
 from regioncodec import container, jpegdct, planes
 from regioncodec.container import Container, Header, Layer
 from regioncodec.errors import InputError
-from regioncodec.jpeg import CHROMA_TABLE, LUMA_TABLE, decode_plane, quant_table
+from regioncodec.jpeg import LUMA_TABLE, decode_plane, quant_table
 
 needs_jpeglib = pytest.mark.skipif(
     importlib.util.find_spec("jpeglib") is None,
@@ -39,11 +39,6 @@ def jpeg_bytes(rgb: np.ndarray, quality: int, subsampling: int = 2, mode: str = 
     out = io.BytesIO()
     Image.fromarray(rgb).convert(mode).save(out, "JPEG", quality=quality, subsampling=subsampling, **options)
     return out.getvalue()
-
-
-def table(base: tuple[int, ...], quality: int) -> np.ndarray:
-    """An Annex K table at quality as a uint16 8x8 array."""
-    return np.array(quant_table(base, quality), np.uint16).reshape(8, 8)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L"])
@@ -123,7 +118,7 @@ def test_rgc_of_source_coefficients_decodes_like_the_source_inside_the_foregroun
     grid = jpegdct.grid_planes(source, B)
     cells = np.zeros((height // B, width // B), bool)
     cells[:, :4] = True
-    background = (table(LUMA_TABLE, 30), table(CHROMA_TABLE, 30))
+    background = jpegdct.standard_tables(30)
     layers = (
         Layer(0, "jpeg", 30, 1, jpegdct.layer_streams(grid, ~cells, B, background)),
         Layer(1, "jpeg", 85, 1, jpegdct.layer_streams(grid, cells, B)),
@@ -167,7 +162,7 @@ def test_requantised_background_stream_uses_the_target_tables() -> None:
     source = jpegdct.read_coefficients(jpeg_bytes(photo(64, 64), 90))
     grid = jpegdct.grid_planes(source, B)
     cells = np.ones((4, 4), bool)
-    target = (table(LUMA_TABLE, 30), table(CHROMA_TABLE, 30))
+    target = jpegdct.standard_tables(30)
     luma_stream, chroma_stream = jpegdct.layer_streams(grid, cells, B, target)
     blocks, luma_table = jpegdct.read_greyscale(luma_stream)
     assert np.array_equal(luma_table, target[0])
@@ -215,3 +210,26 @@ def test_missing_jpeglib_is_reported_with_the_extra_to_install(monkeypatch: pyte
     monkeypatch.setattr(builtins, "__import__", refuse)
     with pytest.raises(jpegdct.MissingDependency, match=r"regioncodec\[jpegdct\]"):
         jpegdct.read_coefficients(b"\xff\xd8")
+
+
+def test_standard_tables_are_libjpegs() -> None:
+    luma, chroma = jpegdct.standard_tables(50)
+    assert luma.shape == chroma.shape == (8, 8)
+    assert luma.ravel().tolist() == quant_table(LUMA_TABLE, 50) and int(chroma[7, 7]) == 99
+
+
+@needs_jpeglib
+def test_export_of_greyscale_keeps_its_size_and_metadata() -> None:
+    grey = photo(45, 77, seed=2)[..., 1]
+    mask = np.zeros(grey.shape, bool)
+    mask[10:30, 20:60] = True
+    icc = b"\0" * 36 + b"acsp" + bytes(range(256)) * 400  # over 100 kB: several APP2 segments
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: kept as it is, not applied
+    rgc = regioncodec.encode(grey, mask=mask, block_size=8, exif=exif.tobytes(), icc_profile=icc, xmp=b"<x:xmpmeta/>")
+    exported = jpegdct.export_jpeg(rgc)
+    opened = Image.open(io.BytesIO(exported))
+    assert opened.mode == "L" and opened.size == (77, 45)
+    assert opened.info["icc_profile"] == icc and opened.getexif()[0x0112] == 6
+    assert opened.info["xmp"] == b"<x:xmpmeta/>"
+    assert np.abs(np.asarray(opened).astype(int) - regioncodec.decode(rgc)).mean() < 1
