@@ -28,8 +28,10 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
+from . import jpeg, quantise
 from .errors import InputError
 from .jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
 
@@ -270,6 +272,28 @@ def layer_streams(
     if tables is not None:
         stack = requantise(stack, planes.chroma_table, chroma_table)
     return luma_stream, write_greyscale(stack, chroma_table)
+
+
+def matched_tables(
+    planes: GridPlanes, cells: np.ndarray, block_size: int, quality: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tables the pixel coder would pick for these cells at quality (quantise.matched_table), from coefficients.
+
+    The region's mosaics are decoded from planes' own coefficients (as the
+    pixel coder would see the source) and each measured against libjpeg's
+    table at quality; requantising to the result keeps the pixel coder's
+    fidelity and size without its second rounding to pixels.
+    """
+    luma_standard, chroma_standard = standard_tables(quality)
+    streams = layer_streams(planes, cells, block_size)
+    found = []
+    for stream, standard in zip(streams, (luma_standard, chroma_standard), strict=False):
+        mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), jpeg.DECODE_FLAGS)
+        if mosaic is None:
+            raise RuntimeError("OpenCV could not decode a mosaic libjpeg just wrote")
+        table = quantise.matched_table(mosaic, [int(v) for v in standard.ravel()])
+        found.append(np.array(table, np.uint16).reshape(DCT, DCT))
+    return found[0], found[1] if len(found) > 1 else None
 
 
 def write_greyscale(blocks: np.ndarray, table: np.ndarray) -> bytes:

@@ -171,6 +171,18 @@ def test_requantised_background_stream_uses_the_target_tables() -> None:
 
 
 @needs_jpeglib
+def test_matched_tables_are_baseline_tables_no_finer_than_needed() -> None:
+    source = jpegdct.read_coefficients(jpeg_bytes(photo(64, 96, seed=4), 95))
+    grid = jpegdct.grid_planes(source, B)
+    cells = np.ones((4, 6), bool)
+    luma, chroma = jpegdct.matched_tables(grid, cells, B, 90)
+    assert chroma is not None and luma.shape == chroma.shape == (8, 8)
+    assert 1 <= int(luma.min()) and int(luma.max()) <= 255
+    streams = jpegdct.layer_streams(grid, cells, B, (luma, chroma))
+    assert np.array_equal(jpegdct.read_greyscale(streams[0])[1], luma)
+
+
+@needs_jpeglib
 @pytest.mark.parametrize(("height", "width"), [(64, 96), (70, 90)])
 def test_export_is_one_standard_jpeg_with_the_foreground_coefficients(height: int, width: int) -> None:
     rgb = photo(height, width, seed=7)
