@@ -54,7 +54,7 @@ ICC_MAX_SEGMENTS = 255  # the segment number and count are one byte each
 # table, two of the chroma table, natural order): (table, position) pairs below. Its reference
 # values are those of libjpeg's Annex K tables at each quality, which we compute rather than copy.
 QUALITY_PROBES = ((0, 2), (0, 53), (1, 0), (1, 63))
-ESTIMATE_SWITCH = 50  # at quality >= 50 ImageMagick accepts the first reference passed; below, only one matched
+ESTIMATE_SWITCH = 50  # above this quality ImageMagick takes the first reference passed; at or below, only a match
 
 
 class MissingDependency(RuntimeError):
@@ -88,8 +88,10 @@ def estimate_quality(tables: Mapping[int, Sequence[int]] | Sequence[Sequence[int
     """The quality 1..100 ImageMagick reports for a JPEG with these tables (natural order, as Pillow gives them).
 
     Like ImageMagick, compares the sum of all steps and four probe steps with
-    those of libjpeg's scaled Annex K tables, quality by quality from 1 up; 0
-    when no quality matches (tables unlike libjpeg's at any quality).
+    those of libjpeg's scaled Annex K tables, quality by quality from 1 up
+    (its reference values, computed here, are the same for all 100). 0 when no
+    quality matches (coarse tables unlike libjpeg's, or 16-bit ones), where
+    identify prints its default of 92: a cap should not trust that.
     """
     listed = list(tables.values()) if isinstance(tables, Mapping) else list(tables)
     if not listed:
