@@ -1,0 +1,444 @@
+"""DCT-domain JPEG: read a JPEG's quantised coefficients, requantise them, write them as JPEG streams.
+
+What it is for (issue "Existing JPEGs get bigger"):
+
+- estimate_quality: a JPEG's quality from its quantisation tables, as ImageMagick's
+  ``identify -format %Q`` gives it, so that no region is coded above the quality its
+  source already has. Works on Pillow's ``Image.quantization``; needs nothing extra.
+- grid_planes, layer_streams: a region's luma and chroma mosaics (spec §7.1) made
+  from a source JPEG's coefficients, never from pixels: exactly the source's where the
+  region keeps the source's tables (a lossless foreground, no second generation) or
+  requantised to a coarser table (a background).
+- export_jpeg: one standard baseline JPEG from a .rgc, every region's coefficients
+  expressed in the foreground's tables, so any viewer opens it.
+
+Coefficients are read and written by jpeglib (PyPI ``jpeglib``, MPL-2.0), which runs
+libjpeg's own jpeg_read_coefficients and jpeg_write_coefficients: the optional extra
+``regioncodec[jpegdct]``. Functions that need it raise MissingDependency without it.
+
+Arrays: a coefficient plane is int16 of shape (block rows, block cols, 8, 8), each
+block's coefficients in natural (row-major) order, quantised; a table is uint16 (8, 8)
+in natural order. Chroma is a stack (2, rows, cols, 8, 8) of Cb and Cr.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import jpeg, quantise
+from .errors import InputError
+from .jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
+
+DCT = 8  # side of a JPEG DCT block
+MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma blocks are whole DCT blocks
+MAX_BASELINE_STEP = 255  # baseline JPEG stores 8-bit quantisation steps (T.81 B.2.4.1); 16-bit ones need SOF1
+SOF0 = 0xC0  # baseline frame header, whose size fields export_jpeg rewrites
+SOF_SIZE_OFFSET = 5  # bytes from the SOF marker to its height field: FF C0, length (2), precision (1)
+OPTIMIZE = ["+optimize_coding"]  # jpeglib flag: Huffman tables made for the image, as Pillow's optimize=True
+SUBSAMPLING_420 = ((2, 2), (1, 1), (1, 1))  # (h, v) sampling of Y, Cb, Cr in a 4:2:0 JPEG
+APP1, APP2 = 0xE1, 0xE2  # segments that carry EXIF and XMP (APP1) and the ICC profile (APP2)
+SEGMENT_MAX = 65533  # most data bytes a segment holds: its 16-bit length counts itself (2 bytes)
+EXIF_PREFIX = b"Exif\0\0"  # what starts an EXIF APP1 segment (CIPA DC-008)
+XMP_PREFIX = b"http://ns.adobe.com/xap/1.0/\0"  # what starts an XMP APP1 segment (XMP part 3)
+ICC_PREFIX = b"ICC_PROFILE\0"  # what starts each ICC APP2 segment, then its number and the count (ICC.1 B.4)
+ICC_CHUNK = SEGMENT_MAX - len(ICC_PREFIX) - 2  # profile bytes per APP2 segment
+ICC_MAX_SEGMENTS = 255  # the segment number and count are one byte each
+
+# ImageMagick estimates quality from the sum of all steps and from four probes (two of the luma
+# table, two of the chroma table, natural order): (table, position) pairs below. Its reference
+# values are those of libjpeg's Annex K tables at each quality, which we compute rather than copy.
+QUALITY_PROBES = ((0, 2), (0, 53), (1, 0), (1, 63))
+ESTIMATE_SWITCH = 50  # above this quality ImageMagick takes the first reference passed; at or below, only a match
+
+
+class MissingDependency(RuntimeError):
+    """The optional jpeglib package, which reads and writes DCT coefficients, is not installed."""
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """A JPEG's quantised DCT coefficients, as libjpeg holds them (no dummy blocks past the image)."""
+
+    width: int
+    height: int
+    colour_space: str  # "L", "YCbCr", "RGB", "CMYK" or "YCCK"
+    planes: tuple[np.ndarray, ...]  # per component: int16 (rows, cols, 8, 8), natural order
+    tables: tuple[np.ndarray, ...]  # per component: uint16 (8, 8), natural order
+    sampling: tuple[tuple[int, int], ...]  # per component: (horizontal, vertical) sampling factors
+    progressive: bool
+
+
+@dataclass(frozen=True)
+class GridPlanes:
+    """Coefficients laid on a block grid as regioncodec's planes are: luma, and Cb/Cr at half size."""
+
+    luma: np.ndarray  # int16 (R * B/8, C * B/8, 8, 8)
+    chroma: np.ndarray | None  # int16 (2, R * B/16, C * B/16, 8, 8), or None for greyscale
+    luma_table: np.ndarray  # uint16 (8, 8)
+    chroma_table: np.ndarray | None
+
+
+def estimate_quality(tables: Mapping[int, Sequence[int]] | Sequence[Sequence[int]]) -> int:
+    """The quality 1..100 ImageMagick reports for a JPEG with these tables (natural order, as Pillow gives them).
+
+    Like ImageMagick, compares the sum of all steps and four probe steps with
+    those of libjpeg's scaled Annex K tables, quality by quality from 1 up
+    (its reference values, computed here, are the same for all 100). 0 when no
+    quality matches (coarse tables unlike libjpeg's, or 16-bit ones), where
+    identify prints its default of 92: a cap should not trust that.
+    """
+    listed = list(tables.values()) if isinstance(tables, Mapping) else list(tables)
+    if not listed:
+        raise InputError("a JPEG has at least one quantisation table")
+    arrays = [np.asarray(t, np.int64).ravel() for t in listed]
+    if any(a.size != DCT * DCT for a in arrays):
+        raise InputError("a quantisation table has 64 steps")
+    colour = len(arrays) > 1  # ImageMagick's test: tables 0 and 1 both present
+    probes = QUALITY_PROBES if colour else QUALITY_PROBES[:2]
+    value = sum(int(arrays[t][i]) for t, i in probes)
+    total = sum(int(a.sum()) for a in arrays)  # every table, a third one too, as ImageMagick sums them
+    for quality in range(1, 101):
+        reference = [np.array(quant_table(base, quality)) for base in (LUMA_TABLE, CHROMA_TABLE)[: 1 + colour]]
+        reference_value = sum(int(reference[t][i]) for t, i in probes)
+        reference_total = sum(int(r.sum()) for r in reference)
+        if value < reference_value and total < reference_total:
+            continue
+        exact = value <= reference_value and total <= reference_total
+        return quality if exact or quality > ESTIMATE_SWITCH else 0
+    return 0
+
+
+def standard_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """libjpeg's luma and chroma tables (Annex K scaled) at quality, as uint16 8x8 arrays."""
+    luma, chroma = (
+        np.array(quant_table(base, quality), np.uint16).reshape(DCT, DCT) for base in (LUMA_TABLE, CHROMA_TABLE)
+    )
+    return luma, chroma
+
+
+def read_coefficients(data: bytes) -> Coefficients:
+    """The quantised coefficients of a JPEG file's bytes (any process libjpeg reads: baseline, progressive, ...)."""
+    jpeglib = _jpeglib()
+    with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+        path = os.path.join(folder, "in.jpg")
+        with open(path, "wb") as file:
+            file.write(data)
+        try:
+            image = jpeglib.read_dct(path)
+            planes = tuple(p for p in (image.Y, image.Cb, image.Cr, image.K) if p is not None)
+            tables = np.asarray(image.qt, np.uint16)
+            numbers = [int(n) for n in image.quant_tbl_no]
+        except Exception as exc:  # jpeglib reports libjpeg's errors as assorted exception types
+            raise InputError(f"not a JPEG whose coefficients libjpeg reads: {exc}") from None
+        space = _COLOUR_SPACES.get(str(image.jpeg_color_space).rsplit(".", 1)[-1], "unknown")
+        sampling = tuple((int(v[1]), int(v[0])) for v in np.asarray(image.samp_factor))  # jpeglib gives (v, h)
+        return Coefficients(
+            width=int(image.width),
+            height=int(image.height),
+            colour_space=space,
+            planes=tuple(np.ascontiguousarray(p, np.int16) for p in planes),
+            tables=tuple(tables[n] for n in numbers[: len(planes)]),
+            sampling=sampling[: len(planes)],
+            progressive=bool(image.progressive_mode),
+        )
+
+
+_COLOUR_SPACES = {"JCS_GRAYSCALE": "L", "JCS_YCbCr": "YCbCr", "JCS_RGB": "RGB", "JCS_CMYK": "CMYK", "JCS_YCCK": "YCCK"}
+
+
+def unsupported_layout(source: Coefficients, block_size: int) -> str | None:
+    """Why a region coder cannot keep source's coefficients with blocks of block_size; None if it can.
+
+    regioncodec stores greyscale, or YCbCr with 4:2:0 chroma, as 8-bit
+    planes; each block must hold whole MCUs so that its coefficients are the
+    source's; the chroma mosaic carries Cb and Cr in one stream, so under one
+    table; and baseline streams need steps of at most 255.
+    """
+    if source.colour_space == "L":
+        layout_ok, mcu = True, DCT
+    elif source.colour_space == "YCbCr":
+        layout_ok, mcu = source.sampling == SUBSAMPLING_420, MCU_420
+    else:
+        return f"{source.colour_space} JPEG: only greyscale and YCbCr sources keep their coefficients"
+    if not layout_ok:
+        sampling = " ".join(f"{h}x{v}" for h, v in source.sampling)
+        return f"chroma sampling {sampling} is not 4:2:0 (2x2 1x1 1x1): chroma must be resampled"
+    if block_size % mcu:
+        return f"block size {block_size} does not hold whole {mcu}x{mcu} MCUs"
+    if len(source.tables) == 3 and not np.array_equal(source.tables[1], source.tables[2]):
+        return "Cb and Cr have different tables, and the chroma mosaic is one stream"
+    if max(int(t.max()) for t in source.tables) > MAX_BASELINE_STEP:
+        return "16-bit quantisation steps do not fit a baseline stream"
+    return None
+
+
+def grid_planes(source: Coefficients, block_size: int) -> GridPlanes:
+    """source's coefficients laid on the block grid of block_size (regioncodec's padded planes).
+
+    Blocks past the source's own (its MCU padding, and the grid's) are flat
+    copies of the nearest edge block's DC: they lie outside the image, which
+    a decoder crops away.
+    """
+    problem = unsupported_layout(source, block_size)
+    if problem:
+        raise InputError(problem)
+    rows, cols = -(-source.height // block_size), -(-source.width // block_size)
+    per = block_size // DCT
+    luma = _pad_blocks(source.planes[0], rows * per, cols * per)
+    if source.colour_space == "L":
+        return GridPlanes(luma, None, source.tables[0], None)
+    chroma = np.stack([_pad_blocks(p, rows * per // 2, cols * per // 2) for p in source.planes[1:3]])
+    return GridPlanes(luma, chroma, source.tables[0], source.tables[1])
+
+
+def requantise(coefficients: np.ndarray, source_table: np.ndarray, target_table: np.ndarray) -> np.ndarray:
+    """Coefficients quantised with source_table re-expressed in target_table's steps, rounded as libjpeg rounds.
+
+    Each value c becomes round(c * Qs / Qt), halves away from zero (libjpeg's
+    (x + q/2) / q on magnitudes), in integers: no float rounding at all.
+    """
+    scaled = coefficients.astype(np.int32) * source_table.astype(np.int32)
+    step = target_table.astype(np.int32)
+    magnitude = (np.abs(scaled) + step // 2) // step
+    return (np.sign(scaled) * magnitude).astype(np.int16)
+
+
+def pack_blocks(plane: np.ndarray, cells: np.ndarray, per_cell: int) -> np.ndarray:
+    """The mosaic (spec §7.1) of a coefficient plane's cells where cells is True: (rows, cols, 8, 8).
+
+    Each cell is per_cell x per_cell DCT blocks. Spare cells after the last
+    are flat at the last block's DC: zero AC, which decodes to a flat block
+    and costs a couple of bits per block.
+    """
+    grid_cols = cells.shape[1]
+    blocks = cell_blocks(plane, cells, per_cell)
+    count = len(blocks)
+    if not count:
+        raise InputError("a region with no blocks has no mosaic")
+    cols = min(count, grid_cols)
+    rows = -(-count // cols)
+    spare = rows * cols - count
+    if spare:
+        flat = np.zeros((spare, per_cell, per_cell, DCT, DCT), plane.dtype)
+        flat[..., 0, 0] = blocks[-1, -1, -1, 0, 0]
+        blocks = np.concatenate([blocks, flat])
+    tiled = blocks.reshape(rows, cols, per_cell, per_cell, DCT, DCT).transpose(0, 2, 1, 3, 4, 5)
+    return np.ascontiguousarray(tiled.reshape(rows * per_cell, cols * per_cell, DCT, DCT))
+
+
+def unpack_blocks(mosaic: np.ndarray, cells: np.ndarray, per_cell: int, plane: np.ndarray) -> None:
+    """Scatter a mosaic made by pack_blocks back into plane where cells is True."""
+    tiles = _cell_view(mosaic, per_cell).reshape(-1, per_cell, per_cell, DCT, DCT)
+    _cell_view(plane, per_cell)[cells] = tiles[: int(cells.sum())]
+
+
+def cell_blocks(plane: np.ndarray, cells: np.ndarray, per_cell: int) -> np.ndarray:
+    """The DCT blocks of plane's cells where cells is True, in raster order: (N, per_cell, per_cell, 8, 8)."""
+    return _cell_view(plane, per_cell)[cells]
+
+
+def _cell_view(plane: np.ndarray, per_cell: int) -> np.ndarray:
+    """A (rows, cols, per_cell, per_cell, 8, 8) view of a coefficient plane cut into cells of per_cell blocks."""
+    rows, cols = plane.shape[0] // per_cell, plane.shape[1] // per_cell
+    return plane.reshape(rows, per_cell, cols, per_cell, DCT, DCT).swapaxes(1, 2)
+
+
+def layer_streams(
+    planes: GridPlanes,
+    cells: np.ndarray,
+    block_size: int,
+    tables: tuple[np.ndarray, np.ndarray | None] | None = None,
+) -> tuple[bytes, ...]:
+    """A JPEG layer's streams (spec §7.1, §7.2) for the cells where cells is True, from coefficients.
+
+    With tables None the blocks keep planes' own coefficients and tables
+    exactly (a lossless layer); otherwise they are requantised to tables
+    (luma, chroma). Returns the luma stream and, for colour, the Cb-over-Cr
+    chroma stream: greyscale baseline JPEGs, Huffman-optimised.
+    """
+    per = block_size // DCT
+    luma_table, chroma_table = (planes.luma_table, planes.chroma_table) if tables is None else tables
+    luma = pack_blocks(planes.luma, cells, per)
+    if tables is not None:
+        luma = requantise(luma, planes.luma_table, luma_table)
+    luma_stream = write_greyscale(luma, luma_table)
+    if planes.chroma is None or chroma_table is None or planes.chroma_table is None:
+        return (luma_stream,)
+    stack = np.concatenate([pack_blocks(c, cells, per // 2) for c in planes.chroma])
+    if tables is not None:
+        stack = requantise(stack, planes.chroma_table, chroma_table)
+    return luma_stream, write_greyscale(stack, chroma_table)
+
+
+def matched_tables(
+    planes: GridPlanes, cells: np.ndarray, block_size: int, quality: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tables the pixel coder would pick for these cells at quality (quantise.matched_table), from coefficients.
+
+    The region's mosaics are decoded from planes' own coefficients (as the
+    pixel coder would see the source) and each measured against libjpeg's
+    table at quality; requantising to the result keeps the pixel coder's
+    fidelity and size without its second rounding to pixels.
+    """
+    luma_standard, chroma_standard = standard_tables(quality)
+    streams = layer_streams(planes, cells, block_size)
+    found = []
+    for stream, standard in zip(streams, (luma_standard, chroma_standard), strict=False):
+        mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), jpeg.DECODE_FLAGS)
+        if mosaic is None:
+            raise RuntimeError("OpenCV could not decode a mosaic libjpeg just wrote")
+        table = quantise.matched_table(mosaic, [int(v) for v in standard.ravel()])
+        found.append(np.array(table, np.uint16).reshape(DCT, DCT))
+    return found[0], found[1] if len(found) > 1 else None
+
+
+def write_greyscale(blocks: np.ndarray, table: np.ndarray) -> bytes:
+    """A greyscale baseline JPEG of coefficient blocks (rows, cols, 8, 8) quantised with table."""
+    return _write([blocks], [table], None)
+
+
+def write_colour(planes: GridPlanes, width: int, height: int) -> bytes:
+    """A baseline JPEG of planes' coefficients (4:2:0 colour, or greyscale), width x height pixels.
+
+    The planes may reach past the image (a block grid): only the blocks of
+    the image's own MCUs are written, and the frame header is given the
+    exact size, so every decoder crops as the .rgc decoder does.
+    """
+    if planes.chroma is None:
+        rows, cols = -(-height // DCT), -(-width // DCT)
+        return _write([planes.luma[:rows, :cols]], [planes.luma_table], (width, height))
+    if planes.chroma_table is None:
+        raise InputError("colour planes need a chroma table")
+    rows, cols = -(-height // MCU_420), -(-width // MCU_420)
+    components = [planes.luma[: 2 * rows, : 2 * cols], planes.chroma[0, :rows, :cols], planes.chroma[1, :rows, :cols]]
+    return _write(components, [planes.luma_table, planes.chroma_table], (width, height))
+
+
+def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The coefficient blocks (rows, cols, 8, 8) and table of a greyscale JPEG stream."""
+    source = read_coefficients(data)
+    if len(source.planes) != 1:
+        raise InputError(f"a mosaic stream has one component, not {len(source.planes)}")
+    return source.planes[0], source.tables[0]
+
+
+def export_jpeg(rgc: bytes) -> bytes:
+    """One standard baseline JPEG of a .rgc file whose layers are JPEG at scale 1, without decoding pixels.
+
+    The highest-quality region that has blocks (the foreground) keeps its
+    coefficients and tables exactly; every other region's coefficients are
+    requantised to those tables (c' = round(c * Q_region / Q_fg)), so each
+    decodes as in the .rgc to within half a foreground step. EXIF, the ICC
+    profile and XMP are carried over; alpha cannot be (JPEG has none).
+    """
+    from . import container  # the container reader is only needed here
+
+    parsed = container.read(rgc)
+    header = parsed.header
+    coded = [layer for layer in parsed.layers if layer.streams]
+    unsupported = [layer for layer in coded if layer.codec != "jpeg" or layer.scale != 1]
+    if unsupported:
+        raise InputError("export keeps coefficients only of JPEG layers at scale 1")
+    per = header.block_size // DCT
+    rows, cols = header.grid_shape
+    colour = header.colour == "RGB"
+    luma = np.zeros((rows * per, cols * per, DCT, DCT), np.int16)
+    chroma = np.zeros((2, rows * per // 2, cols * per // 2, DCT, DCT), np.int16) if colour else None
+    top = coded[-1]  # layers come in region order, rising in quality
+    luma_table = read_greyscale(top.streams[0])[1]
+    chroma_table = read_greyscale(top.streams[1])[1] if colour else None
+    for layer in coded:
+        cells = parsed.block_map == layer.region
+        blocks, table = read_greyscale(layer.streams[0])
+        unpack_blocks(requantise(blocks, table, luma_table), cells, per, luma)
+        if chroma is not None and chroma_table is not None:
+            stack, table = read_greyscale(layer.streams[1])
+            stack = requantise(stack, table, chroma_table)
+            for index, part in enumerate(np.split(stack, 2)):
+                unpack_blocks(part, cells, per // 2, chroma[index])
+    data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
+    return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
+
+
+def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xmp: bytes | None) -> bytes:
+    """A JPEG's bytes with segments for EXIF (TIFF data, with or without Pillow's Exif prefix), ICC profile and XMP.
+
+    They go after SOI and the JFIF APP0 segment (which must come first) if
+    there is one.
+
+    EXIF and XMP must each fit one segment (ValueError otherwise); an ICC
+    profile is cut into as many APP2 segments as it needs.
+    """
+    segments = []
+    if exif:
+        payload = exif if exif.startswith(EXIF_PREFIX) else EXIF_PREFIX + exif
+        segments.append((APP1, payload))
+    if icc_profile:
+        pieces = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
+        if len(pieces) > ICC_MAX_SEGMENTS:
+            raise ValueError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
+        segments += [(APP2, ICC_PREFIX + bytes((n + 1, len(pieces))) + piece) for n, piece in enumerate(pieces)]
+    if xmp:
+        segments.append((APP1, XMP_PREFIX + xmp))
+    too_long = [hex(marker) for marker, payload in segments if len(payload) > SEGMENT_MAX]
+    if too_long:
+        raise ValueError(f"metadata too long for one JPEG segment: {too_long}")
+    packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for marker, p in segments)
+    at = 2
+    if data[2:4] == b"\xff\xe0":  # JFIF APP0: keep it first
+        at = 4 + int.from_bytes(data[4:6], "big")
+    return data[:at] + packed + data[at:]
+
+
+def _pad_blocks(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """plane (r, c, 8, 8) grown to (rows, cols, 8, 8); new blocks are flat at the DC of the nearest edge block."""
+    have_rows, have_cols = plane.shape[:2]
+    out = np.zeros((rows, cols, DCT, DCT), np.int16)
+    out[:have_rows, :have_cols] = plane[:rows, :cols]
+    out[:have_rows, have_cols:, 0, 0] = plane[:rows, -1:, 0, 0]
+    out[have_rows:, :, 0, 0] = out[have_rows - 1 : have_rows, :, 0, 0]
+    return out
+
+
+def _write(components: list[np.ndarray], tables: list[np.ndarray], size: tuple[int, int] | None) -> bytes:
+    """A baseline JPEG of one (grey) or three (4:2:0 YCbCr) components; size, if given, goes in its frame header."""
+    jpeglib = _jpeglib()
+    if any(int(t.max()) > MAX_BASELINE_STEP or int(t.min()) < 1 for t in tables):
+        raise InputError("baseline quantisation steps are 1..255")
+    grey = len(components) == 1
+    qt = np.stack([np.asarray(t, np.uint16).reshape(DCT, DCT) for t in tables])
+    arrays = [np.ascontiguousarray(c, np.int16) for c in components]
+    image = jpeglib.from_dct(Y=arrays[0], qt=qt) if grey else jpeglib.from_dct(*arrays, qt=qt, quant_tbl_no=[0, 1, 1])
+    with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+        path = os.path.join(folder, "out.jpg")
+        image.write_dct(path, flags=OPTIMIZE)
+        with open(path, "rb") as file:
+            data = file.read()
+    return data if size is None else _with_size(data, *size)
+
+
+def _with_size(data: bytes, width: int, height: int) -> bytes:
+    """data with its baseline frame header's size set to width x height (the MCU count must not change)."""
+    offset = 2
+    while offset + 4 <= len(data):
+        marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
+        if marker == SOF0:
+            at = offset + SOF_SIZE_OFFSET
+            return data[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[at + 4 :]
+        offset += 2 + length
+    raise RuntimeError("libjpeg wrote no baseline frame header")
+
+
+def _jpeglib():  # type: ignore[no-untyped-def]
+    """The jpeglib module, or MissingDependency with the way to get it."""
+    try:
+        import jpeglib
+    except ImportError:
+        raise MissingDependency("DCT-domain JPEG needs jpeglib: pip install 'regioncodec[jpegdct]'") from None
+    return jpeglib
