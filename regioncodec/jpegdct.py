@@ -14,7 +14,7 @@ What it is for (issue "Existing JPEGs get bigger"):
 
 Coefficients are read and written by jpeglib (PyPI ``jpeglib``, MPL-2.0), which runs
 libjpeg's own jpeg_read_coefficients and jpeg_write_coefficients: the optional extra
-``regioncodec[jpegdct]``. Functions that need it raise MissingDependency without it.
+``regioncodec[jpeg]``. Functions that need it raise MissingDependency without it.
 
 Arrays: a coefficient plane is int16 of shape (block rows, block cols, 8, 8), each
 block's coefficients in natural (row-major) order, quantised; a table is uint16 (8, 8)
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import jpeg, quantise
-from .errors import InputError
-from .jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
+from . import quantise
+from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
+from .errors import InputError, OptionError
 
 DCT = 8  # side of a JPEG DCT block
 MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma blocks are whole DCT blocks
@@ -57,8 +57,11 @@ QUALITY_PROBES = ((0, 2), (0, 53), (1, 0), (1, 63))
 ESTIMATE_SWITCH = 50  # above this quality ImageMagick takes the first reference passed; at or below, only a match
 
 
-class MissingDependency(RuntimeError):
-    """The optional jpeglib package, which reads and writes DCT coefficients, is not installed."""
+class MissingDependency(OptionError):
+    """The optional jpeglib package, which reads and writes DCT coefficients, is not installed.
+
+    An OptionError: what was asked needs an optional extra (the command line exits 2, a usage error).
+    """
 
 
 @dataclass(frozen=True)
@@ -290,7 +293,7 @@ def matched_tables(
     streams = layer_streams(planes, cells, block_size)
     found = []
     for stream, standard in zip(streams, (luma_standard, chroma_standard), strict=False):
-        mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), jpeg.DECODE_FLAGS)
+        mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
         if mosaic is None:
             raise RuntimeError("OpenCV could not decode a mosaic libjpeg just wrote")
         table = quantise.matched_table(mosaic, [int(v) for v in standard.ravel()])
@@ -440,5 +443,5 @@ def _jpeglib():  # type: ignore[no-untyped-def]
     try:
         import jpeglib
     except ImportError:
-        raise MissingDependency("DCT-domain JPEG needs jpeglib: pip install 'regioncodec[jpegdct]'") from None
+        raise MissingDependency("DCT-domain JPEG needs jpeglib: pip install 'regioncodec[jpeg]'") from None
     return jpeglib
