@@ -23,9 +23,10 @@ in natural order. Chroma is a stack (2, rows, cols, 8, 8) of Cb and Cr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -33,7 +34,7 @@ import numpy as np
 
 from . import quantise
 from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
-from .errors import InputError, OptionError
+from .errors import InputError, OptionError, WriteError
 
 DCT = 8  # side of a JPEG DCT block
 MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma blocks are whole DCT blocks
@@ -128,7 +129,7 @@ def standard_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
 def read_coefficients(data: bytes) -> Coefficients:
     """The quantised coefficients of a JPEG file's bytes (any process libjpeg reads: baseline, progressive, ...)."""
     jpeglib = _jpeglib()
-    with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+    with _scratch() as folder:
         path = os.path.join(folder, "in.jpg")
         with open(path, "wb") as file:
             file.write(data)
@@ -266,39 +267,70 @@ def layer_streams(
     chroma stream: greyscale baseline JPEGs, Huffman-optimised.
     """
     per = block_size // DCT
-    luma_table, chroma_table = (planes.luma_table, planes.chroma_table) if tables is None else tables
-    luma = pack_blocks(planes.luma, cells, per)
-    if tables is not None:
-        luma = requantise(luma, planes.luma_table, luma_table)
-    luma_stream = write_greyscale(luma, luma_table)
-    if planes.chroma is None or chroma_table is None or planes.chroma_table is None:
-        return (luma_stream,)
-    stack = np.concatenate([pack_blocks(c, cells, per // 2) for c in planes.chroma])
-    if tables is not None:
-        stack = requantise(stack, planes.chroma_table, chroma_table)
-    return luma_stream, write_greyscale(stack, chroma_table)
+    luma_target, chroma_target = (None, None) if tables is None else tables
+    streams = [write_greyscale(*_mosaic([planes.luma], planes.luma_table, cells, per, luma_target))]
+    if planes.chroma is not None and planes.chroma_table is not None:
+        target = None if tables is None else chroma_target
+        streams.append(write_greyscale(*_mosaic(list(planes.chroma), planes.chroma_table, cells, per // 2, target)))
+    return tuple(streams)
+
+
+def region_stream(
+    planes: Sequence[np.ndarray], table: np.ndarray, cells: np.ndarray, per_cell: int, standard: Sequence[int] | None
+) -> bytes:
+    """One stream of a region's layer from coefficients: the mosaic of planes' cells (several planes one above
+    the other: Cb over Cr), per_cell x per_cell DCT blocks per cell.
+
+    With standard None, the coefficients and table are kept exactly (a
+    lossless layer). Otherwise they are requantised to the table the pixel
+    coder would choose for standard (quantise.matched_table, measured on the
+    source's own decoded mosaic): its fidelity and size, without a second
+    rounding to pixels.
+    """
+    blocks, kept_table = _mosaic(planes, table, cells, per_cell, None)
+    kept = write_greyscale(blocks, kept_table)
+    if standard is None:
+        return kept
+    target = np.array(quantise.matched_table(_decode(kept), standard), np.uint16).reshape(DCT, DCT)
+    return write_greyscale(requantise(blocks, table, target), target)
 
 
 def matched_tables(
     planes: GridPlanes, cells: np.ndarray, block_size: int, quality: int
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The tables the pixel coder would pick for these cells at quality (quantise.matched_table), from coefficients.
-
-    The region's mosaics are decoded from planes' own coefficients (as the
-    pixel coder would see the source) and each measured against libjpeg's
-    table at quality; requantising to the result keeps the pixel coder's
-    fidelity and size without its second rounding to pixels.
-    """
+    """The tables the pixel coder would pick for these cells at quality (quantise.matched_table), from coefficients."""
     luma_standard, chroma_standard = standard_tables(quality)
     streams = layer_streams(planes, cells, block_size)
     found = []
     for stream, standard in zip(streams, (luma_standard, chroma_standard), strict=False):
-        mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
-        if mosaic is None:
-            raise RuntimeError("OpenCV could not decode a mosaic libjpeg just wrote")
-        table = quantise.matched_table(mosaic, [int(v) for v in standard.ravel()])
+        table = quantise.matched_table(_decode(stream), [int(v) for v in standard.ravel()])
         found.append(np.array(table, np.uint16).reshape(DCT, DCT))
     return found[0], found[1] if len(found) > 1 else None
+
+
+def _mosaic(
+    planes: Sequence[np.ndarray], table: np.ndarray, cells: np.ndarray, per_cell: int, target: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mosaic of planes' cells (stacked), requantised to target if given, and its table."""
+    blocks = np.concatenate([pack_blocks(plane, cells, per_cell) for plane in planes])
+    if target is None:
+        return blocks, table
+    return requantise(blocks, table, target), target
+
+
+def _decode(stream: bytes) -> np.ndarray:
+    """A greyscale stream this module wrote, decoded as the .rgc decoder decodes it (OpenCV, islow)."""
+    mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
+    if mosaic is None:
+        raise RuntimeError("OpenCV could not decode a mosaic libjpeg just wrote")
+    return mosaic
+
+
+def available() -> bool:
+    """Whether jpeglib (the extra regioncodec[jpeg]) can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("jpeglib") is not None
 
 
 def write_greyscale(blocks: np.ndarray, table: np.ndarray) -> bytes:
@@ -418,12 +450,27 @@ def _write(components: list[np.ndarray], tables: list[np.ndarray], size: tuple[i
     qt = np.stack([np.asarray(t, np.uint16).reshape(DCT, DCT) for t in tables])
     arrays = [np.ascontiguousarray(c, np.int16) for c in components]
     image = jpeglib.from_dct(Y=arrays[0], qt=qt) if grey else jpeglib.from_dct(*arrays, qt=qt, quant_tbl_no=[0, 1, 1])
-    with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+    with _scratch() as folder:
         path = os.path.join(folder, "out.jpg")
-        image.write_dct(path, flags=OPTIMIZE)
+        try:
+            image.write_dct(path, flags=OPTIMIZE)
+        except OSError:
+            raise
+        except Exception as exc:  # libjpeg's errors come out of jpeglib as assorted exception types
+            raise WriteError(f"libjpeg could not write a JPEG into a temporary file: {exc}") from None
         with open(path, "rb") as file:
             data = file.read()
     return data if size is None else _with_size(data, *size)
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[str]:
+    """A temporary folder for jpeglib, which reads and writes files only; WriteError if the system refuses it."""
+    try:
+        with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+            yield folder
+    except OSError as exc:  # a full disk or a file size limit: as for any other output, not a bug
+        raise WriteError(f"cannot write a temporary file for libjpeg: {exc.strerror or exc}") from None
 
 
 def _with_size(data: bytes, width: int, height: int) -> bytes:
