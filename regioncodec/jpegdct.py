@@ -363,23 +363,31 @@ def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return source.planes[0], source.tables[0]
 
 
-def export_jpeg(rgc: bytes) -> bytes:
-    """One standard baseline JPEG of a .rgc file whose layers are JPEG at scale 1, without decoding pixels.
+def export_jpeg(rgc: bytes, *, strip: bool = False, max_pixels: int | None = None) -> bytes:
+    """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, made without decoding pixels.
 
     The highest-quality region that has blocks (the foreground) keeps its
     coefficients and tables exactly; every other region's coefficients are
     requantised to those tables (c' = round(c * Q_region / Q_fg)), so each
     decodes as in the .rgc to within half a foreground step. EXIF, the ICC
-    profile and XMP are carried over; alpha cannot be (JPEG has none).
+    profile and XMP are carried over unless strip.
+
+    Only files whose layers are all JPEG at scale 1, without alpha, can be
+    exported so: InputError says why another cannot (rcodec decode writes a
+    JPEG of its pixels instead). FormatError and LimitError as for decode;
+    MissingDependency without jpeglib.
     """
     from . import container  # the container reader is only needed here
 
-    parsed = container.read(rgc)
+    parsed = container.read(rgc) if max_pixels is None else container.read(rgc, max_pixels=max_pixels)
     header = parsed.header
+    problem = export_problem(parsed)
+    if problem:
+        raise InputError(
+            f"cannot export this file as one JPEG without decoding it: {problem} "
+            "(rcodec decode IN.rgc OUT.jpg writes a JPEG of its decoded pixels)"
+        )
     coded = [layer for layer in parsed.layers if layer.streams]
-    unsupported = [layer for layer in coded if layer.codec != "jpeg" or layer.scale != 1]
-    if unsupported:
-        raise InputError("export keeps coefficients only of JPEG layers at scale 1")
     per = header.block_size // DCT
     rows, cols = header.grid_shape
     colour = header.colour == "RGB"
@@ -390,15 +398,50 @@ def export_jpeg(rgc: bytes) -> bytes:
     chroma_table = read_greyscale(top.streams[1])[1] if colour else None
     for layer in coded:
         cells = parsed.block_map == layer.region
+        mosaic_rows, mosaic_cols = _mosaic_blocks(int(cells.sum()), cols, per)
         blocks, table = read_greyscale(layer.streams[0])
+        _check_blocks(blocks, (mosaic_rows, mosaic_cols), layer.region)
         unpack_blocks(requantise(blocks, table, luma_table), cells, per, luma)
         if chroma is not None and chroma_table is not None:
             stack, table = read_greyscale(layer.streams[1])
+            _check_blocks(stack, (mosaic_rows, mosaic_cols // 2), layer.region)  # Cb over Cr: as many rows
             stack = requantise(stack, table, chroma_table)
             for index, part in enumerate(np.split(stack, 2)):
                 unpack_blocks(part, cells, per // 2, chroma[index])
     data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
+    if strip:
+        return data
     return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
+
+
+def export_problem(parsed: object) -> str | None:
+    """Why a parsed .rgc file (container.Container) cannot be exported as coefficients, or None if it can."""
+    from .container import Container
+
+    assert isinstance(parsed, Container)
+    if parsed.header.mode in ("LA", "RGBA"):
+        return "it has alpha, which JPEG cannot hold"
+    coded = [layer for layer in parsed.layers if layer.streams]
+    for layer in coded:
+        if layer.codec != "jpeg":
+            return f"region {layer.region} is a {layer.codec} canvas: only JPEG mosaics are DCT coefficients"
+        if layer.scale != 1:
+            return f"region {layer.region} is coded at 1/{layer.scale} resolution: its blocks are not the image's"
+    return None
+
+
+def _mosaic_blocks(count: int, grid_cols: int, per: int) -> tuple[int, int]:
+    """Rows and columns of 8x8 blocks in the luma mosaic of count cells (spec §7.1)."""
+    cols = min(count, grid_cols)
+    return -(-count // cols) * per, cols * per
+
+
+def _check_blocks(blocks: np.ndarray, shape: tuple[int, int], region: int) -> None:
+    """FormatError unless a stream holds exactly shape (rows, cols) 8x8 blocks (the container checked the size)."""
+    from .errors import FormatError
+
+    if blocks.shape[:2] != shape:
+        raise FormatError(f"region {region}'s stream has {blocks.shape[:2]} blocks, its mosaic {shape}")
 
 
 def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xmp: bytes | None) -> bytes:
@@ -407,7 +450,7 @@ def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xm
     They go after SOI and the JFIF APP0 segment (which must come first) if
     there is one.
 
-    EXIF and XMP must each fit one segment (ValueError otherwise); an ICC
+    EXIF and XMP must each fit one segment (InputError otherwise); an ICC
     profile is cut into as many APP2 segments as it needs.
     """
     segments = []
@@ -417,13 +460,13 @@ def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xm
     if icc_profile:
         pieces = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
         if len(pieces) > ICC_MAX_SEGMENTS:
-            raise ValueError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
+            raise InputError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
         segments += [(APP2, ICC_PREFIX + bytes((n + 1, len(pieces))) + piece) for n, piece in enumerate(pieces)]
     if xmp:
         segments.append((APP1, XMP_PREFIX + xmp))
     too_long = [hex(marker) for marker, payload in segments if len(payload) > SEGMENT_MAX]
     if too_long:
-        raise ValueError(f"metadata too long for one JPEG segment: {too_long}")
+        raise InputError(f"metadata too long for one JPEG segment: {too_long}")
     packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for marker, p in segments)
     at = 2
     if data[2:4] == b"\xff\xe0":  # JFIF APP0: keep it first
