@@ -29,7 +29,6 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from . import quantise
@@ -41,6 +40,7 @@ MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma bl
 MAX_BASELINE_STEP = 255  # baseline JPEG stores 8-bit quantisation steps (T.81 B.2.4.1); 16-bit ones need SOF1
 SOF0 = 0xC0  # baseline frame header, whose size fields export_jpeg rewrites
 SOF_SIZE_OFFSET = 5  # bytes from the SOF marker to its height field: FF C0, length (2), precision (1)
+PROC_FDS = "/proc/self/fd"  # where Linux names a process's open files, memfds too
 OPTIMIZE = ["+optimize_coding"]  # jpeglib flag: Huffman tables made for the image, as Pillow's optimize=True
 SUBSAMPLING_420 = ((2, 2), (1, 1), (1, 1))  # (h, v) sampling of Y, Cb, Cr in a 4:2:0 JPEG
 APP1, APP2 = 0xE1, 0xE2  # segments that carry EXIF and XMP (APP1) and the ICC profile (APP2)
@@ -129,8 +129,7 @@ def standard_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
 def read_coefficients(data: bytes) -> Coefficients:
     """The quantised coefficients of a JPEG file's bytes (any process libjpeg reads: baseline, progressive, ...)."""
     jpeglib = _jpeglib()
-    with _scratch() as folder:
-        path = os.path.join(folder, "in.jpg")
+    with _scratch() as path:
         with open(path, "wb") as file:
             file.write(data)
         try:
@@ -284,27 +283,54 @@ def region_stream(
     With standard None, the coefficients and table are kept exactly (a
     lossless layer). Otherwise they are requantised to the table the pixel
     coder would choose for standard (quantise.matched_table, measured on the
-    source's own decoded mosaic): its fidelity and size, without a second
-    rounding to pixels.
+    source's own mosaic, decoded by samples_of): its fidelity and size,
+    without a second rounding to pixels.
     """
     blocks, kept_table = _mosaic(planes, table, cells, per_cell, None)
-    kept = write_greyscale(blocks, kept_table)
     if standard is None:
-        return kept
-    target = np.array(quantise.matched_table(_decode(kept), standard), np.uint16).reshape(DCT, DCT)
+        return write_greyscale(blocks, kept_table)
+    target = np.array(quantise.matched_table(samples_of(blocks, table), standard), np.uint16).reshape(DCT, DCT)
     return write_greyscale(requantise(blocks, table, target), target)
+
+
+def samples_of(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The 8-bit plane (rows * 8, cols * 8) that coefficient blocks (rows, cols, 8, 8) quantised with table decode to.
+
+    An exact inverse DCT in floating point, rounded and clipped: within a
+    level of libjpeg's integer one, and far cheaper than writing a JPEG to
+    decode it (it only guides the choice of a table).
+    """
+    values = blocks.astype(np.float64) * table.astype(np.float64)
+    samples = _IDCT @ values @ _IDCT.T + 128.0  # each block: M Y M^T
+    rows, cols = blocks.shape[:2]
+    plane = np.clip(np.rint(samples), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(plane.transpose(0, 2, 1, 3).reshape(rows * DCT, cols * DCT))
+
+
+def _idct_matrix() -> np.ndarray:
+    """The 8x8 matrix M with samples = M @ coefficients @ M.T for the orthonormal 2-D DCT of T.81 A.3.3."""
+    x, u = np.meshgrid(np.arange(DCT), np.arange(DCT), indexing="ij")
+    scale = np.where(u == 0, np.sqrt(1 / DCT), np.sqrt(2 / DCT))
+    return scale * np.cos((2 * x + 1) * u * np.pi / (2 * DCT))
+
+
+_IDCT = _idct_matrix()
 
 
 def matched_tables(
     planes: GridPlanes, cells: np.ndarray, block_size: int, quality: int
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The tables the pixel coder would pick for these cells at quality (quantise.matched_table), from coefficients."""
-    luma_standard, chroma_standard = standard_tables(quality)
-    streams = layer_streams(planes, cells, block_size)
+    """The tables region_stream requantises these cells to at quality (quantise.matched_table's, on samples_of)."""
+    per = block_size // DCT
     found = []
-    for stream, standard in zip(streams, (luma_standard, chroma_standard), strict=False):
-        table = quantise.matched_table(_decode(stream), [int(v) for v in standard.ravel()])
-        found.append(np.array(table, np.uint16).reshape(DCT, DCT))
+    for stack, table, standard in (
+        ([planes.luma], planes.luma_table, standard_tables(quality)[0]),
+        ([] if planes.chroma is None else list(planes.chroma), planes.chroma_table, standard_tables(quality)[1]),
+    ):
+        if stack and table is not None:
+            blocks = _mosaic(stack, table, cells, per // (1 if stack[0] is planes.luma else 2), None)[0]
+            chosen = quantise.matched_table(samples_of(blocks, table), [int(v) for v in standard.ravel()])
+            found.append(np.array(chosen, np.uint16).reshape(DCT, DCT))
     return found[0], found[1] if len(found) > 1 else None
 
 
@@ -316,14 +342,6 @@ def _mosaic(
     if target is None:
         return blocks, table
     return requantise(blocks, table, target), target
-
-
-def _decode(stream: bytes) -> np.ndarray:
-    """A greyscale stream this module wrote, decoded as the .rgc decoder decodes it (OpenCV, islow)."""
-    mosaic = cv2.imdecode(np.frombuffer(stream, np.uint8), cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION)
-    if mosaic is None:
-        raise RuntimeError("OpenCV could not decode a mosaic libjpeg just wrote")
-    return mosaic
 
 
 def available() -> bool:
@@ -363,7 +381,7 @@ def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return source.planes[0], source.tables[0]
 
 
-def export_jpeg(rgc: bytes, *, strip: bool = False, max_pixels: int | None = None) -> bytes:
+def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = None) -> bytes:
     """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, made without decoding pixels.
 
     The highest-quality region that has blocks (the foreground) keeps its
@@ -493,8 +511,7 @@ def _write(components: list[np.ndarray], tables: list[np.ndarray], size: tuple[i
     qt = np.stack([np.asarray(t, np.uint16).reshape(DCT, DCT) for t in tables])
     arrays = [np.ascontiguousarray(c, np.int16) for c in components]
     image = jpeglib.from_dct(Y=arrays[0], qt=qt) if grey else jpeglib.from_dct(*arrays, qt=qt, quant_tbl_no=[0, 1, 1])
-    with _scratch() as folder:
-        path = os.path.join(folder, "out.jpg")
+    with _scratch() as path:
         try:
             image.write_dct(path, flags=OPTIMIZE)
         except OSError:
@@ -508,10 +525,22 @@ def _write(components: list[np.ndarray], tables: list[np.ndarray], size: tuple[i
 
 @contextlib.contextmanager
 def _scratch() -> Iterator[str]:
-    """A temporary folder for jpeglib, which reads and writes files only; WriteError if the system refuses it."""
+    """The path of a temporary file for jpeglib, which reads and writes named files only; WriteError if the system
+    refuses it.
+
+    On Linux an anonymous file in memory (memfd), named through /proc: no
+    disk, nothing to clean up; elsewhere a file in a temporary folder.
+    """
     try:
-        with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
-            yield folder
+        if hasattr(os, "memfd_create") and os.path.isdir(PROC_FDS):
+            descriptor = os.memfd_create("rgc-dct", os.MFD_CLOEXEC)
+            try:
+                yield f"{PROC_FDS}/{descriptor}"
+            finally:
+                os.close(descriptor)
+        else:
+            with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+                yield os.path.join(folder, "scratch.jpg")
     except OSError as exc:  # a full disk or a file size limit: as for any other output, not a bug
         raise WriteError(f"cannot write a temporary file for libjpeg: {exc.strerror or exc}") from None
 
