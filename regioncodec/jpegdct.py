@@ -309,9 +309,10 @@ def samples_of(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 def _idct_matrix() -> np.ndarray:
     """The 8x8 matrix M with samples = M @ coefficients @ M.T for the orthonormal 2-D DCT of T.81 A.3.3."""
-    x, u = np.meshgrid(np.arange(DCT), np.arange(DCT), indexing="ij")
-    scale = np.where(u == 0, np.sqrt(1 / DCT), np.sqrt(2 / DCT))
-    return scale * np.cos((2 * x + 1) * u * np.pi / (2 * DCT))
+    index = np.arange(DCT, dtype=np.float64)
+    scale = np.full(DCT, np.sqrt(2 / DCT))
+    scale[0] = np.sqrt(1 / DCT)
+    return np.cos(np.outer(2 * index + 1, index) * np.pi / (2 * DCT)) * scale  # [x, u]
 
 
 _IDCT = _idct_matrix()
@@ -382,7 +383,7 @@ def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = None) -> bytes:
-    """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, made without decoding pixels.
+    """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, from its DCT coefficients.
 
     The highest-quality region that has blocks (the foreground) keeps its
     coefficients and tables exactly; every other region's coefficients are
@@ -390,31 +391,42 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
     decodes as in the .rgc to within half a foreground step. EXIF, the ICC
     profile and XMP are carried over unless strip.
 
-    Only files whose layers are all JPEG at scale 1, without alpha, can be
-    exported so: InputError says why another cannot (rcodec decode writes a
-    JPEG of its pixels instead). FormatError and LimitError as for decode;
-    MissingDependency without jpeglib.
+    Regions that hold no JPEG coefficients of the image's blocks (WebP and
+    AVIF canvases, layers at 1/2 or 1/4 resolution: pixel_regions) take the
+    pixel step instead: the decoded image's blocks, transformed and quantised
+    with the same tables, as a JPEG encoder would; not lossless there. A file
+    of canvases only gets libjpeg's tables at its top quality. A file with
+    alpha is refused (InputError): JPEG has none. FormatError and LimitError
+    as for decode; MissingDependency without jpeglib.
     """
     from . import container  # the container reader is only needed here
 
     parsed = container.read(rgc) if max_pixels is None else container.read(rgc, max_pixels=max_pixels)
     header = parsed.header
-    problem = export_problem(parsed)
-    if problem:
+    if header.mode in ("LA", "RGBA"):
         raise InputError(
-            f"cannot export this file as one JPEG without decoding it: {problem} "
-            "(rcodec decode IN.rgc OUT.jpg writes a JPEG of its decoded pixels)"
+            "cannot export a file with alpha as one JPEG, which has none "
+            "(rcodec decode IN.rgc OUT.jpg flattens it onto a background colour)"
         )
     coded = [layer for layer in parsed.layers if layer.streams]
+    redone = dict(pixel_regions(parsed))
     per = header.block_size // DCT
     rows, cols = header.grid_shape
     colour = header.colour == "RGB"
     luma = np.zeros((rows * per, cols * per, DCT, DCT), np.int16)
     chroma = np.zeros((2, rows * per // 2, cols * per // 2, DCT, DCT), np.int16) if colour else None
     top = coded[-1]  # layers come in region order, rising in quality
-    luma_table = read_greyscale(top.streams[0])[1]
-    chroma_table = read_greyscale(top.streams[1])[1] if colour else None
+    chroma_table: np.ndarray | None
+    if top.region in redone:
+        luma_table, chroma_table = standard_tables(top.quality)
+    else:
+        luma_table, chroma_table = read_greyscale(top.streams[0])[1], None
+        if colour:
+            chroma_table = read_greyscale(top.streams[1])[1]
+    chroma_table = chroma_table if colour else None
     for layer in coded:
+        if layer.region in redone:
+            continue
         cells = parsed.block_map == layer.region
         mosaic_rows, mosaic_cols = _mosaic_blocks(int(cells.sum()), cols, per)
         blocks, table = read_greyscale(layer.streams[0])
@@ -426,26 +438,65 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
             stack = requantise(stack, table, chroma_table)
             for index, part in enumerate(np.split(stack, 2)):
                 unpack_blocks(part, cells, per // 2, chroma[index])
+    if redone:
+        _pixel_step(parsed, np.isin(parsed.block_map, list(redone)), luma, chroma, luma_table, chroma_table)
     data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
     if strip:
         return data
     return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
 
 
-def export_problem(parsed: object) -> str | None:
-    """Why a parsed .rgc file (container.Container) cannot be exported as coefficients, or None if it can."""
+def pixel_regions(parsed: object) -> list[tuple[int, str]]:
+    """(region, why) for each region of a parsed .rgc file (container.Container) that export_jpeg codes from
+    decoded pixels, not from its coefficients."""
     from .container import Container
 
     assert isinstance(parsed, Container)
-    if parsed.header.mode in ("LA", "RGBA"):
-        return "it has alpha, which JPEG cannot hold"
-    coded = [layer for layer in parsed.layers if layer.streams]
-    for layer in coded:
-        if layer.codec != "jpeg":
-            return f"region {layer.region} is a {layer.codec} canvas: only JPEG mosaics are DCT coefficients"
-        if layer.scale != 1:
-            return f"region {layer.region} is coded at 1/{layer.scale} resolution: its blocks are not the image's"
-    return None
+    found = []
+    for layer in parsed.layers:
+        if layer.streams and layer.codec != "jpeg":
+            found.append((layer.region, f"a {layer.codec} canvas"))
+        elif layer.streams and layer.scale != 1:
+            found.append((layer.region, f"at 1/{layer.scale} resolution"))
+    return found
+
+
+def _pixel_step(
+    parsed: object,
+    cells: np.ndarray,
+    luma: np.ndarray,
+    chroma: np.ndarray | None,
+    luma_table: np.ndarray,
+    chroma_table: np.ndarray | None,
+) -> None:
+    """Fill the blocks of cells in luma (and chroma) with the decoded image's, transformed and quantised."""
+    from . import decoder, planes
+    from .container import Container
+
+    assert isinstance(parsed, Container)
+    header = parsed.header
+    padded = planes.pad_to_blocks(decoder.decode_container(parsed), header.block_size)
+    per = header.block_size // DCT
+    if chroma is None:
+        layout_planes = [(padded, luma, luma_table, per)]
+    else:
+        y, cbcr = planes.rgb_to_planes(padded)
+        assert chroma_table is not None
+        layout_planes = [(y, luma, luma_table, per), (cbcr[0], chroma[0], chroma_table, per // 2)]
+        layout_planes.append((cbcr[1], chroma[1], chroma_table, per // 2))
+    for plane, target, table, per_cell in layout_planes:
+        blocks = quantised_blocks(plane, table)
+        _cell_view(target, per_cell)[cells] = _cell_view(blocks, per_cell)[cells]
+
+
+def quantised_blocks(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The quantised DCT blocks (rows, cols, 8, 8) of an 8-bit plane whose sides are multiples of 8, as a JPEG
+    encoder makes them (T.81 A.3.3, samples less 128; rounded to the nearest step, halves away from zero)."""
+    rows, cols = plane.shape[0] // DCT, plane.shape[1] // DCT
+    samples = plane.reshape(rows, DCT, cols, DCT).transpose(0, 2, 1, 3).astype(np.float64) - 128.0
+    coefficients = _IDCT.T @ samples @ _IDCT
+    steps = table.astype(np.float64)
+    return (np.sign(coefficients) * np.floor(np.abs(coefficients) / steps + 0.5)).astype(np.int16)
 
 
 def _mosaic_blocks(count: int, grid_cols: int, per: int) -> tuple[int, int]:

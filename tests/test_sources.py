@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -176,7 +177,7 @@ def test_rcodec_encode_says_what_a_jpeg_input_changed(tmp_path: Path) -> None:
 
 
 @needs_jpeglib
-def test_rcodec_export_writes_a_jpeg_and_refuses_what_needs_pixels(tmp_path: Path) -> None:
+def test_rcodec_export_writes_a_jpeg_and_refuses_alpha(tmp_path: Path) -> None:
     rgb = photo(64, 96)
     (tmp_path / "a.rgc").write_bytes(regioncodec.encode(rgb, mask=left_half(64, 96), xmp=b"<x:xmpmeta/>"))
     done = rcodec("export", tmp_path / "a.rgc", tmp_path / "a.jpg")
@@ -185,16 +186,43 @@ def test_rcodec_export_writes_a_jpeg_and_refuses_what_needs_pixels(tmp_path: Pat
     assert exported.format == "JPEG" and exported.size == (96, 64) and exported.info["xmp"] == b"<x:xmpmeta/>"
     stripped = rcodec("export", tmp_path / "a.rgc", "-", "--strip").output
     assert "xmp" not in Image.open(io.BytesIO(stripped)).info
-    for name, rgc in (
-        ("webp", regioncodec.encode(rgb, codec="webp")),
-        ("scaled", regioncodec.encode(rgb, bg_scale=2)),
-        ("alpha", regioncodec.encode(np.dstack([rgb, np.full((64, 96), 200, np.uint8)]))),
-    ):
-        (tmp_path / f"{name}.rgc").write_bytes(rgc)
-        refused = rcodec("export", tmp_path / f"{name}.rgc", tmp_path / f"{name}.jpg")
-        assert refused.returncode == EX_DATAERR and "rcodec decode" in refused.stderr
-        assert not (tmp_path / f"{name}.jpg").exists()
+    (tmp_path / "alpha.rgc").write_bytes(regioncodec.encode(np.dstack([rgb, np.full((64, 96), 200, np.uint8)])))
+    refused = rcodec("export", tmp_path / "alpha.rgc", tmp_path / "alpha.jpg")
+    assert refused.returncode == EX_DATAERR and "rcodec decode" in refused.stderr
+    assert not (tmp_path / "alpha.jpg").exists()
     assert rcodec("export", tmp_path / "a.rgc", tmp_path / "a.png").returncode == EX_USAGE
+
+
+@needs_jpeglib
+@pytest.mark.parametrize("options", [{"codec": "webp"}, {"bg_scale": 2}, {"codec": "avif", "bg_scale": 4}])
+def test_export_takes_the_pixel_step_for_canvases_and_reduced_layers(tmp_path: Path, options: dict[str, Any]) -> None:
+    rgb = photo(96, 128, seed=2)
+    rgc = regioncodec.encode(rgb, mask=left_half(96, 128), **options)
+    (tmp_path / "in.rgc").write_bytes(rgc)
+    done = rcodec("export", tmp_path / "in.rgc", tmp_path / "out.jpg")
+    assert done.returncode == 0 and "coded again from decoded pixels" in done.stderr and "region 0" in done.stderr
+    exported = np.asarray(Image.open(tmp_path / "out.jpg").convert("RGB")).astype(int)
+    error = float(((exported - regioncodec.decode(rgc)) ** 2).mean())
+    assert 10 * np.log10(255**2 / error) > 36  # the decoded pixels, as a JPEG at the foreground's tables keeps them
+    if "codec" not in options:  # the foreground is still the file's own coefficients
+        parsed = container.read(rgc)
+        cells = parsed.block_map == 1
+        out = jpegdct.grid_planes(jpegdct.read_coefficients((tmp_path / "out.jpg").read_bytes()), B)
+        kept = _unpacked(jpegdct.read_greyscale(parsed.layers[1].streams[0])[0], cells, out.luma.shape)
+        assert np.array_equal(jpegdct.cell_blocks(out.luma, cells, 2), jpegdct.cell_blocks(kept, cells, 2))
+
+
+def _unpacked(blocks: np.ndarray, cells: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    plane = np.zeros(shape, np.int16)
+    jpegdct.unpack_blocks(blocks, cells, 2, plane)
+    return plane
+
+
+def test_quantised_blocks_invert_samples_of() -> None:
+    plane = np.random.default_rng(0).integers(0, 256, (32, 48)).astype(np.uint8)
+    steps = np.ones((8, 8), np.uint16)
+    back = jpegdct.samples_of(jpegdct.quantised_blocks(plane, steps), steps)
+    assert np.abs(back.astype(int) - plane).max() <= 1
 
 
 def test_missing_jpeglib_is_a_usage_error_naming_the_extra() -> None:

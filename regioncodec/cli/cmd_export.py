@@ -11,8 +11,9 @@ EXAMPLES = """examples:
   rcodec export photo.rgc out/ --force                  # writes out/photo.jpg
   rcodec export photo.rgc - | upload                    # standard output
 
-Files with WebP or AVIF layers, a reduced background (--bg-scale) or alpha are refused:
-rcodec decode photo.rgc photo.jpg writes a JPEG of their decoded pixels instead."""
+Regions coded as WebP or AVIF canvases, or at reduced resolution (--bg-scale), hold no coefficients of
+the image's blocks: their decoded pixels are transformed and quantised again (not lossless there; a note
+says which). Files with alpha are refused: rcodec decode photo.rgc photo.jpg flattens it."""
 JPEG_SUFFIX = ".jpg"
 
 
@@ -21,7 +22,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Write IN.rgc (- for standard input) as one standard baseline JPEG, OUT.jpg (- for standard output): "
         "the foreground's DCT coefficients and tables kept exactly, the other regions' requantised to them, "
-        "without decoding pixels. Needs jpeglib: pip install 'regioncodec[jpeg]'."
+        "without decoding pixels where the layers are JPEG at full resolution. Needs jpeglib: "
+        "pip install 'regioncodec[jpeg]'."
     )
     parser.epilog = EXAMPLES
     common.paths(parser, "IN.rgc", "OUT.jpg", stdio=True)
@@ -31,8 +33,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Export IN to OUT."""
+    from ..container import read
     from ..errors import OptionError, named
-    from ..jpegdct import export_jpeg
+    from ..jpegdct import export_jpeg, pixel_regions
 
     output, into_folder = common.output_of(args, JPEG_SUFFIX)
     kind = None if output is None else common.extension_format(output)
@@ -45,6 +48,10 @@ def run(args: argparse.Namespace) -> None:
     _, name = common.input_of(args)
     with named(name), common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings go to descriptor 2
         exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels)
+        redone = pixel_regions(read(data, max_pixels=args.max_pixels))
     common.write(output, lambda handle: handle.write(exported), args)
     if into_folder:
         common.note(f"wrote {output}")
+    if redone:
+        which = "; ".join(f"region {region}: {why}" for region, why in redone)
+        common.note(f"coded again from decoded pixels, not lossless there ({which})")
