@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -275,21 +275,25 @@ def layer_streams(
 
 
 def region_stream(
-    planes: Sequence[np.ndarray], table: np.ndarray, cells: np.ndarray, per_cell: int, standard: Sequence[int] | None
+    planes: Sequence[np.ndarray],
+    table: np.ndarray,
+    cells: np.ndarray,
+    per_cell: int,
+    choose: Callable[[np.ndarray], Sequence[int]] | None,
 ) -> bytes:
     """One stream of a region's layer from coefficients: the mosaic of planes' cells (several planes one above
     the other: Cb over Cr), per_cell x per_cell DCT blocks per cell.
 
-    With standard None, the coefficients and table are kept exactly (a
-    lossless layer). Otherwise they are requantised to the table the pixel
-    coder would choose for standard (quantise.matched_table, measured on the
-    source's own mosaic, decoded by samples_of): its fidelity and size,
-    without a second rounding to pixels.
+    With choose None, the coefficients and table are kept exactly (a
+    lossless layer). Otherwise they are requantised to the table choose
+    picks for the mosaic's samples (decoded by samples_of), as the pixel
+    coder picks one for its plane: its fidelity and size, without a second
+    rounding to pixels.
     """
     blocks, kept_table = _mosaic(planes, table, cells, per_cell, None)
-    if standard is None:
+    if choose is None:
         return write_greyscale(blocks, kept_table)
-    target = np.array(quantise.matched_table(samples_of(blocks, table), standard), np.uint16).reshape(DCT, DCT)
+    target = np.array(choose(samples_of(blocks, table)), np.uint16).reshape(DCT, DCT)
     return write_greyscale(requantise(blocks, table, target), target)
 
 

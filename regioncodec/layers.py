@@ -119,16 +119,21 @@ class LayerCoder:
 
     def _source_jobs(self, cells: np.ndarray, quality: int, effort: int) -> list[StreamJob]:
         """The jobs making a JPEG layer at scale 1 from the source's coefficients: kept exactly at the source's
-        quality, requantised below it (jpegdct.region_stream)."""
+        quality, requantised below it to the table the pixel path would choose (jpegdct.region_stream)."""
         assert self.source is not None
         grid, keep = self.source.grid, quality >= self.source.quality
         per = self.block_size // jpegdct.DCT
-        luma_standard = None if keep else quant_table(LUMA_TABLE, quality)
-        code = partial(jpegdct.region_stream, [grid.luma], grid.luma_table, cells, per, luma_standard)
-        jobs = [StreamJob(0, STREAM_EFFORT + effort, code)]
+        choose = None if keep else partial(_source_table, LUMA_TABLE, quality)
+        jobs = [
+            StreamJob(
+                0,
+                STREAM_EFFORT + effort,
+                partial(jpegdct.region_stream, [grid.luma], grid.luma_table, cells, per, choose),
+            )
+        ]
         if grid.chroma is not None and grid.chroma_table is not None:
-            standard = None if keep else quant_table(CHROMA_TABLE, quality)
-            code = partial(jpegdct.region_stream, list(grid.chroma), grid.chroma_table, cells, per // 2, standard)
+            choose = None if keep else partial(_source_table, CHROMA_TABLE, quality)
+            code = partial(jpegdct.region_stream, list(grid.chroma), grid.chroma_table, cells, per // 2, choose)
             jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))
         return jobs
 
@@ -174,6 +179,12 @@ class StreamJob(NamedTuple):
 def image_planes(padded: np.ndarray) -> Planes:
     """The planes layers are coded from: the padded image itself (L), or its luma and chroma (RGB)."""
     return (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
+
+
+def _source_table(base: tuple[int, ...], quality: int, plane: np.ndarray) -> Sequence[int]:
+    """The table a JPEG source's region below its quality is requantised to: as _luma_stream and _chroma_stream
+    choose for a plane of pixels (keep the three alike)."""
+    return matched_table(plane, quant_table(base, quality))
 
 
 def _luma_stream(codec: MosaicCodec, luma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:

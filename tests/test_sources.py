@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import api, container, jpegdct, layout, sources, threads
+from regioncodec import api, container, jpegdct, layers, layout, sources, threads
 from regioncodec.cli import EX_DATAERR, EX_USAGE, exit_status
+from regioncodec.codecs.jpeg import LUMA_TABLE
 from regioncodec.errors import InputError, OptionError
 
 from .helpers import rcodec
@@ -47,8 +48,11 @@ def test_a_jpeg_files_bytes_are_capped_at_its_quality_and_keep_its_foreground_co
     assert np.array_equal(table, grid.chroma_table)
     assert np.array_equal(stack, np.concatenate([jpegdct.pack_blocks(c, cells, 1) for c in grid.chroma]))
     # the background is requantised from the coefficients, to the table the pixel coder would choose at 30
-    background = jpegdct.read_greyscale(parsed.layers[0].streams[0])[1]
-    assert np.array_equal(background, jpegdct.matched_tables(grid, ~cells, B, 30)[0])
+    blocks, table = jpegdct.read_greyscale(parsed.layers[0].streams[0])
+    samples = jpegdct.samples_of(jpegdct.pack_blocks(grid.luma, ~cells, 2), grid.luma_table)
+    assert table.ravel().tolist() == list(layers._source_table(LUMA_TABLE, 30, samples))
+    source_blocks = jpegdct.pack_blocks(grid.luma, ~cells, 2)
+    assert np.array_equal(blocks, jpegdct.requantise(source_blocks, grid.luma_table, table))
     assert len(rgc) < len(data)
 
 
