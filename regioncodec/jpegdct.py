@@ -40,6 +40,9 @@ MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma bl
 MAX_BASELINE_STEP = 255  # baseline JPEG stores 8-bit quantisation steps (T.81 B.2.4.1); 16-bit ones need SOF1
 SOF0 = 0xC0  # baseline frame header, whose size fields export_jpeg rewrites
 SOF_SIZE_OFFSET = 5  # bytes from the SOF marker to its height field: FF C0, length (2), precision (1)
+# Largest quantised magnitudes baseline 8-bit JPEG codes (T.81 F.1.2: DC differences in 11 bits, AC values in 10):
+COEFFICIENT_LIMIT = np.full((8, 8), 1023, np.float32)
+COEFFICIENT_LIMIT[0, 0] = 2047
 PROC_FDS = "/proc/self/fd"  # where Linux names a process's open files, memfds too
 OPTIMIZE = ["+optimize_coding"]  # jpeglib flag: Huffman tables made for the image, as Pillow's optimize=True
 SUBSAMPLING_420 = ((2, 2), (1, 1), (1, 1))  # (h, v) sampling of Y, Cb, Cr in a 4:2:0 JPEG
@@ -204,12 +207,21 @@ def requantise(coefficients: np.ndarray, source_table: np.ndarray, target_table:
     """Coefficients quantised with source_table re-expressed in target_table's steps, rounded as libjpeg rounds.
 
     Each value c becomes round(c * Qs / Qt), halves away from zero (libjpeg's
-    (x + q/2) / q on magnitudes), in integers: no float rounding at all.
+    (x + q/2) / q on magnitudes), exactly, and within the magnitudes baseline
+    Huffman coding allows (COEFFICIENT_LIMIT). In single precision, for speed:
+    c * Qs < 2^24 is exact, the quotient is correctly rounded, and within the
+    limits its error (< 2^-24 of 2^11) is far below its distance from any
+    half, at least 1/(2 Qt) >= 1/510.
     """
-    scaled = coefficients.astype(np.int32) * source_table.astype(np.int32)
-    step = target_table.astype(np.int32)
-    magnitude = (np.abs(scaled) + step // 2) // step
-    return (np.sign(scaled) * magnitude).astype(np.int16)
+    scaled = coefficients.astype(np.float32)
+    scaled *= source_table.astype(np.float32)
+    scaled /= target_table.astype(np.float32)
+    magnitude = np.abs(scaled)
+    magnitude += 0.5
+    np.floor(magnitude, out=magnitude)
+    np.minimum(magnitude, COEFFICIENT_LIMIT, out=magnitude)
+    np.copysign(magnitude, scaled, out=magnitude)
+    return magnitude.astype(np.int16)
 
 
 def pack_blocks(plane: np.ndarray, cells: np.ndarray, per_cell: int) -> np.ndarray:
@@ -293,8 +305,20 @@ def region_stream(
     blocks, kept_table = _mosaic(planes, table, cells, per_cell, None)
     if choose is None:
         return write_greyscale(blocks, kept_table)
-    target = np.array(choose(samples_of(blocks, table)), np.uint16).reshape(DCT, DCT)
+    target = np.array(choose(samples_of(sampled_blocks(blocks), table)), np.uint16).reshape(DCT, DCT)
     return write_greyscale(requantise(blocks, table, target), target)
+
+
+def sampled_blocks(blocks: np.ndarray) -> np.ndarray:
+    """The blocks (rows, cols, 8, 8) on the regular grid quantise.matched_table measures a plane's on.
+
+    matched_table looks at about SAMPLE_BLOCKS blocks, every step-th row and
+    column of them: only those need decoding to choose a table (a twelfth of
+    a 12-megapixel background's).
+    """
+    rows, cols = blocks.shape[:2]
+    step = max(1, int(np.ceil(np.sqrt(rows * cols / quantise.SAMPLE_BLOCKS))))
+    return blocks[::step, ::step]
 
 
 def samples_of(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -59,12 +59,20 @@ def test_estimate_quality_of_unknown_tables_is_zero() -> None:
         jpegdct.estimate_quality([])
 
 
-def test_requantise_rounds_halves_away_from_zero_in_integers() -> None:
-    values = np.array([1, -1, 3, -3, 0, 7], np.int16).reshape(1, 6)
-    source, target = np.full((1, 6), 10, np.uint16), np.full((1, 6), 20, np.uint16)
-    assert jpegdct.requantise(values, source, target).tolist() == [[1, -1, 2, -2, 0, 4]]
-    same = np.array([[5, -9, 0, 1, 2, 3]], np.int16)
-    assert np.array_equal(jpegdct.requantise(same, source, source), same)
+def test_requantise_rounds_halves_away_from_zero_exactly_within_baselines_limits() -> None:
+    values = np.zeros((8, 8), np.int16)
+    values[0, 1:7] = [1, -1, 3, -3, 0, 7]
+    source, target = np.full((8, 8), 10, np.uint16), np.full((8, 8), 20, np.uint16)
+    assert jpegdct.requantise(values, source, target)[0, 1:7].tolist() == [1, -1, 2, -2, 0, 4]
+    assert np.array_equal(jpegdct.requantise(values, source, source), values)
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # against integer arithmetic, over the whole range of real coefficients
+        source = rng.integers(1, 256, (8, 8)).astype(np.uint16)
+        target = rng.integers(1, 256, (8, 8)).astype(np.uint16)
+        blocks = (rng.integers(-1100, 1100, (16, 16, 8, 8)) // source).astype(np.int16)
+        scaled = blocks.astype(np.int64) * source
+        exact = np.sign(scaled) * np.minimum((np.abs(scaled) + target // 2) // target, jpegdct.COEFFICIENT_LIMIT)
+        assert np.array_equal(jpegdct.requantise(blocks, source, target), exact.astype(np.int16))
 
 
 def test_pack_and_unpack_blocks_round_trip_with_flat_spare_cells() -> None:
