@@ -71,7 +71,9 @@ def run(args: argparse.Namespace) -> None:
     _, name = common.input_of(args)
     image = imagefiles.open_image(io.BytesIO(data), name, first_frame=args.first_frame)
     said: list[str] = []
-    coded = imagefiles.encode_image(image, name, settings, data=data, notes=said, mask=mask, quality_map=quality_map)
+    with common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings on a damaged JPEG's coefficients
+        guides = {"mask": mask, "quality_map": quality_map}
+        coded = imagefiles.encode_image(image, name, settings, data=data, notes=said, **guides)
     common.write(output, lambda handle: handle.write(coded), args)
     shown = output or common.STDOUT
     if into_folder:
