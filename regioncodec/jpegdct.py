@@ -5,12 +5,14 @@ What it is for (issue "Existing JPEGs get bigger"):
 - estimate_quality: a JPEG's quality from its quantisation tables, as ImageMagick's
   ``identify -format %Q`` gives it, so that no region is coded above the quality its
   source already has. Works on Pillow's ``Image.quantization``; needs nothing extra.
-- grid_planes, layer_streams: a region's luma and chroma mosaics (spec §7.1) made
+- grid_planes, region_stream: a region's luma and chroma mosaics (spec §7.1) made
   from a source JPEG's coefficients, never from pixels: exactly the source's where the
   region keeps the source's tables (a lossless foreground, no second generation) or
-  requantised to a coarser table (a background).
+  requantised to a coarser table (a background). sources.py decides when; layers.py
+  asks for the streams.
 - export_jpeg: one standard baseline JPEG from a .rgc, every region's coefficients
-  expressed in the foreground's tables, so any viewer opens it.
+  expressed in the foreground's tables, so any viewer opens it (regions without
+  coefficients of the image's blocks, canvases and reduced layers, take a pixel step).
 
 Coefficients are read and written by jpeglib (PyPI ``jpeglib``, MPL-2.0), which runs
 libjpeg's own jpeg_read_coefficients and jpeg_write_coefficients: the optional extra
