@@ -44,7 +44,7 @@ system-tools:
 
 bench: $(STAMP) $(WEB_DEPS) system-tools  # every benchmark runs; fails if any figure missed
 	$(BIN)/python -m pip install --quiet -e '.[test,report]'
-	@missed=0; for name in core encoders peers segment memory batch browser reduced; do \
+	@missed=0; for name in core encoders peers segment memory batch browser reduced sources; do \
 		$(BIN)/python benchmarks/bench_$$name.py || missed=1; \
 	done; exit $$missed
 

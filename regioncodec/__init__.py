@@ -23,6 +23,7 @@ _EXPORTS = {
     "read_info": "info",
     "read_mask": "info",
     "read_metadata": "info",
+    "export_jpeg": "jpegdct",
     "as_pixels": "api",
     "decode": "api",
     "encode": "api",
@@ -76,6 +77,7 @@ __all__ = [
     "decode_many",
     "encode",
     "encode_many",
+    "export_jpeg",
     "preview",
     "read_info",
     "read_mask",
@@ -102,6 +104,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
         WriteError,
     )
     from .info import Info, RegionInfo, read_info, read_mask, read_metadata
+    from .jpegdct import export_jpeg
     from .segmentation import METHODS
     from .settings import EncodeSettings, SegmentOptions
 

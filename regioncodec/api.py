@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import container, decoder, encoder, layout, overlay, pixels, reduced
+from . import container, decoder, encoder, layout, overlay, pixels, reduced, sources
+from .errors import InputError
 from .info import Info, RegionInfo, read_info, read_mask, read_metadata
 from .pixels import ImageLike, as_pixels
 from .segmentation import block_grid
@@ -34,7 +35,7 @@ __all__ = [
 
 
 def encode(
-    image: ImageLike,
+    image: ImageLike | bytes,
     /,
     settings: EncodeSettings | None = None,
     *,
@@ -43,6 +44,7 @@ def encode(
     exif: Any = None,
     icc_profile: bytes | None = None,
     xmp: bytes | str | None = None,
+    source: bytes | None = None,
     **options: Any,
 ) -> bytes:
     """Code image as .rgc: foreground blocks at fg_quality, the rest at bg_quality.
@@ -57,10 +59,58 @@ def encode(
     losslessly. Metadata (EXIF, ICC profile, XMP) is what a PIL image carries
     in its info, unless settings.strip; exif, icc_profile and xmp, when given,
     take the place of the image's own (b"" stores none).
+
+    JPEG inputs. image may be the bytes of an image file (a JPEG straight
+    from a camera), or source the bytes of the JPEG file that image was
+    decoded from. Then, unless settings.force_quality: no region is coded
+    above the quality estimated from the JPEG's quantisation tables (as
+    ImageMagick's identify %Q), and if the .rgc file would be larger than the
+    JPEG, the qualities are lowered (the foreground first) until it is not. A
+    region at the JPEG's quality keeps its DCT coefficients exactly (no second
+    generation of loss) and lower JPEG regions are requantised from them,
+    when jpeglib is installed (pip install 'regioncodec[jpeg]') and the JPEG's
+    layout allows (greyscale or 4:2:0 colour; else it is coded from pixels).
+    A PIL image opened from a JPEG, given without source, gets the cap only.
+    The cap also bounds levels, the transition ring and a target size's
+    search; a target size above the JPEG's size is lowered to it.
     """
+    return encode_noting(
+        image, settings, mask=mask, quality_map=quality_map, exif=exif, icc_profile=icc_profile, xmp=xmp,
+        source=source, **options,
+    )[0]  # fmt: skip
+
+
+def encode_noting(
+    image: ImageLike | bytes,
+    /,
+    settings: EncodeSettings | None = None,
+    *,
+    mask: np.ndarray | ImageLike | None = None,
+    quality_map: ImageLike | None = None,
+    exif: Any = None,
+    icc_profile: bytes | None = None,
+    xmp: bytes | str | None = None,
+    source: bytes | None = None,
+    **options: Any,
+) -> tuple[bytes, list[str]]:
+    """encode, and a line for each thing a JPEG input changed (a cap, coefficients kept or not, the guard)."""
     chosen = EncodeSettings.build(settings, **options)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        if source is not None:
+            raise InputError("image is already a file's bytes: give source only with a decoded image")
+        source = bytes(image)
+        image, jpeg = sources.of_bytes(source)
+    else:
+        jpeg = None if source is None else sources.of_bytes(bytes(source), load=False)[1]
+        if source is not None and jpeg is None:
+            raise InputError("source must be the bytes of a JPEG file")
+        jpeg = jpeg or sources.of_image(image)
     metadata = pixels.metadata(image, chosen.strip, exif=exif, icc_profile=icc_profile, xmp=xmp)
-    return encoder.encode(as_pixels(image), chosen, mask=mask, quality_map=quality_map, metadata=metadata)
+    notes: list[str] = []
+    coded = encoder.encode(
+        as_pixels(image), chosen, mask=mask, quality_map=quality_map, metadata=metadata, source=jpeg, notes=notes
+    )
+    return coded, notes
 
 
 def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS, reduce: int = 1) -> np.ndarray:

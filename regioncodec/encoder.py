@@ -13,13 +13,14 @@ from typing import cast
 
 import numpy as np
 
-from . import container, plan, planes, search, segmentation, threads
+from . import container, plan, planes, search, segmentation, sources, threads
 from .codecs import MOSAIC, find
-from .container import Container, Header, Metadata
+from .container import Container, Header, Layer, Metadata
 from .errors import InputError
 from .layers import LayerCoder, Planes
 from .pixels import CHANNEL_MODES, pixel_map, pixel_mask, split_alpha
 from .settings import AUTO, EncodeSettings
+from .sources import JpegSource, KeptSource
 
 
 def encode(
@@ -29,20 +30,32 @@ def encode(
     mask: object = None,
     quality_map: object = None,
     metadata: Metadata | None = None,
+    source: JpegSource | None = None,
+    notes: list[str] | None = None,
 ) -> bytes:
     """The .rgc bytes of uint8 pixels (H x W, or H x W x 2, 3 or 4) coded as settings say.
 
     mask (H x W, non-zero = foreground) or quality_map (H x W grey: 0 is
-    quality 1, 255 quality 100) replaces the segmentation.
+    quality 1, 255 quality 100) replaces the segmentation. source is the JPEG
+    file the pixels were decoded from, if they were (sources.py: a quality
+    cap, its coefficients kept, a file never larger than it, unless
+    settings.force_quality); notes, if given, gets a line for each thing done
+    because of it.
     """
     settings.check_guides(mask=mask is not None, quality_map=quality_map is not None)
     colour, alpha = split_alpha(pixels)
     _check_fits(colour, settings)
-    (block_map, qualities), alpha_data, planes_at_1 = _prepare(colour, alpha, settings, mask, quality_map)
+    if source is not None:
+        sources.check_matches(source, colour if alpha is None else pixels)
+    prepared, alpha_data, planes_at_1, (kept, why_not) = _prepare(colour, alpha, settings, mask, quality_map, source)
+    block_map, qualities = prepared
     if settings.transition:  # settings keep levels below MAX_LEVELS with it, and refuse it with a quality map
         block_map, qualities = plan.with_transition(block_map, qualities)
+    ceiling = sources.ceiling(source, settings.force_quality)
+    if ceiling is not None:
+        qualities = [min(q, ceiling) for q in qualities]
     codecs = [settings.codec] * len(qualities)
-    coder = LayerCoder(colour, block_map, settings.block_size, codecs, planes_at_1)
+    coder = LayerCoder(colour, block_map, settings.block_size, codecs, planes_at_1, source=kept, ceiling=ceiling)
     mode = "L" if pixels.ndim == 2 else CHANNEL_MODES[pixels.shape[2]]
     header = Header(pixels.shape[1], pixels.shape[0], mode, settings.block_size, len(qualities))
     bg_scale = settings.bg_scale
@@ -50,26 +63,103 @@ def encode(
         bg_scale, qualities[0] = search.auto_background(coder, header, qualities)
     scales = [int(bg_scale)] + [1] * (len(qualities) - 1)
     target = _target_size(settings, header)
+    most = sources.limit(source, settings.force_quality)
     if target is not None:
-        qualities = search.fit(coder, header, qualities, scales, target, alpha=alpha_data, metadata=metadata)
+        fitted = target if most is None else min(target, most)
+        qualities = search.fit(coder, header, qualities, scales, fitted, alpha=alpha_data, metadata=metadata)
+    qualities = [min(q, ceiling) for q in qualities] if ceiling is not None else qualities
     layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
-    return container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+    data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+    if most is not None and len(data) > most:
+        lowered = sources.step_down(_size_of(coder, header, scales, alpha_data, metadata), qualities, most)
+        if notes is not None:
+            notes.append(_guard_note(qualities, lowered))
+        if lowered is not None:
+            qualities = lowered
+            layers = coder.layers(list(zip(range(len(lowered)), lowered, scales, strict=True)))
+            data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+    if notes is not None and source is not None:
+        coded = [layer.quality for layer in layers if layer.streams]
+        notes[:0] = _source_notes(source, settings, ceiling, kept, why_not, coded)
+    return data
+
+
+def _size_of(
+    coder: LayerCoder, header: Header, scales: list[int], alpha: bytes | None, metadata: Metadata | None
+) -> Callable[[list[int]], int]:
+    """The size of the file of a list of qualities, coding its layers (once each)."""
+    empty = tuple(Layer(r, coder.codecs[r], 1, s, ()) for r, s in enumerate(scales))
+    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata())))
+
+    def size_of(qualities: list[int]) -> int:
+        layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
+        return overhead + sum(layer.payload_bytes for layer in layers)
+
+    return size_of
+
+
+def _guard_note(asked: list[int], lowered: list[int] | None) -> str:
+    """What the never-larger guard did."""
+    if lowered is None:
+        return "even at quality 1 the .rgc file is larger than the source JPEG"
+    return (
+        f"qualities lowered from {'/'.join(map(str, asked))} to {'/'.join(map(str, lowered))} so that the file is "
+        "not larger than the source JPEG (--force-quality keeps them)"
+    )
+
+
+def _source_notes(
+    source: JpegSource,
+    settings: EncodeSettings,
+    ceiling: int | None,
+    kept: KeptSource | None,
+    why_not: str | None,
+    coded: list[int],
+) -> list[str]:
+    """What coding a JPEG input changed: the cap, and whether its coefficients were kept (and why not), for the
+    regions coded at the qualities coded."""
+    said = []
+    if not source.trusted:
+        said.append("the source JPEG's quantisation tables match no JPEG quality: no quality cap")
+    elif ceiling is not None and max(settings.qualities) > ceiling:
+        said.append(
+            f"the source is a quality-{ceiling} JPEG (estimated from its tables): no region is coded above "
+            f"{ceiling}, as more spends bytes on its artefacts (--force-quality codes at the qualities asked)"
+        )
+    at_source = ceiling is not None and max(coded, default=0) >= ceiling
+    if kept is not None and at_source:
+        said.append(f"regions at quality {kept.quality} keep the source's DCT coefficients (no second generation)")
+    elif kept is None and why_not is not None and at_source:
+        said.append(f"the source's DCT coefficients cannot be kept ({why_not}): coded from its pixels")
+    return said
 
 
 def _prepare(
-    colour: np.ndarray, alpha: np.ndarray | None, settings: EncodeSettings, mask: object, quality_map: object
-) -> tuple[tuple[np.ndarray, list[int]], bytes | None, Planes | None]:
-    """The plan, the ALPH data and (for mosaics) the planes, made at once: they depend on nothing but the pixels.
+    colour: np.ndarray,
+    alpha: np.ndarray | None,
+    settings: EncodeSettings,
+    mask: object,
+    quality_map: object,
+    source: JpegSource | None,
+) -> tuple[tuple[np.ndarray, list[int]], bytes | None, Planes | None, tuple[KeptSource | None, str | None]]:
+    """The plan, the ALPH data, (for mosaics) the planes and a JPEG source's coefficients, made at once: they
+    depend on nothing but the input.
 
     The planes are made in bands (planes.planes_jobs), each band a job of its own beside the others.
     """
     jobs: list[Callable[[], object]] = [partial(_plan, colour, settings, mask, quality_map)]
     if alpha is not None:
         jobs.append(partial(container.alpha_data, alpha))
+    mosaic = find(settings.codec).layout == MOSAIC
+    if source is not None and mosaic:  # canvases (WebP, AVIF) cannot hold coefficients: the cap and the guard do
+        jobs.append(partial(sources.kept, source, settings.block_size))
     planes_at_1, band_jobs = _planes_at_1(colour, settings)
     made = threads.run([*jobs, *band_jobs], colour.shape[0] * colour.shape[1])
     alpha_data = cast(bytes, made[1]) if alpha is not None else None
-    return cast(tuple[np.ndarray, list[int]], made[0]), alpha_data, planes_at_1
+    kept: tuple[KeptSource | None, str | None] = (None, f"{settings.codec} layers are canvases of pixels")
+    if source is not None and mosaic:
+        kept = cast(tuple[KeptSource | None, str | None], made[len(jobs) - 1])
+    return cast(tuple[np.ndarray, list[int]], made[0]), alpha_data, planes_at_1, kept
 
 
 def _planes_at_1(colour: np.ndarray, settings: EncodeSettings) -> tuple[Planes | None, list[Callable[[], None]]]:

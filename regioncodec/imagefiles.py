@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from . import api, files, pixels
+from . import api, files, pixels, sources
 from .container import DEFAULT_MAX_PIXELS, Metadata
 from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError, named
 from .info import read_info
@@ -43,13 +43,30 @@ LOSSY_FORMATS = {"AVIF", "JPEG", "WEBP"}
 
 def encode_data(data: bytes, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
     """The .rgc bytes of the image file data (named name in errors); guides are encode's mask and quality_map."""
-    return encode_image(open_image(io.BytesIO(data), name), name, settings, **guides)
+    return encode_image(open_image(io.BytesIO(data), name), name, settings, data=data, **guides)
 
 
-def encode_image(image: Image.Image, name: Path, settings: EncodeSettings, **guides: Any) -> bytes:
-    """The .rgc bytes of an opened image file (named name in errors); guides are encode's mask and quality_map."""
+def encode_image(
+    image: Image.Image,
+    name: Path,
+    settings: EncodeSettings,
+    *,
+    data: bytes | None = None,
+    notes: list[str] | None = None,
+    **guides: Any,
+) -> bytes:
+    """The .rgc bytes of an opened image file (named name in errors); guides are encode's mask and quality_map.
+
+    data is the file's bytes: for a JPEG, what lets the encoder keep its
+    coefficients and never write a larger file (api.encode); notes, if
+    given, gets what that changed.
+    """
+    source = data if data is not None and image.format in sources.JPEG_FORMATS else None
     with named(name):
-        return api.encode(image, settings, **guides)
+        coded, said = api.encode_noting(image, settings, source=source, **guides)
+    if notes is not None:
+        notes.extend(said)
+    return coded
 
 
 def decode_data(

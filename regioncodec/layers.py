@@ -22,12 +22,13 @@ from typing import NamedTuple, cast
 import cv2
 import numpy as np
 
-from . import layout, metrics, planes, threads
+from . import jpegdct, layout, metrics, planes, threads
 from .codecs import MOSAIC, CanvasCodec, MosaicCodec, find
 from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
 from .container import Layer
 from .plan import lowest_quality
 from .quantise import matched_table
+from .sources import KeptSource
 
 FILL_SIGMA = 12.0  # px: how far the extrapolated colours are smoothed; wide enough to hide the region's texture
 # A stream's cost, to start the costliest first, is taken as STREAM_EFFORT + pixels x (QUALITY_EFFORT + quality):
@@ -49,7 +50,12 @@ class LayerCoder:
         block_size: int,
         codecs: list[str],
         planes_at_1: Planes | None = None,
+        *,
+        source: KeptSource | None = None,
+        ceiling: int | None = None,
     ) -> None:
+        """source: a JPEG input's coefficients, which JPEG layers at scale 1 and at most its quality are made
+        from (sources.py); ceiling: a quality no layer is coded above (a layer asked above it is coded at it)."""
         self.image = image
         self.block_map = block_map
         self.block_size = block_size
@@ -57,13 +63,20 @@ class LayerCoder:
         self._layers: dict[tuple[int, int, int], Layer] = {}
         self._planes: dict[int, Planes] = {} if planes_at_1 is None else {1: planes_at_1}  # made already, or once
         self._rgb: np.ndarray | None = None
+        self.source = source
+        self.ceiling = ceiling
 
     def layer(self, region: int, quality: int, scale: int) -> Layer:
         """The layer of region at quality, its pixels reduced by scale."""
         return self.layers([(region, quality, scale)])[0]
 
     def layers(self, keys: Sequence[tuple[int, int, int]]) -> tuple[Layer, ...]:
-        """The layers of (region, quality, scale) keys, the streams of those not coded yet coded as parallel jobs."""
+        """The layers of (region, quality, scale) keys, the streams of those not coded yet coded as parallel jobs.
+
+        A quality above the ceiling is coded at the ceiling (and says so in its layer).
+        """
+        if self.ceiling is not None:
+            keys = [(region, min(quality, self.ceiling), scale) for region, quality, scale in keys]
         missing = [key for key in dict.fromkeys(keys) if key not in self._layers]
         jobs = [(key, job) for key in missing for job in self._stream_jobs(*key)]
         pixels = self.image.shape[0] * self.image.shape[1]
@@ -90,6 +103,8 @@ class LayerCoder:
                 self._rgb = planes.to_rgb(self.image)
             code = partial(self._canvas_stream, cast(CanvasCodec, codec), cells, quality, scale)
             return [StreamJob(0, STREAM_EFFORT + CANVAS_EFFORT * effort, code)]
+        if self.source is not None and scale == 1 and quality <= self.source.quality:
+            return self._source_jobs(cells, quality, effort)
         luma, chroma = self._scaled_planes(scale)
         cell = self.block_size // scale
         jobs = [
@@ -100,6 +115,26 @@ class LayerCoder:
         if chroma is not None:
             code = partial(_chroma_stream, cast(MosaicCodec, codec), chroma, cells, cell // 2, quality)
             jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))  # Cb and Cr: half as many pixels
+        return jobs
+
+    def _source_jobs(self, cells: np.ndarray, quality: int, effort: int) -> list[StreamJob]:
+        """The jobs making a JPEG layer at scale 1 from the source's coefficients: kept exactly at the source's
+        quality, requantised below it to the table the pixel path would choose (jpegdct.region_stream)."""
+        assert self.source is not None
+        grid, keep = self.source.grid, quality >= self.source.quality
+        per = self.block_size // jpegdct.DCT
+        choose = None if keep else partial(_source_table, LUMA_TABLE, quality)
+        jobs = [
+            StreamJob(
+                0,
+                STREAM_EFFORT + effort,
+                partial(jpegdct.region_stream, [grid.luma], grid.luma_table, cells, per, choose),
+            )
+        ]
+        if grid.chroma is not None and grid.chroma_table is not None:
+            choose = None if keep else partial(_source_table, CHROMA_TABLE, quality)
+            code = partial(jpegdct.region_stream, list(grid.chroma), grid.chroma_table, cells, per // 2, choose)
+            jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))
         return jobs
 
     def _scaled_planes(self, scale: int) -> Planes:
@@ -144,6 +179,12 @@ class StreamJob(NamedTuple):
 def image_planes(padded: np.ndarray) -> Planes:
     """The planes layers are coded from: the padded image itself (L), or its luma and chroma (RGB)."""
     return (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
+
+
+def _source_table(base: tuple[int, ...], quality: int, plane: np.ndarray) -> Sequence[int]:
+    """The table a JPEG source's region below its quality is requantised to: as _luma_stream and _chroma_stream
+    choose for a plane of pixels (keep the three alike)."""
+    return matched_table(plane, quant_table(base, quality))
 
 
 def _luma_stream(codec: MosaicCodec, luma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:

@@ -175,6 +175,12 @@ class EncodeSettings:
     )
     target_bpp: float | None = _option(None, float, "as target size, in bits per pixel of the image", "BPP")
     strip: bool = _option(False, None, "store no metadata (EXIF, ICC profile, XMP) from the input")
+    force_quality: bool = _option(
+        False,
+        None,
+        "for a JPEG input, code at the qualities asked even above its own quality, and even if the output is "
+        "larger than it (by default no region goes above the input's quality and the output is never larger)",
+    )
 
     def __post_init__(self) -> None:
         for name in ("quality", "fg_quality", "bg_quality"):
@@ -191,6 +197,7 @@ class EncodeSettings:
             raise OptionError(f"block_size must be one of {', '.join(map(str, BLOCK_SIZES))}, not {self.block_size!r}")
         _check_bool("transition", self.transition)
         _check_bool("strip", self.strip)
+        _check_bool("force_quality", self.force_quality)
         if self.levels is not None:
             _check_int("levels" + " with transition" * self.transition, self.levels, 2, MAX_LEVELS - self.transition)
         from .codecs import find

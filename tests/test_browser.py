@@ -14,7 +14,9 @@ line saying why; under CI=true a missing browser fails them instead.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -346,6 +348,30 @@ def test_pixel_limit_is_the_callers(web: Browser, files: dict[str, bytes]) -> No
     refused = web.decode(data, maxPixels=511)
     assert not refused["ok"] and "over the limit of 511" in refused["message"] and refused["offset"] == 8
     assert web.decode(data, maxPixels=512)["ok"]
+
+
+def test_an_exported_jpeg_opens_in_chromium_as_in_pillow(web: Browser) -> None:
+    """rcodec export's JPEG (regioncodec.export_jpeg) is one a browser shows: Chromium decodes it at its size,
+    to Pillow's pixels within a level or two (both are libjpeg-turbo)."""
+    if importlib.util.find_spec("jpeglib") is None:
+        unavailable("jpeglib (the optional extra regioncodec[jpeg]) is not installed")
+    rows, cols = 150, 230
+    exported = regioncodec.export_jpeg(regioncodec.encode(photo(rows, cols)))
+    result = web.page.evaluate(
+        """async (url) => {
+            const bitmap = await createImageBitmap(await (await fetch(url)).blob());
+            const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+            const context = canvas.getContext('2d');
+            context.drawImage(bitmap, 0, 0);
+            const data = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+            return { width: bitmap.width, height: bitmap.height, pixels: window.toBase64(data) };
+        }""",
+        web.put("export.jpg", exported),
+    )
+    assert (result["width"], result["height"]) == (cols, rows)
+    shown = np.frombuffer(base64.b64decode(result["pixels"]), np.uint8).reshape(rows, cols, 4)[..., :3]
+    pillow = np.asarray(Image.open(io.BytesIO(exported)).convert("RGB"))
+    assert np.abs(shown.astype(int) - pillow).max() <= 2
 
 
 # ---------------------------------------------------------------------------------------------- display

@@ -1,4 +1,4 @@
-"""The rcodec command line: encode, decode, info, mask, bench, batch, view.
+"""The rcodec command line: encode, decode, export, info, mask, bench, batch, view.
 
 Each subcommand lives in its own module (cmd_NAME.py) with `arguments`
 (adds its arguments to a parser) and `run` (does it); only the module of the
@@ -29,6 +29,7 @@ EX_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 COMMANDS = {
     "encode": "code an image as .rgc",
     "decode": "decode .rgc to an ordinary image",
+    "export": "write .rgc as one standard JPEG from its DCT coefficients (no second generation)",
     "info": "describe a .rgc file without decoding it",
     "mask": "show what a segmentation method picks as foreground",
     "bench": "compare with uniform JPEG, jpegli, WebP and AVIF at equal bytes",

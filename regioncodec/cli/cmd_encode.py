@@ -17,7 +17,8 @@ EXAMPLES = """examples:
   cat photo.png | rcodec encode - - > photo.rgc         # standard input and output
   rcodec encode scan.png scan.rgc --mask scan-mask.png --force
   rcodec encode photo.jpg photo.rgc --target-size 80kB
-  rcodec encode photo.jpg photo.rgc --codec avif --levels 3"""
+  rcodec encode photo.jpg photo.rgc --codec avif --levels 3
+  rcodec encode camera.jpg out.rgc --force-quality      # fg 90 even if camera.jpg is a q80 JPEG, even if larger"""
 RGC_SUFFIX = ".rgc"
 
 
@@ -69,11 +70,16 @@ def run(args: argparse.Namespace) -> None:
     data = common.read_input(args)
     _, name = common.input_of(args)
     image = imagefiles.open_image(io.BytesIO(data), name, first_frame=args.first_frame)
-    coded = imagefiles.encode_image(image, name, settings, mask=mask, quality_map=quality_map)
+    said: list[str] = []
+    with common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings on a damaged JPEG's coefficients
+        guides = {"mask": mask, "quality_map": quality_map}
+        coded = imagefiles.encode_image(image, name, settings, data=data, notes=said, **guides)
     common.write(output, lambda handle: handle.write(coded), args)
     shown = output or common.STDOUT
     if into_folder:
         common.note(f"wrote {output}")
+    for line in said:  # what a JPEG input changed: the quality cap, its coefficients kept or not, the guard
+        common.note(f"{name}: {line}")
     if mask is None and quality_map is None and read_info(coded).fg_fraction == 0:
         hint = common.no_foreground_hint(image, settings)
         if hint:
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace) -> None:
     if len(coded) > len(data):
         common.note(
             f"{shown} ({len(coded):,} B) is larger than {name} ({len(data):,} B): "
-            + ("try a lower quality (-q)" if image.format == "JPEG" else _LOSSLESS_HINT)
+            + ("try a lower quality (-q)" if image.format in ("JPEG", "MPO") else _LOSSLESS_HINT)
         )
     sys.stderr.flush()
 

@@ -1,0 +1,57 @@
+"""rcodec export: a .rgc file as one standard JPEG made from its DCT coefficients (no second generation of loss)."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import common
+
+EXAMPLES = """examples:
+  rcodec export photo.rgc photo.jpg                     # opens in every viewer, foreground exactly as coded
+  rcodec export photo.rgc out/ --force                  # writes out/photo.jpg
+  rcodec export photo.rgc - | upload                    # standard output
+
+Regions coded as WebP or AVIF canvases, or at reduced resolution (--bg-scale), hold no coefficients of
+the image's blocks: their decoded pixels are transformed and quantised again (not lossless there; a note
+says which). Files with alpha are refused: rcodec decode photo.rgc photo.jpg flattens it."""
+JPEG_SUFFIX = ".jpg"
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    """IN.rgc, OUT.jpg, --max-pixels, --strip."""
+    parser.description = (
+        "Write IN.rgc (- for standard input) as one standard baseline JPEG, OUT.jpg (- for standard output): "
+        "the foreground's DCT coefficients and tables kept exactly, the other regions' requantised to them, "
+        "without decoding pixels where the layers are JPEG at full resolution. Needs jpeglib: "
+        "pip install 'regioncodec[jpeg]'."
+    )
+    parser.epilog = EXAMPLES
+    common.paths(parser, "IN.rgc", "OUT.jpg", stdio=True)
+    common.max_pixels_flag(parser)
+    parser.add_argument("--strip", action="store_true", help="write no metadata (EXIF, ICC profile, XMP) into OUT")
+
+
+def run(args: argparse.Namespace) -> None:
+    """Export IN to OUT."""
+    from ..container import read
+    from ..errors import OptionError, named
+    from ..jpegdct import export_jpeg, pixel_regions
+
+    output, into_folder = common.output_of(args, JPEG_SUFFIX)
+    kind = None if output is None else common.extension_format(output)
+    if output is not None and kind not in (None, "JPEG") and not args.force:
+        raise OptionError(
+            f"{output}: its extension says {kind}, but export writes JPEG; name it "
+            f"{output.with_suffix(JPEG_SUFFIX).name}, or give --force to write JPEG data under this name"
+        )
+    data = common.read_input(args)
+    _, name = common.input_of(args)
+    with named(name), common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings go to descriptor 2
+        exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels)
+        redone = pixel_regions(read(data, max_pixels=args.max_pixels))
+    common.write(output, lambda handle: handle.write(exported), args)
+    if into_folder:
+        common.note(f"wrote {output}")
+    if redone:
+        which = "; ".join(f"region {region}: {why}" for region, why in redone)
+        common.note(f"coded again from decoded pixels, not lossless there ({which})")

@@ -1,0 +1,647 @@
+"""DCT-domain JPEG: read a JPEG's quantised coefficients, requantise them, write them as JPEG streams.
+
+What it is for (issue "Existing JPEGs get bigger"):
+
+- estimate_quality: a JPEG's quality from its quantisation tables, as ImageMagick's
+  ``identify -format %Q`` gives it, so that no region is coded above the quality its
+  source already has. Works on Pillow's ``Image.quantization``; needs nothing extra.
+- grid_planes, region_stream: a region's luma and chroma mosaics (spec §7.1) made
+  from a source JPEG's coefficients, never from pixels: exactly the source's where the
+  region keeps the source's tables (a lossless foreground, no second generation) or
+  requantised to a coarser table (a background). sources.py decides when; layers.py
+  asks for the streams.
+- export_jpeg: one standard baseline JPEG from a .rgc, every region's coefficients
+  expressed in the foreground's tables, so any viewer opens it (regions without
+  coefficients of the image's blocks, canvases and reduced layers, take a pixel step).
+
+Coefficients are read and written by jpeglib (PyPI ``jpeglib``, MPL-2.0), which runs
+libjpeg's own jpeg_read_coefficients and jpeg_write_coefficients: the optional extra
+``regioncodec[jpeg]``. Functions that need it raise MissingDependency without it.
+
+Arrays: a coefficient plane is int16 of shape (block rows, block cols, 8, 8), each
+block's coefficients in natural (row-major) order, quantised; a table is uint16 (8, 8)
+in natural order. Chroma is a stack (2, rows, cols, 8, 8) of Cb and Cr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import quantise
+from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
+from .errors import InputError, OptionError, WriteError
+
+DCT = 8  # side of a JPEG DCT block
+MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma blocks are whole DCT blocks
+MAX_BASELINE_STEP = 255  # baseline JPEG stores 8-bit quantisation steps (T.81 B.2.4.1); 16-bit ones need SOF1
+SOF0 = 0xC0  # baseline frame header, whose size fields export_jpeg rewrites
+SOF_SIZE_OFFSET = 5  # bytes from the SOF marker to its height field: FF C0, length (2), precision (1)
+# Largest quantised magnitudes baseline 8-bit JPEG codes (T.81 F.1.2: DC differences in 11 bits, AC values in 10):
+COEFFICIENT_LIMIT = np.full((8, 8), 1023, np.float32)
+COEFFICIENT_LIMIT[0, 0] = 2047
+PROC_FDS = "/proc/self/fd"  # where Linux names a process's open files, memfds too
+OPTIMIZE = ["+optimize_coding"]  # jpeglib flag: Huffman tables made for the image, as Pillow's optimize=True
+SUBSAMPLING_420 = ((2, 2), (1, 1), (1, 1))  # (h, v) sampling of Y, Cb, Cr in a 4:2:0 JPEG
+APP1, APP2 = 0xE1, 0xE2  # segments that carry EXIF and XMP (APP1) and the ICC profile (APP2)
+SEGMENT_MAX = 65533  # most data bytes a segment holds: its 16-bit length counts itself (2 bytes)
+EXIF_PREFIX = b"Exif\0\0"  # what starts an EXIF APP1 segment (CIPA DC-008)
+XMP_PREFIX = b"http://ns.adobe.com/xap/1.0/\0"  # what starts an XMP APP1 segment (XMP part 3)
+ICC_PREFIX = b"ICC_PROFILE\0"  # what starts each ICC APP2 segment, then its number and the count (ICC.1 B.4)
+ICC_CHUNK = SEGMENT_MAX - len(ICC_PREFIX) - 2  # profile bytes per APP2 segment
+ICC_MAX_SEGMENTS = 255  # the segment number and count are one byte each
+
+# ImageMagick estimates quality from the sum of all steps and from four probes (two of the luma
+# table, two of the chroma table, natural order): (table, position) pairs below. Its reference
+# values are those of libjpeg's Annex K tables at each quality, which we compute rather than copy.
+QUALITY_PROBES = ((0, 2), (0, 53), (1, 0), (1, 63))
+ESTIMATE_SWITCH = 50  # above this quality ImageMagick takes the first reference passed; at or below, only a match
+
+
+class MissingDependency(OptionError):
+    """The optional jpeglib package, which reads and writes DCT coefficients, is not installed.
+
+    An OptionError: what was asked needs an optional extra (the command line exits 2, a usage error).
+    """
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """A JPEG's quantised DCT coefficients, as libjpeg holds them (no dummy blocks past the image)."""
+
+    width: int
+    height: int
+    colour_space: str  # "L", "YCbCr", "RGB", "CMYK" or "YCCK"
+    planes: tuple[np.ndarray, ...]  # per component: int16 (rows, cols, 8, 8), natural order
+    tables: tuple[np.ndarray, ...]  # per component: uint16 (8, 8), natural order
+    sampling: tuple[tuple[int, int], ...]  # per component: (horizontal, vertical) sampling factors
+    progressive: bool
+
+
+@dataclass(frozen=True)
+class GridPlanes:
+    """Coefficients laid on a block grid as regioncodec's planes are: luma, and Cb/Cr at half size."""
+
+    luma: np.ndarray  # int16 (R * B/8, C * B/8, 8, 8)
+    chroma: np.ndarray | None  # int16 (2, R * B/16, C * B/16, 8, 8), or None for greyscale
+    luma_table: np.ndarray  # uint16 (8, 8)
+    chroma_table: np.ndarray | None
+
+
+def estimate_quality(tables: Mapping[int, Sequence[int]] | Sequence[Sequence[int]]) -> int:
+    """The quality 1..100 ImageMagick reports for a JPEG with these tables (natural order, as Pillow gives them).
+
+    Like ImageMagick, compares the sum of all steps and four probe steps with
+    those of libjpeg's scaled Annex K tables, quality by quality from 1 up
+    (its reference values, computed here, are the same for all 100). 0 when no
+    quality matches (coarse tables unlike libjpeg's, or 16-bit ones), where
+    identify prints its default of 92: a cap should not trust that.
+    """
+    listed = list(tables.values()) if isinstance(tables, Mapping) else list(tables)
+    if not listed:
+        raise InputError("a JPEG has at least one quantisation table")
+    arrays = [np.asarray(t, np.int64).ravel() for t in listed]
+    if any(a.size != DCT * DCT for a in arrays):
+        raise InputError("a quantisation table has 64 steps")
+    colour = len(arrays) > 1  # ImageMagick's test: tables 0 and 1 both present
+    probes = QUALITY_PROBES if colour else QUALITY_PROBES[:2]
+    value = sum(int(arrays[t][i]) for t, i in probes)
+    total = sum(int(a.sum()) for a in arrays)  # every table, a third one too, as ImageMagick sums them
+    for quality in range(1, 101):
+        reference = [np.array(quant_table(base, quality)) for base in (LUMA_TABLE, CHROMA_TABLE)[: 1 + colour]]
+        reference_value = sum(int(reference[t][i]) for t, i in probes)
+        reference_total = sum(int(r.sum()) for r in reference)
+        if value < reference_value and total < reference_total:
+            continue
+        exact = value <= reference_value and total <= reference_total
+        return quality if exact or quality > ESTIMATE_SWITCH else 0
+    return 0
+
+
+def standard_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """libjpeg's luma and chroma tables (Annex K scaled) at quality, as uint16 8x8 arrays."""
+    luma, chroma = (
+        np.array(quant_table(base, quality), np.uint16).reshape(DCT, DCT) for base in (LUMA_TABLE, CHROMA_TABLE)
+    )
+    return luma, chroma
+
+
+def read_coefficients(data: bytes) -> Coefficients:
+    """The quantised coefficients of a JPEG file's bytes (any process libjpeg reads: baseline, progressive, ...)."""
+    jpeglib = _jpeglib()
+    with _scratch() as path:
+        with open(path, "wb") as file:
+            file.write(data)
+        try:
+            image = jpeglib.read_dct(path)
+            planes = tuple(p for p in (image.Y, image.Cb, image.Cr, image.K) if p is not None)
+            tables = np.asarray(image.qt, np.uint16)
+            numbers = [int(n) for n in image.quant_tbl_no]
+        except Exception as exc:  # jpeglib reports libjpeg's errors as assorted exception types
+            raise InputError(f"not a JPEG whose coefficients libjpeg reads: {exc}") from None
+        space = _COLOUR_SPACES.get(str(image.jpeg_color_space).rsplit(".", 1)[-1], "unknown")
+        sampling = tuple((int(v[1]), int(v[0])) for v in np.asarray(image.samp_factor))  # jpeglib gives (v, h)
+        return Coefficients(
+            width=int(image.width),
+            height=int(image.height),
+            colour_space=space,
+            planes=tuple(np.ascontiguousarray(p, np.int16) for p in planes),
+            tables=tuple(tables[n] for n in numbers[: len(planes)]),
+            sampling=sampling[: len(planes)],
+            progressive=bool(image.progressive_mode),
+        )
+
+
+_COLOUR_SPACES = {"JCS_GRAYSCALE": "L", "JCS_YCbCr": "YCbCr", "JCS_RGB": "RGB", "JCS_CMYK": "CMYK", "JCS_YCCK": "YCCK"}
+
+
+def unsupported_layout(source: Coefficients, block_size: int) -> str | None:
+    """Why a region coder cannot keep source's coefficients with blocks of block_size; None if it can.
+
+    regioncodec stores greyscale, or YCbCr with 4:2:0 chroma, as 8-bit
+    planes; each block must hold whole MCUs so that its coefficients are the
+    source's; the chroma mosaic carries Cb and Cr in one stream, so under one
+    table; and baseline streams need steps of at most 255.
+    """
+    if source.colour_space == "L":
+        layout_ok, mcu = True, DCT
+    elif source.colour_space == "YCbCr":
+        layout_ok, mcu = source.sampling == SUBSAMPLING_420, MCU_420
+    else:
+        return f"{source.colour_space} JPEG: only greyscale and YCbCr sources keep their coefficients"
+    if not layout_ok:
+        sampling = " ".join(f"{h}x{v}" for h, v in source.sampling)
+        return f"chroma sampling {sampling} is not 4:2:0 (2x2 1x1 1x1): chroma must be resampled"
+    if block_size % mcu:
+        return f"block size {block_size} does not hold whole {mcu}x{mcu} MCUs"
+    if len(source.tables) == 3 and not np.array_equal(source.tables[1], source.tables[2]):
+        return "Cb and Cr have different tables, and the chroma mosaic is one stream"
+    if max(int(t.max()) for t in source.tables) > MAX_BASELINE_STEP:
+        return "16-bit quantisation steps do not fit a baseline stream"
+    return None
+
+
+def grid_planes(source: Coefficients, block_size: int) -> GridPlanes:
+    """source's coefficients laid on the block grid of block_size (regioncodec's padded planes).
+
+    Blocks past the source's own (its MCU padding, and the grid's) are flat
+    copies of the nearest edge block's DC: they lie outside the image, which
+    a decoder crops away.
+    """
+    problem = unsupported_layout(source, block_size)
+    if problem:
+        raise InputError(problem)
+    rows, cols = -(-source.height // block_size), -(-source.width // block_size)
+    per = block_size // DCT
+    luma = _pad_blocks(source.planes[0], rows * per, cols * per)
+    if source.colour_space == "L":
+        return GridPlanes(luma, None, source.tables[0], None)
+    chroma = np.stack([_pad_blocks(p, rows * per // 2, cols * per // 2) for p in source.planes[1:3]])
+    return GridPlanes(luma, chroma, source.tables[0], source.tables[1])
+
+
+def requantise(coefficients: np.ndarray, source_table: np.ndarray, target_table: np.ndarray) -> np.ndarray:
+    """Coefficients quantised with source_table re-expressed in target_table's steps, rounded as libjpeg rounds.
+
+    Each value c becomes round(c * Qs / Qt), halves away from zero (libjpeg's
+    (x + q/2) / q on magnitudes), exactly, and within the magnitudes baseline
+    Huffman coding allows (COEFFICIENT_LIMIT). In single precision, for speed:
+    c * Qs < 2^24 is exact, the quotient is correctly rounded, and within the
+    limits its error (< 2^-24 of 2^11) is far below its distance from any
+    half, at least 1/(2 Qt) >= 1/510.
+    """
+    scaled = coefficients.astype(np.float32)
+    scaled *= source_table.astype(np.float32)
+    scaled /= target_table.astype(np.float32)
+    magnitude = np.abs(scaled)
+    magnitude += 0.5
+    np.floor(magnitude, out=magnitude)
+    np.minimum(magnitude, COEFFICIENT_LIMIT, out=magnitude)
+    np.copysign(magnitude, scaled, out=magnitude)
+    return magnitude.astype(np.int16)
+
+
+def pack_blocks(plane: np.ndarray, cells: np.ndarray, per_cell: int) -> np.ndarray:
+    """The mosaic (spec §7.1) of a coefficient plane's cells where cells is True: (rows, cols, 8, 8).
+
+    Each cell is per_cell x per_cell DCT blocks. Spare cells after the last
+    are flat at the last block's DC: zero AC, which decodes to a flat block
+    and costs a couple of bits per block.
+    """
+    grid_cols = cells.shape[1]
+    blocks = cell_blocks(plane, cells, per_cell)
+    count = len(blocks)
+    if not count:
+        raise InputError("a region with no blocks has no mosaic")
+    cols = min(count, grid_cols)
+    rows = -(-count // cols)
+    spare = rows * cols - count
+    if spare:
+        flat = np.zeros((spare, per_cell, per_cell, DCT, DCT), plane.dtype)
+        flat[..., 0, 0] = blocks[-1, -1, -1, 0, 0]
+        blocks = np.concatenate([blocks, flat])
+    tiled = blocks.reshape(rows, cols, per_cell, per_cell, DCT, DCT).transpose(0, 2, 1, 3, 4, 5)
+    return np.ascontiguousarray(tiled.reshape(rows * per_cell, cols * per_cell, DCT, DCT))
+
+
+def unpack_blocks(mosaic: np.ndarray, cells: np.ndarray, per_cell: int, plane: np.ndarray) -> None:
+    """Scatter a mosaic made by pack_blocks back into plane where cells is True."""
+    tiles = _cell_view(mosaic, per_cell).reshape(-1, per_cell, per_cell, DCT, DCT)
+    _cell_view(plane, per_cell)[cells] = tiles[: int(cells.sum())]
+
+
+def cell_blocks(plane: np.ndarray, cells: np.ndarray, per_cell: int) -> np.ndarray:
+    """The DCT blocks of plane's cells where cells is True, in raster order: (N, per_cell, per_cell, 8, 8)."""
+    return _cell_view(plane, per_cell)[cells]
+
+
+def _cell_view(plane: np.ndarray, per_cell: int) -> np.ndarray:
+    """A (rows, cols, per_cell, per_cell, 8, 8) view of a coefficient plane cut into cells of per_cell blocks."""
+    rows, cols = plane.shape[0] // per_cell, plane.shape[1] // per_cell
+    return plane.reshape(rows, per_cell, cols, per_cell, DCT, DCT).swapaxes(1, 2)
+
+
+def layer_streams(
+    planes: GridPlanes,
+    cells: np.ndarray,
+    block_size: int,
+    tables: tuple[np.ndarray, np.ndarray | None] | None = None,
+) -> tuple[bytes, ...]:
+    """A JPEG layer's streams (spec §7.1, §7.2) for the cells where cells is True, from coefficients.
+
+    With tables None the blocks keep planes' own coefficients and tables
+    exactly (a lossless layer); otherwise they are requantised to tables
+    (luma, chroma). Returns the luma stream and, for colour, the Cb-over-Cr
+    chroma stream: greyscale baseline JPEGs, Huffman-optimised.
+    """
+    per = block_size // DCT
+    luma_target, chroma_target = (None, None) if tables is None else tables
+    streams = [write_greyscale(*_mosaic([planes.luma], planes.luma_table, cells, per, luma_target))]
+    if planes.chroma is not None and planes.chroma_table is not None:
+        target = None if tables is None else chroma_target
+        streams.append(write_greyscale(*_mosaic(list(planes.chroma), planes.chroma_table, cells, per // 2, target)))
+    return tuple(streams)
+
+
+def region_stream(
+    planes: Sequence[np.ndarray],
+    table: np.ndarray,
+    cells: np.ndarray,
+    per_cell: int,
+    choose: Callable[[np.ndarray], Sequence[int]] | None,
+) -> bytes:
+    """One stream of a region's layer from coefficients: the mosaic of planes' cells (several planes one above
+    the other: Cb over Cr), per_cell x per_cell DCT blocks per cell.
+
+    With choose None, the coefficients and table are kept exactly (a
+    lossless layer). Otherwise they are requantised to the table choose
+    picks for the mosaic's samples (decoded by samples_of), as the pixel
+    coder picks one for its plane: its fidelity and size, without a second
+    rounding to pixels.
+    """
+    blocks, kept_table = _mosaic(planes, table, cells, per_cell, None)
+    if choose is None:
+        return write_greyscale(blocks, kept_table)
+    target = np.array(choose(samples_of(sampled_blocks(blocks), table)), np.uint16).reshape(DCT, DCT)
+    return write_greyscale(requantise(blocks, table, target), target)
+
+
+def sampled_blocks(blocks: np.ndarray) -> np.ndarray:
+    """The blocks (rows, cols, 8, 8) on the regular grid quantise.matched_table measures a plane's on.
+
+    matched_table looks at about SAMPLE_BLOCKS blocks, every step-th row and
+    column of them: only those need decoding to choose a table (a twelfth of
+    a 12-megapixel background's).
+    """
+    rows, cols = blocks.shape[:2]
+    step = max(1, int(np.ceil(np.sqrt(rows * cols / quantise.SAMPLE_BLOCKS))))
+    return blocks[::step, ::step]
+
+
+def samples_of(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The 8-bit plane (rows * 8, cols * 8) that coefficient blocks (rows, cols, 8, 8) quantised with table decode to.
+
+    An exact inverse DCT in floating point, rounded and clipped: within a
+    level of libjpeg's integer one, and far cheaper than writing a JPEG to
+    decode it (it only guides the choice of a table).
+    """
+    values = blocks.astype(np.float64) * table.astype(np.float64)
+    samples = _IDCT @ values @ _IDCT.T + 128.0  # each block: M Y M^T
+    rows, cols = blocks.shape[:2]
+    plane = np.clip(np.rint(samples), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(plane.transpose(0, 2, 1, 3).reshape(rows * DCT, cols * DCT))
+
+
+def _idct_matrix() -> np.ndarray:
+    """The 8x8 matrix M with samples = M @ coefficients @ M.T for the orthonormal 2-D DCT of T.81 A.3.3."""
+    index = np.arange(DCT, dtype=np.float64)
+    scale = np.full(DCT, np.sqrt(2 / DCT))
+    scale[0] = np.sqrt(1 / DCT)
+    return np.cos(np.outer(2 * index + 1, index) * np.pi / (2 * DCT)) * scale  # [x, u]
+
+
+_IDCT = _idct_matrix()
+
+
+def matched_tables(
+    planes: GridPlanes, cells: np.ndarray, block_size: int, quality: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tables region_stream requantises these cells to at quality (quantise.matched_table's, on samples_of)."""
+    per = block_size // DCT
+    found = []
+    for stack, table, standard in (
+        ([planes.luma], planes.luma_table, standard_tables(quality)[0]),
+        ([] if planes.chroma is None else list(planes.chroma), planes.chroma_table, standard_tables(quality)[1]),
+    ):
+        if stack and table is not None:
+            blocks = _mosaic(stack, table, cells, per // (1 if stack[0] is planes.luma else 2), None)[0]
+            chosen = quantise.matched_table(samples_of(blocks, table), [int(v) for v in standard.ravel()])
+            found.append(np.array(chosen, np.uint16).reshape(DCT, DCT))
+    return found[0], found[1] if len(found) > 1 else None
+
+
+def _mosaic(
+    planes: Sequence[np.ndarray], table: np.ndarray, cells: np.ndarray, per_cell: int, target: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The mosaic of planes' cells (stacked), requantised to target if given, and its table."""
+    blocks = np.concatenate([pack_blocks(plane, cells, per_cell) for plane in planes])
+    if target is None:
+        return blocks, table
+    return requantise(blocks, table, target), target
+
+
+def available() -> bool:
+    """Whether jpeglib (the extra regioncodec[jpeg]) can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("jpeglib") is not None
+
+
+def write_greyscale(blocks: np.ndarray, table: np.ndarray) -> bytes:
+    """A greyscale baseline JPEG of coefficient blocks (rows, cols, 8, 8) quantised with table."""
+    return _write([blocks], [table], None)
+
+
+def write_colour(planes: GridPlanes, width: int, height: int) -> bytes:
+    """A baseline JPEG of planes' coefficients (4:2:0 colour, or greyscale), width x height pixels.
+
+    The planes may reach past the image (a block grid): only the blocks of
+    the image's own MCUs are written, and the frame header is given the
+    exact size, so every decoder crops as the .rgc decoder does.
+    """
+    if planes.chroma is None:
+        rows, cols = -(-height // DCT), -(-width // DCT)
+        return _write([planes.luma[:rows, :cols]], [planes.luma_table], (width, height))
+    if planes.chroma_table is None:
+        raise InputError("colour planes need a chroma table")
+    rows, cols = -(-height // MCU_420), -(-width // MCU_420)
+    components = [planes.luma[: 2 * rows, : 2 * cols], planes.chroma[0, :rows, :cols], planes.chroma[1, :rows, :cols]]
+    return _write(components, [planes.luma_table, planes.chroma_table], (width, height))
+
+
+def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The coefficient blocks (rows, cols, 8, 8) and table of a greyscale JPEG stream."""
+    source = read_coefficients(data)
+    if len(source.planes) != 1:
+        raise InputError(f"a mosaic stream has one component, not {len(source.planes)}")
+    return source.planes[0], source.tables[0]
+
+
+def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = None) -> bytes:
+    """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, from its DCT coefficients.
+
+    The highest-quality region that has blocks (the foreground) keeps its
+    coefficients and tables exactly; every other region's coefficients are
+    requantised to those tables (c' = round(c * Q_region / Q_fg)), so each
+    decodes as in the .rgc to within half a foreground step. EXIF, the ICC
+    profile and XMP are carried over unless strip.
+
+    Regions that hold no JPEG coefficients of the image's blocks (WebP and
+    AVIF canvases, layers at 1/2 or 1/4 resolution: pixel_regions) take the
+    pixel step instead: the decoded image's blocks, transformed and quantised
+    with the same tables, as a JPEG encoder would; not lossless there. A file
+    of canvases only gets libjpeg's tables at its top quality. A file with
+    alpha is refused (InputError): JPEG has none. FormatError and LimitError
+    as for decode; MissingDependency without jpeglib.
+    """
+    from . import container  # the container reader is only needed here
+
+    parsed = container.read(rgc) if max_pixels is None else container.read(rgc, max_pixels=max_pixels)
+    header = parsed.header
+    if header.mode in ("LA", "RGBA"):
+        raise InputError(
+            "cannot export a file with alpha as one JPEG, which has none "
+            "(rcodec decode IN.rgc OUT.jpg flattens it onto a background colour)"
+        )
+    coded = [layer for layer in parsed.layers if layer.streams]
+    redone = dict(pixel_regions(parsed))
+    per = header.block_size // DCT
+    rows, cols = header.grid_shape
+    colour = header.colour == "RGB"
+    luma = np.zeros((rows * per, cols * per, DCT, DCT), np.int16)
+    chroma = np.zeros((2, rows * per // 2, cols * per // 2, DCT, DCT), np.int16) if colour else None
+    top = coded[-1]  # layers come in region order, rising in quality
+    chroma_table: np.ndarray | None
+    if top.region in redone:
+        luma_table, chroma_table = standard_tables(top.quality)
+    else:
+        luma_table, chroma_table = read_greyscale(top.streams[0])[1], None
+        if colour:
+            chroma_table = read_greyscale(top.streams[1])[1]
+    chroma_table = chroma_table if colour else None
+    for layer in coded:
+        if layer.region in redone:
+            continue
+        cells = parsed.block_map == layer.region
+        mosaic_rows, mosaic_cols = _mosaic_blocks(int(cells.sum()), cols, per)
+        blocks, table = read_greyscale(layer.streams[0])
+        _check_blocks(blocks, (mosaic_rows, mosaic_cols), layer.region)
+        unpack_blocks(requantise(blocks, table, luma_table), cells, per, luma)
+        if chroma is not None and chroma_table is not None:
+            stack, table = read_greyscale(layer.streams[1])
+            _check_blocks(stack, (mosaic_rows, mosaic_cols // 2), layer.region)  # Cb over Cr: as many rows
+            stack = requantise(stack, table, chroma_table)
+            for index, part in enumerate(np.split(stack, 2)):
+                unpack_blocks(part, cells, per // 2, chroma[index])
+    if redone:
+        _pixel_step(parsed, np.isin(parsed.block_map, list(redone)), luma, chroma, luma_table, chroma_table)
+    data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
+    if strip:
+        return data
+    return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
+
+
+def pixel_regions(parsed: object) -> list[tuple[int, str]]:
+    """(region, why) for each region of a parsed .rgc file (container.Container) that export_jpeg codes from
+    decoded pixels, not from its coefficients."""
+    from .container import Container
+
+    assert isinstance(parsed, Container)
+    found = []
+    for layer in parsed.layers:
+        if layer.streams and layer.codec != "jpeg":
+            found.append((layer.region, f"a {layer.codec} canvas"))
+        elif layer.streams and layer.scale != 1:
+            found.append((layer.region, f"at 1/{layer.scale} resolution"))
+    return found
+
+
+def _pixel_step(
+    parsed: object,
+    cells: np.ndarray,
+    luma: np.ndarray,
+    chroma: np.ndarray | None,
+    luma_table: np.ndarray,
+    chroma_table: np.ndarray | None,
+) -> None:
+    """Fill the blocks of cells in luma (and chroma) with the decoded image's, transformed and quantised."""
+    from . import decoder, planes
+    from .container import Container
+
+    assert isinstance(parsed, Container)
+    header = parsed.header
+    padded = planes.pad_to_blocks(decoder.decode_container(parsed), header.block_size)
+    per = header.block_size // DCT
+    if chroma is None:
+        layout_planes = [(padded, luma, luma_table, per)]
+    else:
+        y, cbcr = planes.rgb_to_planes(padded)
+        assert chroma_table is not None
+        layout_planes = [(y, luma, luma_table, per), (cbcr[0], chroma[0], chroma_table, per // 2)]
+        layout_planes.append((cbcr[1], chroma[1], chroma_table, per // 2))
+    for plane, target, table, per_cell in layout_planes:
+        blocks = quantised_blocks(plane, table)
+        _cell_view(target, per_cell)[cells] = _cell_view(blocks, per_cell)[cells]
+
+
+def quantised_blocks(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The quantised DCT blocks (rows, cols, 8, 8) of an 8-bit plane whose sides are multiples of 8, as a JPEG
+    encoder makes them (T.81 A.3.3, samples less 128; rounded to the nearest step, halves away from zero)."""
+    rows, cols = plane.shape[0] // DCT, plane.shape[1] // DCT
+    samples = plane.reshape(rows, DCT, cols, DCT).transpose(0, 2, 1, 3).astype(np.float64) - 128.0
+    coefficients = _IDCT.T @ samples @ _IDCT
+    steps = table.astype(np.float64)
+    return (np.sign(coefficients) * np.floor(np.abs(coefficients) / steps + 0.5)).astype(np.int16)
+
+
+def _mosaic_blocks(count: int, grid_cols: int, per: int) -> tuple[int, int]:
+    """Rows and columns of 8x8 blocks in the luma mosaic of count cells (spec §7.1)."""
+    cols = min(count, grid_cols)
+    return -(-count // cols) * per, cols * per
+
+
+def _check_blocks(blocks: np.ndarray, shape: tuple[int, int], region: int) -> None:
+    """FormatError unless a stream holds exactly shape (rows, cols) 8x8 blocks (the container checked the size)."""
+    from .errors import FormatError
+
+    if blocks.shape[:2] != shape:
+        raise FormatError(f"region {region}'s stream has {blocks.shape[:2]} blocks, its mosaic {shape}")
+
+
+def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xmp: bytes | None) -> bytes:
+    """A JPEG's bytes with segments for EXIF (TIFF data, with or without Pillow's Exif prefix), ICC profile and XMP.
+
+    They go after SOI and the JFIF APP0 segment (which must come first) if
+    there is one.
+
+    EXIF and XMP must each fit one segment (InputError otherwise); an ICC
+    profile is cut into as many APP2 segments as it needs.
+    """
+    segments = []
+    if exif:
+        payload = exif if exif.startswith(EXIF_PREFIX) else EXIF_PREFIX + exif
+        segments.append((APP1, payload))
+    if icc_profile:
+        pieces = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
+        if len(pieces) > ICC_MAX_SEGMENTS:
+            raise InputError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
+        segments += [(APP2, ICC_PREFIX + bytes((n + 1, len(pieces))) + piece) for n, piece in enumerate(pieces)]
+    if xmp:
+        segments.append((APP1, XMP_PREFIX + xmp))
+    too_long = [hex(marker) for marker, payload in segments if len(payload) > SEGMENT_MAX]
+    if too_long:
+        raise InputError(f"metadata too long for one JPEG segment: {too_long}")
+    packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for marker, p in segments)
+    at = 2
+    if data[2:4] == b"\xff\xe0":  # JFIF APP0: keep it first
+        at = 4 + int.from_bytes(data[4:6], "big")
+    return data[:at] + packed + data[at:]
+
+
+def _pad_blocks(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """plane (r, c, 8, 8) grown to (rows, cols, 8, 8); new blocks are flat at the DC of the nearest edge block."""
+    have_rows, have_cols = plane.shape[:2]
+    out = np.zeros((rows, cols, DCT, DCT), np.int16)
+    out[:have_rows, :have_cols] = plane[:rows, :cols]
+    out[:have_rows, have_cols:, 0, 0] = plane[:rows, -1:, 0, 0]
+    out[have_rows:, :, 0, 0] = out[have_rows - 1 : have_rows, :, 0, 0]
+    return out
+
+
+def _write(components: list[np.ndarray], tables: list[np.ndarray], size: tuple[int, int] | None) -> bytes:
+    """A baseline JPEG of one (grey) or three (4:2:0 YCbCr) components; size, if given, goes in its frame header."""
+    jpeglib = _jpeglib()
+    if any(int(t.max()) > MAX_BASELINE_STEP or int(t.min()) < 1 for t in tables):
+        raise InputError("baseline quantisation steps are 1..255")
+    grey = len(components) == 1
+    qt = np.stack([np.asarray(t, np.uint16).reshape(DCT, DCT) for t in tables])
+    arrays = [np.ascontiguousarray(c, np.int16) for c in components]
+    image = jpeglib.from_dct(Y=arrays[0], qt=qt) if grey else jpeglib.from_dct(*arrays, qt=qt, quant_tbl_no=[0, 1, 1])
+    with _scratch() as path:
+        try:
+            image.write_dct(path, flags=OPTIMIZE)
+        except OSError:
+            raise
+        except Exception as exc:  # libjpeg's errors come out of jpeglib as assorted exception types
+            raise WriteError(f"libjpeg could not write a JPEG into a temporary file: {exc}") from None
+        with open(path, "rb") as file:
+            data = file.read()
+    return data if size is None else _with_size(data, *size)
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[str]:
+    """The path of a temporary file for jpeglib, which reads and writes named files only; WriteError if the system
+    refuses it.
+
+    On Linux an anonymous file in memory (memfd), named through /proc: no
+    disk, nothing to clean up; elsewhere a file in a temporary folder.
+    """
+    try:
+        if hasattr(os, "memfd_create") and os.path.isdir(PROC_FDS):
+            descriptor = os.memfd_create("rgc-dct", os.MFD_CLOEXEC)
+            try:
+                yield f"{PROC_FDS}/{descriptor}"
+            finally:
+                os.close(descriptor)
+        else:
+            with tempfile.TemporaryDirectory(prefix="rgc-dct-") as folder:
+                yield os.path.join(folder, "scratch.jpg")
+    except OSError as exc:  # a full disk or a file size limit: as for any other output, not a bug
+        raise WriteError(f"cannot write a temporary file for libjpeg: {exc.strerror or exc}") from None
+
+
+def _with_size(data: bytes, width: int, height: int) -> bytes:
+    """data with its baseline frame header's size set to width x height (the MCU count must not change)."""
+    offset = 2
+    while offset + 4 <= len(data):
+        marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
+        if marker == SOF0:
+            at = offset + SOF_SIZE_OFFSET
+            return data[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[at + 4 :]
+        offset += 2 + length
+    raise RuntimeError("libjpeg wrote no baseline frame header")
+
+
+def _jpeglib():  # type: ignore[no-untyped-def]
+    """The jpeglib module, or MissingDependency with the way to get it."""
+    try:
+        import jpeglib
+    except ImportError:
+        raise MissingDependency("DCT-domain JPEG needs jpeglib: pip install 'regioncodec[jpeg]'") from None
+    return jpeglib
