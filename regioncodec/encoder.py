@@ -94,6 +94,11 @@ def _check_fits(colour: np.ndarray, settings: EncodeSettings) -> None:
                 f"image is {width}x{height}; with {settings.block_size}-pixel blocks each side must be at most "
                 f"{largest}, so that it pads to whole blocks within JPEG's limit of {codec.max_side}"
             )
+    elif max(width, height) > codec.max_side:  # a canvas at scale 1 may span the image (spec §12)
+        raise InputError(
+            f"image is {width}x{height}; {codec.name} pictures are at most {codec.max_side} pixels a side "
+            "(the limit its decoder keeps); use jpeg"
+        )
 
 
 def _target_size(settings: EncodeSettings, header: Header) -> int | None:

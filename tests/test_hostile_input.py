@@ -121,3 +121,10 @@ def test_past_crashes_stay_fixed(path: Path) -> None:
     """Each once crashed decode or blew its time or memory; replayed with the pixel limit as is and raised."""
     decoded_or_refused(path.read_bytes())
     decoded_or_refused(path.read_bytes(), max_pixels=2**40)
+
+
+@pytest.mark.parametrize("codec", ["avif", "webp"])
+def test_canvases_past_their_codecs_side_are_refused_before_decoding(codec: str) -> None:
+    """A 40000-pixel-wide canvas: encode refuses to write one (test_hostile_encode), decode to read one."""
+    data = (DATA / "regressions" / f"{codec}-canvas-40000-wide.rgc").read_bytes()
+    refused(data, FormatError, f"past the {regioncodec.codecs.CODECS[codec].max_side}-pixel side")

@@ -96,6 +96,10 @@ class PictureCodec:
         """
         from PIL import Image
 
+        if max(shape) > self.max_side:
+            raise FormatError(
+                f"{what} must be {shape[1]}x{shape[0]}, past the {self.max_side}-pixel side of {self.format} (§12)"
+            )
         if not self.available():
             raise FormatError(f"{what} is {self.format}, which this Pillow cannot read; install a Pillow built with it")
         try:
