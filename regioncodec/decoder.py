@@ -48,10 +48,7 @@ def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ..
     anything of the image's size is allocated (step 5).
     """
     coded = [layer for layer in layers if layer.streams]
-    shapes = {layer.region: stream_shapes(header, block_map, layer) for layer in coded}
-    for layer in coded:
-        for stream, (shape, what) in zip(layer.streams, shapes[layer.region], strict=True):
-            CODECS[layer.codec].check(stream, shape, what)
+    shapes = check_streams(header, block_map, layers)
     if coded and CODECS[coded[0].codec].layout != MOSAIC:
         return _canvas_image(header, block_map, coded, shapes)
     planes = _planes(header, block_map, coded)
@@ -74,6 +71,17 @@ def _cropped(plane: np.ndarray, height: int, width: int) -> np.ndarray:
         rows = min(band, height - top)
         flat[top * width : (top + rows) * width].reshape(rows, width)[...] = plane[top : top + rows, :width]
     return flat[: height * width].reshape(height, width)
+
+
+def check_streams(
+    header: Header, block_map: np.ndarray, layers: tuple[Layer, ...] | list[Layer]
+) -> dict[int, list[tuple[tuple[int, int], str]]]:
+    """Check every stream's header against its mosaic or canvas (§11.1 step 5); the shapes, by region."""
+    shapes = {layer.region: stream_shapes(header, block_map, layer) for layer in layers if layer.streams}
+    for layer in layers:
+        for stream, (shape, what) in zip(layer.streams, shapes.get(layer.region, []), strict=True):
+            CODECS[layer.codec].check(stream, shape, what)
+    return shapes
 
 
 def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[tuple[tuple[int, int], str]]:
@@ -236,6 +244,8 @@ def planes_to_rgb(planes: Planes, height: int, width: int) -> np.ndarray:
 
 BAND_BYTES = 1 << 22  # a band of canvas rows is cut so that its uint32 RGB temporaries stay near 4 MB
 MAX_BLOCK = max(container.BLOCK_SIZES)  # bands start on block rows of every block size, and on every scale
+GREY_PARTS = 2  # a grey image's WebP canvases are decoded in halves: half an RGB picture (1.5x the grey image's
+# bytes) beside the image, not a whole one (3x), for 1.5 decodes' time
 
 
 def _canvas_image(
@@ -258,7 +268,8 @@ def _paste_layer(layer: Layer, cells: np.ndarray, stream: tuple[tuple[int, int],
     """Decode one canvas and paste its region into image; the picture is freed on return, before the next one."""
     box = layout.region_box(cells, block, image.shape[:2])
     shape, what = stream
-    with CODECS[layer.codec].opened(layer.streams[0], shape, what) as picture:  # type: ignore[union-attr]
+    parts = GREY_PARTS if image.ndim == 2 else 1
+    with CODECS[layer.codec].opened(layer.streams[0], shape, what, parts=parts) as picture:  # type: ignore[union-attr]
         _paste(picture, shape, layer.scale, cells, box, block, image[box])
 
 

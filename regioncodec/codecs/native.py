@@ -30,6 +30,19 @@ from ..errors import FormatError
 
 PROC_MAPS = Path("/proc/self/maps")  # where a Linux process sees which shared libraries it has loaded
 POINTER_BYTES = 8  # the struct offsets below are those of 64-bit builds
+# libwebp (decode.h, WEBP_DECODER_ABI_VERSION 0x0209, unchanged since libwebp 0.5), 64-bit: WebPDecoderConfig is
+# WebPBitstreamFeatures (width, height, has_alpha, has_animation, format, pad[5]: 40 bytes), WebPDecBuffer
+# (colorspace, width, height, is_external_memory, then the RGBA buffer: rgba pointer, stride, size; 120 bytes in all)
+# and WebPDecoderOptions (bypass_filtering, no_fancy_upsampling, use_cropping, crop_left, crop_top, crop_width,
+# crop_height, ...). libwebp only checks the major byte of the version.
+WEBP_DECODER_ABI = 0x0209
+WEBP_CONFIG_SIZE = 256  # bytes reserved for a WebPDecoderConfig (236 in this version)
+WEBP_INPUT_WIDTH, WEBP_INPUT_HEIGHT = 0, 4
+WEBP_OUTPUT_IS_EXTERNAL, WEBP_OUTPUT_RGBA, WEBP_OUTPUT_STRIDE, WEBP_OUTPUT_SIZE = 40 + 12, 40 + 16, 40 + 24, 40 + 32
+WEBP_OPTIONS = 40 + 120
+WEBP_OPTIONS_USE_CROPPING, WEBP_OPTIONS_CROP_TOP = WEBP_OPTIONS + 8, WEBP_OPTIONS + 16
+WEBP_OPTIONS_CROP_WIDTH, WEBP_OPTIONS_CROP_HEIGHT = WEBP_OPTIONS + 20, WEBP_OPTIONS + 24
+WEBP_PART_MARGIN = 4  # rows decoded beyond a part: fancy upsampling mirrors chroma at a crop's edges
 # libavif 1.x (avif.h), 64-bit. avifDecoder: codecChoice, maxThreads, ... strictFlags (11 x 4 bytes), then image.
 AVIF_DECODER_MAX_THREADS = 4
 AVIF_DECODER_IMAGE = 48
@@ -72,12 +85,22 @@ def _library(stem: str, plugin: str) -> ctypes.CDLL | None:
 
 @functools.cache
 def _webp() -> ctypes.CDLL | None:
-    """libwebp with WebPDecodeRGBInto typed, or None."""
+    """libwebp with the functions used here typed, or None."""
     lib = _library("libwebp", "_webp")
-    if lib is None or not hasattr(lib, "WebPDecodeRGBInto"):
+    if lib is None:
         return None
-    lib.WebPDecodeRGBInto.restype = ctypes.c_void_p
-    lib.WebPDecodeRGBInto.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    pointer, size, status = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
+    signatures = {
+        "WebPDecodeRGBInto": (pointer, [ctypes.c_char_p, size, pointer, size, ctypes.c_int]),
+        "WebPInitDecoderConfigInternal": (ctypes.c_int, [pointer, ctypes.c_int]),
+        "WebPGetFeaturesInternal": (status, [ctypes.c_char_p, size, pointer, ctypes.c_int]),
+        "WebPDecode": (status, [ctypes.c_char_p, size, pointer]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        function = getattr(lib, name, None)
+        if function is None:
+            return None
+        function.restype, function.argtypes = restype, argtypes
     return lib
 
 
@@ -95,6 +118,67 @@ def decode_webp(data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
     if not lib.WebPDecodeRGBInto(data, len(data), picture.ctypes.data, picture.nbytes, stride):
         raise FormatError(f"{what} is not a readable WEBP picture (libwebp could not decode it)")
     return picture
+
+
+class WebpPicture:
+    """A WebP picture decoded a part at a time (libwebp's cropping), for grey images: a part, not the whole
+    RGB picture, lives beside the grey image. libwebp decodes a VP8 picture down to the part's last row each
+    time, so decoding in WEBP_PARTS parts costs (parts + 1) / 2 whole decodes."""
+
+    def __init__(self, data: bytes, shape: tuple[int, int], what: str, parts: int) -> None:
+        self.lib = _webp()
+        assert self.lib is not None
+        self.data, self.shape, self.what = data, shape, what
+        self.part_rows = -(-shape[0] // parts) + 1 & ~1  # even, so that every part starts on a chroma row
+        self.first, self.part = 0, np.empty((0, shape[1], 3), np.uint8)
+        config = self._config()
+        if self.lib.WebPGetFeaturesInternal(data, len(data), ctypes.addressof(config), WEBP_DECODER_ABI) != 0:
+            raise FormatError(f"{what} is not a readable WEBP picture (libwebp cannot read its header)")
+        if [_i32(config, WEBP_INPUT_WIDTH), _i32(config, WEBP_INPUT_HEIGHT)] != [shape[1], shape[0]]:
+            raise FormatError(f"{what} has another size in libwebp's reading than in its header")
+
+    def _config(self) -> ctypes.Array[ctypes.c_uint8]:
+        """A WebPDecoderConfig initialised by libwebp."""
+        assert self.lib is not None
+        config = (ctypes.c_uint8 * WEBP_CONFIG_SIZE)()
+        if not self.lib.WebPInitDecoderConfigInternal(ctypes.addressof(config), WEBP_DECODER_ABI):
+            raise FormatError(f"{self.what} cannot be decoded: this libwebp's decoder interface is another version")
+        return config
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """RGB rows start..stop, exactly as decoding the whole picture gives them (requests go down the picture)."""
+        if not (self.first <= start and stop <= self.first + len(self.part)):
+            self._decode_part(start, stop)
+        return self.part[start - self.first : stop - self.first]
+
+    def _decode_part(self, start: int, stop: int) -> None:
+        """Decode a part of the picture that holds rows start..stop, and at least part_rows rows from start."""
+        assert self.lib is not None
+        self.part = np.empty((0, self.shape[1], 3), np.uint8)  # freed before the next part is made
+        first = max(0, start - WEBP_PART_MARGIN) & ~1
+        last = min(self.shape[0], max(stop, first + self.part_rows) + WEBP_PART_MARGIN)
+        part = np.empty((last - first, self.shape[1], 3), np.uint8)
+        config = self._config()
+        for offset, value in (
+            (WEBP_OUTPUT_IS_EXTERNAL, 1),
+            (WEBP_OPTIONS_USE_CROPPING, 1),
+            (WEBP_OPTIONS_CROP_TOP, first),
+            (WEBP_OPTIONS_CROP_WIDTH, self.shape[1]),
+            (WEBP_OPTIONS_CROP_HEIGHT, last - first),
+        ):
+            ctypes.c_int32.from_buffer(config, offset).value = value
+        ctypes.c_void_p.from_buffer(config, WEBP_OUTPUT_RGBA).value = part.ctypes.data
+        ctypes.c_int32.from_buffer(config, WEBP_OUTPUT_STRIDE).value = part.strides[0]
+        ctypes.c_size_t.from_buffer(config, WEBP_OUTPUT_SIZE).value = part.nbytes
+        if self.lib.WebPDecode(self.data, len(self.data), ctypes.addressof(config)) != 0:
+            raise FormatError(f"{self.what} is not a readable WEBP picture (libwebp could not decode it)")
+        margin = 0 if first == 0 else WEBP_PART_MARGIN
+        self.first, self.part = first + margin, part[margin : len(part) - (last < self.shape[0]) * WEBP_PART_MARGIN]
+
+
+def _i32(buffer: ctypes.Array[ctypes.c_uint8], offset: int) -> int:
+    """The native int32 at offset in buffer."""
+    return ctypes.c_int32.from_buffer(buffer, offset).value
 
 
 @functools.cache

@@ -109,18 +109,21 @@ class PictureCodec:
             return picture.rows(0, shape[0])
 
     @contextlib.contextmanager
-    def opened(self, data: bytes, shape: tuple[int, int], what: str) -> Iterator[Rows]:
+    def opened(self, data: bytes, shape: tuple[int, int], what: str, *, parts: int = 1) -> Iterator[Rows]:
         """A picture, checked to be one RGB picture of exactly shape (rows, cols), whose rows are read on demand.
 
         Pillow checks the header. libwebp then decodes straight into the one
-        array of the picture, and libavif keeps its YUV planes and converts
-        rows as they are asked for (native.py); without those libraries,
-        OpenCV (built with the same libwebp and libavif) decodes the picture.
+        array of the picture (or, with parts > 1, into one part at a time),
+        and libavif keeps its YUV planes and converts rows as they are asked
+        for (native.py); without those libraries, OpenCV (built with the same
+        libwebp and libavif) decodes the picture.
         """
         self.check(data, shape, what)
         if self.name == "avif" and native.avif_available():
             with native.avif_picture(data, shape, what) as picture:
                 yield picture
+        elif self.name == "webp" and native.webp_available() and parts > 1:
+            yield native.WebpPicture(data, shape, what, parts)
         elif self.name == "webp" and native.webp_available():
             yield WholePicture(native.decode_webp(data, shape, what))
         else:
