@@ -94,15 +94,23 @@ def main() -> int:
     parser.add_argument("--large", type=float, default=50.0, help="size of the JPEG L and RGB cases (0: none)")
     parser.add_argument("--codecs", default="jpeg,webp,avif", help="codecs to measure, comma-separated")
     parser.add_argument("--modes", default=",".join(MODES), help="modes to measure, comma-separated")
-    parser.add_argument("--cache", type=Path, help="keep the coded files here and reuse them (WebP and AVIF code slowly)")
+    parser.add_argument(
+        "--cache", type=Path, help="keep the coded files here and reuse them (WebP and AVIF code slowly)"
+    )
     args = parser.parse_args()
     photos = [load_rgb(p) for p in image_paths(args.images)]
     modes = args.modes.split(",")
-    cases = [(codec, mode, scale, args.megapixels) for codec in args.codecs.split(",") for mode in modes for scale in SCALES]
+    cases = [
+        (codec, mode, scale, args.megapixels) for codec in args.codecs.split(",") for mode in modes for scale in SCALES
+    ]
     if args.large and "jpeg" in args.codecs.split(","):
         cases += [("jpeg", mode, scale, args.large) for mode in LARGE_MODES if mode in modes for scale in SCALES]
-    print(f"fg 90 / bg 30, segmented by encode; peak = VmHWM increase while decoding, image included; target {TARGET}x\n")
-    print(f"{'codec':<6}{'mode':<6}{'scale':>6}{'MP':>6}{'file MB':>9}{'image MB':>10}{'peak MB':>9}{'ratio':>7}  verdict")
+    print(
+        f"fg 90 / bg 30, segmented by encode; peak = VmHWM increase while decoding, image included; target {TARGET}x\n"
+    )
+    print(
+        f"{'codec':<6}{'mode':<6}{'scale':>6}{'MP':>6}{'file MB':>9}{'image MB':>10}{'peak MB':>9}{'ratio':>7}  verdict"
+    )
     missed = 0
     images: dict[tuple[str, float], np.ndarray] = {}
     for codec, mode, scale, megapixels in cases:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import container, layout
-from .codecs import CODECS, MOSAIC
+from .codecs import CODECS, MOSAIC, native
 from .codecs.picture import Rows
 from .container import Container, Header, Layer
 
@@ -242,7 +242,7 @@ def planes_to_rgb(planes: Planes, height: int, width: int) -> np.ndarray:
 
 # WebP and AVIF layers (§11.7)
 
-BAND_BYTES = 1 << 22  # a band of canvas rows is cut so that its uint32 RGB temporaries stay near 4 MB
+BAND_BYTES = 1 << 20  # bands of rows are cut so that their temporaries stay near 1 MB (uint32 RGB for canvases)
 MAX_BLOCK = max(container.BLOCK_SIZES)  # bands start on block rows of every block size, and on every scale
 GREY_PARTS = 2  # a grey image's WebP canvases are decoded in halves: half an RGB picture (1.5x the grey image's
 # bytes) beside the image, not a whole one (3x), for 1.5 decodes' time
@@ -264,17 +264,27 @@ def _canvas_image(
     return image
 
 
-def _paste_layer(layer: Layer, cells: np.ndarray, stream: tuple[tuple[int, int], str], block: int, image: np.ndarray) -> None:
+def _paste_layer(
+    layer: Layer, cells: np.ndarray, stream: tuple[tuple[int, int], str], block: int, image: np.ndarray
+) -> None:
     """Decode one canvas and paste its region into image; the picture is freed on return, before the next one."""
     box = layout.region_box(cells, block, image.shape[:2])
     shape, what = stream
     parts = GREY_PARTS if image.ndim == 2 else 1
     with CODECS[layer.codec].opened(layer.streams[0], shape, what, parts=parts) as picture:  # type: ignore[union-attr]
         _paste(picture, shape, layer.scale, cells, box, block, image[box])
+    del picture
+    native.release_freed_memory()
 
 
 def _paste(
-    picture: Rows, shape: tuple[int, int], scale: int, cells: np.ndarray, box: layout.Box, block: int, target: np.ndarray
+    picture: Rows,
+    shape: tuple[int, int],
+    scale: int,
+    cells: np.ndarray,
+    box: layout.Box,
+    block: int,
+    target: np.ndarray,
 ) -> None:
     """Copy the region's pixels of a canvas of shape (enlarged by scale, grey if target is) into target, in bands."""
     rows, cols = target.shape[:2]
@@ -312,10 +322,11 @@ def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
-    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, a band of rows at a time."""
+    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, a band of rows (about BAND_BYTES of uint32) at a time."""
     grey = np.empty(rgb.shape[:2], np.uint8)
     weights = np.array(GREY_WEIGHTS, np.uint32)
-    for top in range(0, rgb.shape[0], BAND_ROWS):
-        band = rgb[top : top + BAND_ROWS].astype(np.uint32) @ weights
-        grey[top : top + BAND_ROWS] = (band + (1 << 15)) >> 16
+    rows = max(1, BAND_BYTES // (12 * max(1, rgb.shape[1])))
+    for top in range(0, rgb.shape[0], rows):
+        band = rgb[top : top + rows].astype(np.uint32) @ weights
+        grey[top : top + rows] = (band + (1 << 15)) >> 16
     return grey

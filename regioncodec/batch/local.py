@@ -43,12 +43,12 @@ def local_workers(jobs: int, count: int) -> Iterator[Workers]:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([run_tasks.__module__])  # each worker starts with regioncodec imported
-    start = {"mp_context": context, "initializer": _init_worker, "initargs": (os.getpid(),)}
-    pools = [cf.ProcessPoolExecutor(workers, **start)]  # type: ignore[arg-type]
+    batch = os.getpid()  # the process every worker watches
+    pools = [cf.ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(batch,))]
 
     def restart() -> None:
         pools[-1].shutdown(wait=False)  # broken: its calls have all failed already
-        pools.append(cf.ProcessPoolExecutor(workers, **start))  # type: ignore[arg-type]
+        pools.append(cf.ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(batch,)))
 
     try:
         yield Workers(lambda tasks: pools[-1].submit(run_tasks, tasks), workers, True, restart)

@@ -84,6 +84,24 @@ def _library(stem: str, plugin: str) -> ctypes.CDLL | None:
 
 
 @functools.cache
+def _libc_trim() -> ctypes._CFuncPtr | None:
+    """glibc's malloc_trim, or None elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        trim = ctypes.CDLL(None).malloc_trim
+        trim.restype, trim.argtypes = ctypes.c_int, [ctypes.c_size_t]
+        return trim  # type: ignore[no-any-return]
+    return None
+
+
+def release_freed_memory() -> None:
+    """Give the memory a freed picture held back to the system (glibc keeps freed heap memory otherwise, and a
+    picture's worth would then stay resident beside the next one)."""
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
 def _webp() -> ctypes.CDLL | None:
     """libwebp with the functions used here typed, or None."""
     lib = _library("libwebp", "_webp")
