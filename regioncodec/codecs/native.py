@@ -21,7 +21,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ def _library(stem: str, plugin: str) -> ctypes.CDLL | None:
 
 
 @functools.cache
-def _libc_trim() -> ctypes._CFuncPtr | None:
+def _libc_trim() -> Callable[[int], int] | None:
     """glibc's malloc_trim, or None elsewhere."""
     with contextlib.suppress(OSError, AttributeError):
         trim = ctypes.CDLL(None).malloc_trim
