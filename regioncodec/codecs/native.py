@@ -164,7 +164,9 @@ class WebpPicture:
         return config
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        """RGB rows start..stop, exactly as decoding the whole picture gives them (requests go down the picture)."""
+        """RGB rows start..stop (clipped to the picture), exactly as decoding it whole gives them (requests go down
+        the picture)."""
+        stop = min(stop, self.shape[0])
         if not (self.first <= start and stop <= self.first + len(self.part)):
             self._decode_part(start, stop)
         return self.part[start - self.first : stop - self.first]
@@ -288,7 +290,8 @@ class AvifPicture:
             raise FormatError(f"{self.what} is not a readable AVIF picture: {reason}")
 
     def rows(self, start: int, stop: int) -> np.ndarray:
-        """RGB rows start..stop of the picture, exactly as converting the whole picture gives them."""
+        """RGB rows start..stop of the picture (clipped to it), exactly as converting the whole picture gives them."""
+        stop = min(stop, self.shape[0])
         out = np.empty((stop - start, self.shape[1], 3), np.uint8)
         for top in range(start, stop, AVIF_BAND_ROWS):
             bottom = min(top + AVIF_BAND_ROWS, stop)
