@@ -58,14 +58,20 @@ AVIF_BAND_ROWS = 256  # rows of RGB converted at a time (even, so that 4:2:0 vie
 
 
 def _loaded(stem: str) -> str | None:
-    """The path of a loaded shared library whose file name starts with stem and a separator, if any."""
+    """The path of the loaded shared library stem (file name stem, then - or .) that Pillow uses, if any.
+
+    OpenCV's wheel may bring its own libavif: Pillow's (in pillow.libs, or a
+    system one) is preferred, as it is what the results are checked against.
+    """
+    paths = []
     with contextlib.suppress(OSError):
         for line in PROC_MAPS.read_text().splitlines():
             path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
             name = os.path.basename(path)
-            if name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", "."):
-                return path
-    return None
+            if name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", ".") and path not in paths:
+                paths.append(path)
+    preferred = [p for p in paths if "pillow" in p.lower()] + [p for p in paths if "opencv" not in p.lower()]
+    return (preferred or paths or [None])[0]
 
 
 def _library(stem: str, plugin: str) -> ctypes.CDLL | None:
