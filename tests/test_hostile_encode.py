@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, features
 
 import regioncodec
-from regioncodec import InputError, RegionCodecError
+from regioncodec import EncodeSettings, InputError, RegionCodecError, encoder
 from regioncodec.codecs import CODECS
 
 from .conftest import DATA
@@ -153,3 +153,21 @@ def test_canvas_codecs_refuse_images_past_their_decoders_limit(codec: str) -> No
     for bg_scale in (1, 4):
         with pytest.raises(InputError, match=f"{side}"):
             regioncodec.encode(wide, codec=codec, bg_scale=bg_scale, mask=np.zeros((16, side + 1), bool))
+
+
+@pytest.mark.parametrize(
+    "codec, shape, match",
+    [
+        ("jpeg", (32_768, 32_800), "more than the 1073741824 the decoder"),
+        ("avif", (16_385, 16_400), "268435456 in all"),
+        ("webp", (16_383, 16_384), "16383 pixels a side"),
+    ],
+)
+def test_encode_refuses_what_no_decoder_of_its_codec_reads(codec: str, shape: tuple[int, int], match: str) -> None:
+    """A JPEG stream past OpenCV's 2^30 pixels, an AVIF picture past libavif's 16384 x 16384: checked before any
+    work, on the image's size alone (the pixels here are one byte, strided)."""
+    image = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), shape, (0, 0))
+    settings = EncodeSettings(codec=codec, block_size=16)
+    with pytest.raises(InputError, match=match):
+        encoder._check_fits(image, settings)
+    encoder._check_fits(image[: shape[0] // 2, : shape[1] // 2], settings)  # half the size fits

@@ -66,6 +66,7 @@ class PictureCodec:
     name: str
     code: int  # §7
     max_side: int
+    max_pixels: int  # pictures with more pixels are refused by the codec's decoder
     layout: Literal["canvas"] = "canvas"
 
     @property
@@ -150,9 +151,10 @@ class PictureCodec:
         """
         from PIL import Image
 
-        if max(shape) > self.max_side:
+        if max(shape) > self.max_side or shape[0] * shape[1] > self.max_pixels:
             raise FormatError(
-                f"{what} must be {shape[1]}x{shape[0]}, past the {self.max_side}-pixel side of {self.format} (§12)"
+                f"{what} must be {shape[1]}x{shape[0]}, past the {self.max_side}-pixel side or the "
+                f"{self.max_pixels} pixels of {self.format} (§12)"
             )
         if not self.available():
             raise FormatError(f"{what} is {self.format}, which this Pillow cannot read; install a Pillow built with it")
@@ -208,5 +210,6 @@ def _has_box(data: bytes, kind: bytes) -> bool:
     return False
 
 
-WEBP = PictureCodec("webp", 2, max_side=16_383)  # libwebp's own limit
-AVIF = PictureCodec("avif", 3, max_side=32_768)  # libavif's default imageDimensionLimit, which Pillow's reader keeps
+WEBP = PictureCodec("webp", 2, max_side=16_383, max_pixels=16_383**2)  # libwebp's own limit, on either side
+# libavif's default imageDimensionLimit and imageSizeLimit (16384 x 16384), which Pillow's reader keeps
+AVIF = PictureCodec("avif", 3, max_side=32_768, max_pixels=16_384**2)
