@@ -71,7 +71,8 @@ def _loaded(stem: str) -> str | None:
             if name.startswith(stem) and name[len(stem) : len(stem) + 1] in ("-", ".") and path not in paths:
                 paths.append(path)
     preferred = [p for p in paths if "pillow" in p.lower()] + [p for p in paths if "opencv" not in p.lower()]
-    return (preferred or paths or [None])[0]
+    found = preferred or paths
+    return found[0] if found else None
 
 
 def _library(stem: str, plugin: str) -> ctypes.CDLL | None:
