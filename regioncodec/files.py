@@ -10,7 +10,8 @@ replaced it with a regular file).
 Where the system allows it (Linux: O_TMPFILE), the temporary file has no name
 until it is complete, so a writer killed with SIGKILL leaves nothing behind.
 Elsewhere it is named .NAME.<hex>.tmp and locked (flock) while its writer
-lives; the first write into a folder removes such files whose writer died.
+lives; the first write into a folder removes such files whose writer died (older than
+STALE_AFTER_SECONDS, so that one just made and not yet locked is left alone).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import secrets
 import signal
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -38,7 +40,8 @@ TEMP_TOKEN_BYTES = 4  # random bytes in a temporary file's name (.NAME.<hex>.tmp
 TEMP_NAME = re.compile(rf"\..+\.[0-9a-f]{{{2 * TEMP_TOKEN_BYTES}}}\.tmp")  # what write_atomic names its temporaries
 PROC_FD = Path("/proc/self/fd")  # linkat() through /proc names an O_TMPFILE file without privileges (open(2))
 # O_TMPFILE is refused by filesystems without it (EOPNOTSUPP, EISDIR on kernels before 3.11, EINVAL): named temporary
-UNNAMED_REFUSED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT)
+UNNAMED_REFUSED = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL)
+STALE_AFTER_SECONDS = 2.0  # a named temporary is locked an instant after it is made: younger ones are left alone
 KINDS = {  # what a target that is not a regular file is, for the message (stat.S_IFMT)
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
@@ -92,15 +95,16 @@ def remove_temporaries(path: Path) -> None:
     with contextlib.suppress(OSError):
         for entry in os.scandir(path.parent):
             if entry.name.startswith(prefix) and TEMP_NAME.fullmatch(entry.name):
-                _remove_if_dead(Path(entry.path))
+                _remove_if_dead(Path(entry.path), 0.0)  # its writer is known to be dead: however young
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete every temporary file of write_atomic in folder whose writer is dead (unlocked); return them."""
+    """Delete every temporary file of write_atomic in folder whose writer is dead (unlocked, and not made in the
+    last STALE_AFTER_SECONDS); return them."""
     removed = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
-            if TEMP_NAME.fullmatch(entry.name) and _remove_if_dead(Path(entry.path)):
+            if TEMP_NAME.fullmatch(entry.name) and _remove_if_dead(Path(entry.path), STALE_AFTER_SECONDS):
                 removed.append(Path(entry.path))
     return removed
 
@@ -113,8 +117,8 @@ def _sweep(folder: Path) -> None:
         _swept.add(key)
 
 
-def _remove_if_dead(temp: Path) -> bool:
-    """Unlink temp if it is a regular file no live writer holds locked; whether it was removed."""
+def _remove_if_dead(temp: Path, min_age: float) -> bool:
+    """Unlink temp if it is a regular file at least min_age seconds old that no live writer holds locked."""
     if fcntl is None:
         return False
     try:
@@ -122,7 +126,8 @@ def _remove_if_dead(temp: Path) -> bool:
     except OSError:
         return False
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode) or time.time() - status.st_mtime < min_age:
             return False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -107,6 +107,8 @@ def test_stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_pa
     stale = [tmp_path / ".x.bmp.0123abcd.tmp", tmp_path / ".other.png.89abcdef.tmp"]
     for path in stale:
         path.write_bytes(b"half")
+        os.utime(path, (time.time() - 60, time.time() - 60))  # left by a run killed a minute ago
+    (tmp_path / ".new.png.01234567.tmp").write_bytes(b"just made")  # a writer that has not locked it yet
     live = tmp_path / ".y.png.fedcba98.tmp"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'wb'); "
@@ -118,7 +120,8 @@ def test_stale_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_pa
         (tmp_path / "keep.tmp").write_bytes(b"not ours")
         files._swept.discard(os.path.abspath(tmp_path))
         files.write_atomic(tmp_path / "x.bmp", lambda handle: handle.write(b"whole"), force=False)
-        assert sorted(p.name for p in tmp_path.iterdir()) == [".y.png.fedcba98.tmp", "keep.tmp", "x.bmp"]
+        left = [".new.png.01234567.tmp", ".y.png.fedcba98.tmp", "keep.tmp", "x.bmp"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == left
     finally:
         holder.kill()
         holder.wait()
@@ -132,6 +135,7 @@ def test_a_rerun_with_skip_existing_removes_stale_temporaries(tmp_path: Path) ->
     assert rcodec("batch", folder, out, "--jobs", "1", "--quiet").returncode == 0
     stale = out / f".{SAMPLES[0].stem}.rgc.0badcafe.tmp"
     stale.write_bytes(b"half")
+    os.utime(stale, (time.time() - 60, time.time() - 60))
     assert rcodec("batch", folder, out, "--jobs", "1", "--quiet", "--skip-existing").returncode == 0
     assert [p.name for p in out.iterdir()] == [f"{SAMPLES[0].stem}.rgc"]
 
