@@ -182,3 +182,21 @@ def test_sigkill_of_a_batch_leaves_no_process(tmp_path: Path) -> None:
         os.kill(pid, signal.SIGKILL)
     assert not left, textwrap.shorten(f"processes left: {left}", 200)
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_named_temporaries_where_o_tmpfile_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without O_TMPFILE (NFS, FUSE) the temporary is named and locked while written; writes still land whole."""
+    monkeypatch.setattr(files, "PROC_FD", tmp_path / "no-proc")
+    seen: list[list[str]] = []
+
+    def write(handle: object) -> None:
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        handle.write(b"whole")  # type: ignore[attr-defined]
+
+    out = tmp_path / "out.bin"
+    files.write_atomic(out, write, force=False)
+    files.write_atomic(out, write, force=True)
+    assert all(len(names) == 1 and files.TEMP_NAME.fullmatch(names[0]) for names in seen[:1])
+    assert out.read_bytes() == b"whole" and [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+    with pytest.raises(WriteError, match="not a regular file"):
+        files.write_atomic(tmp_path, write, force=True)
