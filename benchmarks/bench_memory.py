@@ -37,6 +37,7 @@ TARGET = 3.0  # issue "round two": peak decode memory <= 3x the decoded image, e
 MODES = ("L", "LA", "RGB", "RGBA")  # every mode of spec §5
 SCALES = (1, 2, 4)  # every background scale of spec §7
 LARGE_MODES = ("L", "RGB")  # the issue's 50-megapixel cases (JPEG)
+CACHE = Path(__file__).resolve().parent.parent / "bench-out" / "memory"  # coded files, by codec, mode, scale, size
 CHILD = """
 import json, sys
 import cv2
@@ -95,7 +96,10 @@ def main() -> int:
     parser.add_argument("--codecs", default="jpeg,webp,avif", help="codecs to measure, comma-separated")
     parser.add_argument("--modes", default=",".join(MODES), help="modes to measure, comma-separated")
     parser.add_argument(
-        "--cache", type=Path, help="keep the coded files here and reuse them (WebP and AVIF code slowly)"
+        "--cache",
+        type=Path,
+        default=CACHE,
+        help="keep the coded files here and reuse them; WebP and AVIF code slowly (default %(default)s)",
     )
     args = parser.parse_args()
     photos = [load_rgb(p) for p in image_paths(args.images)]
