@@ -245,7 +245,8 @@ def planes_to_rgb(planes: Planes, height: int, width: int) -> np.ndarray:
 BAND_BYTES = 1 << 20  # bands of rows are cut so that their temporaries stay near 1 MB (uint32 RGB for canvases)
 MAX_BLOCK = max(container.BLOCK_SIZES)  # bands start on block rows of every block size, and on every scale
 GREY_PARTS = 3  # a grey image's WebP canvases are decoded in thirds: a third of an RGB picture (the grey image's
-# bytes) beside the image, not a whole one (3x), for 2 decodes' time (libwebp decodes down to each part's end)
+# bytes) beside the image, not a whole one (3x), for 2 decodes' time (libwebp decodes down to each part's end);
+# its AVIF canvases on one thread (dav1d's state for two threads is 2 MB more at 12 MP, and no faster on 2 cores)
 
 
 def _canvas_image(

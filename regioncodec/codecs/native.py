@@ -268,7 +268,7 @@ def _u32(buffer: ctypes.Array[ctypes.c_uint8], offset: int) -> int:
 class AvifPicture:
     """An AVIF picture decoded to YUV by libavif; its rows become RGB on demand, a band at a time."""
 
-    def __init__(self, data: bytes, shape: tuple[int, int], what: str) -> None:
+    def __init__(self, data: bytes, shape: tuple[int, int], what: str, threads: int | None = None) -> None:
         self.lib = _avif()
         assert self.lib is not None
         self.data, self.shape, self.what = data, shape, what  # data must outlive the decoder, which reads it in place
@@ -276,8 +276,9 @@ class AvifPicture:
         if not self.decoder:
             raise MemoryError("libavif could not create a decoder")
         try:
-            threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-            ctypes.c_int32.from_address(self.decoder + AVIF_DECODER_MAX_THREADS).value = threads  # as Pillow sets it
+            if threads is None:  # every core, as Pillow sets it
+                threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            ctypes.c_int32.from_address(self.decoder + AVIF_DECODER_MAX_THREADS).value = threads
             self._ok(self.lib.avifDecoderSetIOMemory(self.decoder, data, len(data)))
             self._ok(self.lib.avifDecoderParse(self.decoder))
             self._ok(self.lib.avifDecoderNextImage(self.decoder))
@@ -343,7 +344,7 @@ class AvifPicture:
 
 
 @contextlib.contextmanager
-def avif_picture(data: bytes, shape: tuple[int, int], what: str) -> Iterator[AvifPicture]:
-    """An AvifPicture of data, freed on leaving."""
-    with AvifPicture(data, shape, what) as picture:
+def avif_picture(data: bytes, shape: tuple[int, int], what: str, threads: int | None = None) -> Iterator[AvifPicture]:
+    """An AvifPicture of data decoded on threads threads (default: every core), freed on leaving."""
+    with AvifPicture(data, shape, what, threads) as picture:
         yield picture

@@ -116,12 +116,13 @@ class PictureCodec:
         Pillow checks the header. libwebp then decodes straight into the one
         array of the picture (or, with parts > 1, into one part at a time),
         and libavif keeps its YUV planes and converts rows as they are asked
-        for (native.py); without those libraries, OpenCV (built with the same
-        libwebp and libavif) decodes the picture.
+        for (native.py; with parts > 1, on one thread, whose decoder state is
+        smaller); without those libraries, OpenCV (built with the same libwebp
+        and libavif) decodes the picture.
         """
         self.check(data, shape, what)
         if self.name == "avif" and native.avif_available():
-            with native.avif_picture(data, shape, what) as picture:
+            with native.avif_picture(data, shape, what, threads=1 if parts > 1 else None) as picture:
                 yield picture
         elif self.name == "webp" and native.webp_available() and parts > 1:
             yield native.WebpPicture(data, shape, what, parts)
