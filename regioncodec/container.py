@@ -48,6 +48,9 @@ MODE_CODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}  # §5: the value is the num
 SCALES = (1, 2, 4)  # §7: a layer's pixels may be coded at 1/scale of the image's resolution
 BMAP_ZSTD_LEVEL = 12  # §6: within ~25 bytes of level 19 on real maps, 30x faster (19 costs ~1.5 ms to set up)
 COUNT_SLICE = 1 << 20  # map bytes counted at a time: bincount's int64 temporaries stay at 8 MB
+JPEG_CODE = 1  # §7: the LAYR codec byte of JPEG mosaics, the one layout whose bytes bound its blocks (§6)
+DCT_SIDE = 8  # §6, §7.2: a JPEG stream codes 8x8 blocks, each with at least one bit (its DC difference)
+CHROMA_SHARE = 1.5  # §6: Cb and Cr mosaics add half the luma mosaic's samples in modes 3 and 4
 ALPHA_FILTER = 1  # §8: each alpha byte minus its left neighbour, as PNG's Sub filter
 ALPHA_ZSTD_LEVEL = 9  # §8: a third the size of level 3 on soft edges, a few ms per megapixel
 METADATA_FIELDS = {EXIF: "exif", ICCP: "icc_profile", XMPD: "xmp"}  # §9: chunk type -> Metadata field
@@ -175,7 +178,7 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
         if kind == BMAP:
             if block_map is not None:
                 raise ChunkError(f"second BMAP chunk at byte {offset}")
-            block_map = _read_map(body, header, offset)
+            block_map = _read_map(body, header, offset, data)
             counts = block_counts(block_map, header.regions)
         elif kind == ALPH:
             _check_alpha_place(header, block_map, alpha, layers, offset)
@@ -259,12 +262,12 @@ def alpha_data(plane: np.ndarray) -> bytes:
     return bytes([ALPHA_FILTER]) + compressor.compress(residual.tobytes())
 
 
-def alpha_plane(data: bytes, header: Header) -> np.ndarray:
-    """The H x W alpha plane from ALPH chunk data that read() has checked (§8)."""
+def alpha_plane(data: bytes, header: Header, out: np.ndarray | None = None) -> np.ndarray:
+    """The H x W alpha plane from ALPH chunk data that read() has checked (§8), written into out if given."""
     size = f"a {header.width}x{header.height} image"
     raw = _decompress_exact(data[1:], header.width * header.height, "ALPH chunk", size, "alpha")
     residual = np.frombuffer(raw, dtype=np.uint8).reshape(header.height, header.width)
-    return np.cumsum(residual, axis=1, dtype=np.uint8)  # undoes the filter, modulo 256
+    return np.cumsum(residual, axis=1, dtype=np.uint8, out=out)  # undoes the filter, modulo 256
 
 
 def _chunks(stream: BinaryIO, *, front_only: bool = False) -> Iterator[tuple[bytes, bytes, int]]:
@@ -347,14 +350,59 @@ def _compress_map(block_map: np.ndarray) -> bytes:
     return compressor.compress(np.ascontiguousarray(block_map, dtype=np.uint8).tobytes())
 
 
-def _read_map(body: bytes, header: Header, offset: int) -> np.ndarray:
-    """Decompress the block map, trusting no size the frame declares (§6)."""
+def _read_map(body: bytes, header: Header, offset: int, data: bytes) -> np.ndarray:
+    """Decompress the block map, trusting no size the frame declares (§6), once the file could code its blocks."""
     rows, cols = header.grid_shape
-    raw = _decompress_exact(body, rows * cols, f"BMAP chunk at byte {offset}", f"a {rows}x{cols} block grid", "map")
+    what, needs = f"BMAP chunk at byte {offset}", f"a {rows}x{cols} block grid"
+    _check_declared_size(body, rows * cols, what, needs, "map")
+    _check_streams_could_code(header, data, offset + CHUNK_OVERHEAD + len(body), what)
+    raw = _decompress_exact(body, rows * cols, what, needs, "map")
     block_map = np.frombuffer(raw, dtype=np.uint8).reshape(rows, cols)
     if int(block_map.max()) >= header.regions:
         raise FormatError(f"BMAP names region {int(block_map.max())} but HEAD declares {header.regions} regions")
     return block_map
+
+
+def _check_streams_could_code(header: Header, data: bytes, start: int, what: str) -> None:
+    """FormatError if the file's JPEG layers hold too few bytes to code the block grid (§6), before it is built.
+
+    A JPEG stream spends at least a bit on each 8x8 block (§7.2), and a block
+    of the map takes (B / scale)^2 / 64 of them at the least (1.5 times that
+    in colour). The LAYR chunks after start are looked at by their lengths
+    and fields only, unchecked; where they are not all JPEG layers the rule
+    does not apply (a canvas's bytes do not bound its pixels) and max_pixels
+    bounds the map alone.
+    """
+    layers = _layer_fields(data, start)
+    coded = [(scale, stream_bytes) for code, scale, stream_bytes in layers if stream_bytes]
+    if not coded or any(code != JPEG_CODE for code, _, _ in layers) or any(s not in SCALES for s, _ in coded):
+        return
+    rows, cols = header.grid_shape
+    side = header.block_size // max(scale for scale, _ in coded)
+    share = CHROMA_SHARE if header.colour == "RGB" else 1.0
+    needed = -(-int(rows * cols * side * side * share) // (DCT_SIDE * DCT_SIDE * 8))
+    held = sum(stream_bytes for _, stream_bytes in coded)
+    if held < needed:
+        raise FormatError(
+            f"{what}: a {rows}x{cols} block grid needs at least {needed} bytes of JPEG streams "
+            f"(a bit per 8x8 block, §6); the layers hold {held}"
+        )
+
+
+def _layer_fields(data: bytes, start: int) -> list[tuple[int, int, int]]:
+    """(codec, scale, stream bytes) of each LAYR chunk from start on, followed by lengths alone (nothing checked)."""
+    found = []
+    offset = start
+    while offset + CHUNK_HEAD.size <= len(data):
+        length, kind = CHUNK_HEAD.unpack_from(data, offset)
+        end = offset + CHUNK_HEAD.size + length
+        if kind == DONE or end > len(data):
+            break
+        if kind == LAYR and length >= LAYR_FIELDS.size:
+            _, code, _, scale, _ = LAYR_FIELDS.unpack_from(data, offset + CHUNK_HEAD.size)
+            found.append((code, scale, length - LAYR_FIELDS.size))
+        offset = end + CHUNK_CRC.size
+    return found
 
 
 def _check_declared_size(frame: bytes, expected: int, what: str, needs: str, unit: str) -> None:

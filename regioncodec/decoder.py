@@ -14,7 +14,8 @@ from functools import partial
 import numpy as np
 
 from . import container, layout, threads
-from .codecs import CODECS, MOSAIC
+from .codecs import CODECS, MOSAIC, native
+from .codecs.picture import Rows
 from .container import Container, Header, Layer
 
 GREY_WEIGHTS = (19595, 38470, 7471)  # §11.7: libjpeg's luma weights for R, G, B in units of 2^-16
@@ -34,7 +35,12 @@ def decode_container(parsed: Container) -> np.ndarray:
     colour = decode_layers(parsed.header, parsed.block_map, parsed.layers)
     if parsed.alpha is None:
         return colour
-    return np.dstack([colour, container.alpha_plane(parsed.alpha, parsed.header)])
+    channels = 1 if colour.ndim == 2 else colour.shape[2]
+    image = np.empty((*colour.shape[:2], channels + 1), np.uint8)
+    image[..., :channels] = colour.reshape(*colour.shape[:2], channels)
+    del colour  # the image and the alpha plane's zstd content are all that live while alpha is made
+    container.alpha_plane(parsed.alpha, parsed.header, out=image[..., channels])
+    return image
 
 
 def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...]) -> np.ndarray:
@@ -44,16 +50,40 @@ def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ..
     anything of the image's size is allocated (step 5).
     """
     coded = [layer for layer in layers if layer.streams]
-    shapes = {layer.region: stream_shapes(header, block_map, layer) for layer in coded}
-    for layer in coded:
-        for stream, (shape, what) in zip(layer.streams, shapes[layer.region], strict=True):
-            CODECS[layer.codec].check(stream, shape, what)
+    shapes = check_streams(header, block_map, layers)
     if coded and CODECS[coded[0].codec].layout != MOSAIC:
         return _canvas_image(header, block_map, coded, shapes)
     planes = _planes(header, block_map, coded)
     if header.colour == "L":
-        return np.ascontiguousarray(planes[0][: header.height, : header.width])
+        return _cropped(planes[0], header.height, header.width)
     return planes_to_rgb(planes, header.height, header.width)
+
+
+def _cropped(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The top-left height x width samples of plane, contiguous, moved within the plane's own memory (§11.1 step 9).
+
+    Each row moves to an earlier place than it had, a band at a time, so no
+    band overwrites rows still to be moved and no second plane is made.
+    """
+    if plane.shape[1] == width:
+        return plane[:height]
+    flat = plane.reshape(-1)
+    band = max(1, BAND_BYTES // width)
+    for top in range(0, height, band):
+        rows = min(band, height - top)
+        flat[top * width : (top + rows) * width].reshape(rows, width)[...] = plane[top : top + rows, :width]
+    return flat[: height * width].reshape(height, width)
+
+
+def check_streams(
+    header: Header, block_map: np.ndarray, layers: tuple[Layer, ...] | list[Layer]
+) -> dict[int, list[tuple[tuple[int, int], str]]]:
+    """Check every stream's header against its mosaic or canvas (§11.1 step 5); the shapes, by region."""
+    shapes = {layer.region: stream_shapes(header, block_map, layer) for layer in layers if layer.streams}
+    for layer in layers:
+        for stream, (shape, what) in zip(layer.streams, shapes.get(layer.region, []), strict=True):
+            CODECS[layer.codec].check(stream, shape, what)
+    return shapes
 
 
 def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[tuple[tuple[int, int], str]]:
@@ -86,10 +116,12 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Plane
         scatter = [job for layer in same for job in _scatter_jobs(layer, block_map == layer.region, b // scale, target)]
         threads.run([work for _, work in scatter], pixels, [size for size, _ in scatter])
         if scale > 1:
-            places = zip(planes, target, strict=True)
-            threads.run(
-                [partial(_enlarge_into, small, plane, block_map, same, scale) for plane, small in places], pixels
-            )
+            cells = [block_map == layer.region for layer in same]
+            jobs = [
+                partial(_place_enlarged, small, scale, plane, cells, b * plane.shape[0] // planes[0].shape[0])
+                for plane, small in zip(planes, target, strict=True)  # cell: b for luma, b/2 for chroma
+            ]
+            threads.run(jobs, pixels)
     return planes
 
 
@@ -107,12 +139,23 @@ def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
     return np.empty(shape, np.uint8) if covered else np.full(shape, PLANE_START, np.uint8)
 
 
-def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, layers: list[Layer], scale: int) -> None:
-    """Copy the blocks of layers (all of scale) from their reduced plane, enlarged, into the full-size plane (§11.4)."""
-    enlarged = enlarge(small, scale)
-    cell = enlarged.shape[0] // block_map.shape[0]  # the block size for luma, half of it for chroma
-    for layer in layers:
-        layout.copy_blocks(enlarged, plane, block_map == layer.region, cell)
+def _place_enlarged(small: np.ndarray, scale: int, plane: np.ndarray, cells: list[np.ndarray], cell: int) -> None:
+    """Enlarge a reduced plane by scale (§11.4) and copy the blocks where cells are True into plane, in bands.
+
+    A band of rows is enlarged with one row of context either side, so that
+    it is exactly what enlarging the whole plane gives, without a whole
+    enlarged plane beside the plane.
+    """
+    band = max(1, BAND_BYTES // (plane.shape[1] * cell)) * cell  # output rows: whole cells, and a multiple of scale
+    for top in range(0, plane.shape[0], band):
+        bottom = min(top + band, plane.shape[0])
+        first, last = top // scale, bottom // scale
+        above, below = max(first - 1, 0), min(last + 1, small.shape[0])
+        skip = (first - above) * scale
+        enlarged = enlarge(small[above:below], scale)[skip : skip + bottom - top]
+        rows = slice(top // cell, bottom // cell)
+        for where in cells:
+            layout.copy_blocks(enlarged, plane[top:bottom], where[rows], cell)
 
 
 def _scatter_jobs(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> list[tuple[int, partial[None]]]:
@@ -259,30 +302,92 @@ def _colour_band(planes: Planes, first: int, last: int, rgb: np.ndarray) -> None
 
 # WebP and AVIF layers (§11.7)
 
+BAND_BYTES = 1 << 20  # bands of rows are cut so that their temporaries stay near 1 MB (uint32 RGB for canvases)
+MAX_BLOCK = max(container.BLOCK_SIZES)  # bands start on block rows of every block size, and on every scale
+GREY_PARTS = 3  # a grey image's WebP canvases are decoded in thirds: a third of an RGB picture (the grey image's
+# bytes) beside the image, not a whole one (3x), for 2 decodes' time (libwebp decodes down to each part's end);
+# its AVIF canvases on one thread (dav1d's state for two threads is 2 MB more at 12 MP, and no faster on 2 cores)
+
 
 def _canvas_image(
     header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
 ) -> np.ndarray:
-    """Paste each canvas's region into the image, enlarged by its scale; grey for modes 1 and 2 (§11.7)."""
-    shape = (header.height, header.width)
-    rgb = np.zeros((*shape, 3), np.uint8)
+    """Paste each canvas's region into the image, enlarged by its scale; grey for modes 1 and 2 (§11.7).
+
+    The image is the only array of its size: each picture is enlarged, turned
+    grey and pasted a band of rows at a time, so a grey image costs its bytes
+    and one picture's, not an RGB image's too.
+    """
+    grey = header.colour == "L"
+    image = np.zeros((header.height, header.width) if grey else (header.height, header.width, 3), np.uint8)
     for layer in layers:
-        cells = block_map == layer.region
-        box = layout.region_box(cells, header.block_size, shape)
-        keep = layout.box_mask(cells, box, header.block_size)
-        rows, cols = keep.shape
-        picture = CODECS[layer.codec].decode(layer.streams[0], *shapes[layer.region][0])
-        if layer.scale > 1:
-            picture = enlarge(picture, layer.scale)[:rows, :cols]
-        rgb[box][keep] = picture[keep]
-    return rgb if header.colour == "RGB" else to_grey(rgb)
+        _paste_layer(layer, block_map == layer.region, shapes[layer.region][0], header.block_size, image)
+    return image
+
+
+def _paste_layer(
+    layer: Layer, cells: np.ndarray, stream: tuple[tuple[int, int], str], block: int, image: np.ndarray
+) -> None:
+    """Decode one canvas and paste its region into image; the picture is freed on return, before the next one."""
+    box = layout.region_box(cells, block, image.shape[:2])
+    shape, what = stream
+    parts = GREY_PARTS if image.ndim == 2 else 1
+    with CODECS[layer.codec].opened(layer.streams[0], shape, what, parts=parts) as picture:  # type: ignore[union-attr]
+        _paste(picture, shape, layer.scale, cells, box, block, image[box])
+    del picture
+    native.release_freed_memory()
+
+
+def _paste(
+    picture: Rows,
+    shape: tuple[int, int],
+    scale: int,
+    cells: np.ndarray,
+    box: layout.Box,
+    block: int,
+    target: np.ndarray,
+) -> None:
+    """Copy the region's pixels of a canvas of shape (enlarged by scale, grey if target is) into target, in bands."""
+    rows, cols = target.shape[:2]
+    band = _band_rows(shape[1] * scale)
+    first_cell_row, first_cell_col = box[0].start // block, box[1].start // block
+    cell_cols = slice(first_cell_col, -(-box[1].stop // block))
+    for top in range(0, rows, band):
+        bottom = min(top + band, rows)
+        pixels = _enlarged_rows(picture, shape[0], scale, top, bottom)[:, :cols]
+        if target.ndim == 2:
+            pixels = to_grey(pixels)
+        cell_rows = slice(first_cell_row + top // block, first_cell_row + -(-bottom // block))
+        keep = layout.expand(cells[cell_rows, cell_cols], (bottom - top, cols), block)
+        np.copyto(target[top:bottom], pixels, where=keep if target.ndim == 2 else keep[..., None])
+
+
+def _band_rows(width: int) -> int:
+    """Rows of a band of a canvas width pixels wide: a multiple of MAX_BLOCK, about BAND_BYTES of uint32 RGB."""
+    return max(1, BAND_BYTES // (12 * width * MAX_BLOCK)) * MAX_BLOCK
+
+
+def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int) -> np.ndarray:
+    """Rows top..bottom of the picture enlarged by scale (§11.4, §11.7), made from its rows that they need only.
+
+    top is a multiple of scale. Output row s*i + k draws on input rows i - 1,
+    i and i + 1: one row of context either side makes the band exactly what
+    enlarging the whole picture gives.
+    """
+    if scale == 1:
+        return picture.rows(top, min(bottom, height))
+    first, last = top // scale, -(-bottom // scale)
+    above, below = max(first - 1, 0), min(last + 1, height)
+    skip = (first - above) * scale
+    return enlarge(picture.rows(above, below), scale)[skip : skip + bottom - top]
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
-    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, a band of rows at a time."""
+    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, a band of rows (about BAND_BYTES of uint32) at a time."""
     grey = np.empty(rgb.shape[:2], np.uint8)
     weights = np.array(GREY_WEIGHTS, np.uint32)
-    for top in range(0, rgb.shape[0], BAND_ROWS):
-        band = rgb[top : top + BAND_ROWS].astype(np.uint32) @ weights
-        grey[top : top + BAND_ROWS] = (band + (1 << 15)) >> 16
+    rows = max(1, BAND_BYTES // (12 * max(1, rgb.shape[1])))
+    for top in range(0, rgb.shape[0], rows):
+        band = rgb[top : top + rows].astype(np.uint32) @ weights
+        grey[top : top + rows] = (band + (1 << 15)) >> 16
     return grey

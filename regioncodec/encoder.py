@@ -15,6 +15,8 @@ import numpy as np
 
 from . import container, plan, planes, search, segmentation, sources, threads
 from .codecs import MOSAIC, find
+from .codecs.jpeg import OPENCV_MAX_PIXELS
+from .codecs.picture import PictureCodec
 from .container import Container, Header, Layer, Metadata
 from .errors import InputError
 from .layers import LayerCoder, Planes
@@ -208,12 +210,25 @@ def _check_fits(colour: np.ndarray, settings: EncodeSettings) -> None:
     height, width = colour.shape[:2]
     check_block_size(colour, settings.block_size)
     codec = find(settings.codec)
+    block = settings.block_size
     if codec.layout == MOSAIC:  # a mosaic may be as wide as the padded image (spec §12)
-        largest = codec.max_side // settings.block_size * settings.block_size
+        largest = codec.max_side // block * block
         if max(width, height) > largest:
             raise InputError(
-                f"image is {width}x{height}; with {settings.block_size}-pixel blocks each side must be at most "
+                f"image is {width}x{height}; with {block}-pixel blocks each side must be at most "
                 f"{largest}, so that it pads to whole blocks within JPEG's limit of {codec.max_side}"
+            )
+        padded = -(-width // block) * block * -(-height // block) * block  # a region's mosaic may be this large
+        if padded > OPENCV_MAX_PIXELS:
+            raise InputError(
+                f"image is {width}x{height}; a JPEG stream of it could be {padded} pixels, more than the "
+                f"{OPENCV_MAX_PIXELS} the decoder (OpenCV) reads in one stream"
+            )
+    elif isinstance(codec, PictureCodec):  # a canvas at scale 1 may span the image (spec §12)
+        if max(width, height) > codec.max_side or width * height > codec.max_pixels:
+            raise InputError(
+                f"image is {width}x{height}; {codec.name} pictures are at most {codec.max_side} pixels a side "
+                f"and {codec.max_pixels} in all (the limits its decoder keeps); use jpeg"
             )
 
 

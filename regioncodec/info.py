@@ -1,7 +1,9 @@
 """What a .rgc file says about itself without decoding its pixels: read_info, read_mask, read_metadata.
 
-These read the container only (no stream is decoded), so they are quick and
-need neither OpenCV nor Pillow.
+These decode no stream, so they are quick. read_info and read_metadata read
+the container only; read_mask also checks every stream's header, as decode
+does, so that it builds no mask of a file decode would refuse (Pillow opens
+the headers of WebP and AVIF canvases).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from . import container, layout
+from . import container, decoder, layout
 from .container import Container, Metadata
 
 BACKGROUND = 0  # region index of the background; the others rise in quality
+MASK_BAND_BYTES = 1 << 22  # read_mask expands the map a band at a time: its temporaries stay near 4 MB
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,23 @@ def read_mask(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS)
     """The boolean H x W foreground mask stored in .rgc data (True where not background).
 
     The mask has a byte per pixel, so it has decode's pixel limit (LimitError).
+    A file decode would refuse is refused: every stream's header is checked
+    against its mosaic or canvas, as decode checks them, before the mask is made.
     """
     parsed = container.read(data, max_pixels=max_pixels)
+    decoder.check_streams(parsed.header, parsed.block_map, parsed.layers)
     h = parsed.header
-    return layout.expand(parsed.block_map != BACKGROUND, (h.height, h.width), h.block_size)
+    return _expanded(parsed.block_map != BACKGROUND, (h.height, h.width), h.block_size)
+
+
+def _expanded(cells: np.ndarray, shape: tuple[int, int], block: int) -> np.ndarray:
+    """The pixel mask of shape from a grid of block x block cells, made a band of block rows at a time."""
+    mask = np.empty(shape, bool)
+    band = max(1, MASK_BAND_BYTES // (cells.shape[1] * block * block))  # block rows at a time
+    for top in range(0, cells.shape[0], band):
+        rows = slice(top * block, min((top + band) * block, shape[0]))
+        mask[rows] = layout.expand(cells[top : top + band], (rows.stop - rows.start, shape[1]), block)
+    return mask
 
 
 def read_metadata(data: bytes, /) -> Metadata:

@@ -9,6 +9,9 @@ a viewer sees is refused with InputError.
 
 from __future__ import annotations
 
+import contextlib
+import struct
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -40,7 +43,34 @@ _PIL_METADATA_KEYS = ("exif", "icc_profile", "xmp")  # the Image.info keys Pillo
 # camera's JPEG with its previews, or a stereo pair's second eye) and PSD (the layers under the composite it opens).
 _ONE_PICTURE_FORMATS = frozenset({"MPO", "PSD"})
 
+# What Pillow raises on an image it cannot give pixels or metadata of: a lazily opened file that is cut short
+# (OSError), a closed image or a palette whose transparency names entries it lacks (ValueError), info items of
+# the wrong type (TypeError), a damaged file read late (SyntaxError, EOFError, IndexError, struct.error), and
+# Image.Exif values it cannot serialise (TypeError, KeyError).
+PILLOW_ERRORS = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
 ImageLike = np.ndarray | Image.Image
+
+
+@contextlib.contextmanager
+def _pillow(what: str) -> Iterator[None]:
+    """Turn what Pillow raises inside into InputError saying what could not be done."""
+    try:
+        yield
+    except InputError:
+        raise
+    except PILLOW_ERRORS as exc:
+        raise InputError(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def as_pixels(image: ImageLike) -> np.ndarray:
@@ -50,11 +80,12 @@ def as_pixels(image: ImageLike) -> np.ndarray:
     v * 255 / 65535 rounded: .rgc stores 8 bits per channel, as JPEG does.
     """
     if isinstance(image, Image.Image):
-        image = _pil_pixels(image)
+        with _pillow("cannot read the image's pixels"):
+            image = _pil_pixels(image)
     if not isinstance(image, np.ndarray):
         raise InputError(f"image must be a numpy array or PIL.Image, not {type(image).__name__}")
-    if image.dtype == np.uint16:
-        image = _eight_bits(image)
+    if image.dtype.kind == "u" and image.dtype.itemsize == 2:  # uint16 in either byte order
+        image = _eight_bits(image.astype(np.uint16, copy=False))
     if image.dtype != np.uint8:
         raise InputError(f"image must be uint8 (or uint16), not {image.dtype}")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in CHANNEL_MODES)):
@@ -108,9 +139,13 @@ def metadata(image: ImageLike, strip: bool, **given: Any) -> Metadata:
 def _metadata_item(name: str, value: Any, *, from_image: bool) -> bytes | None:
     """One metadata item as the bytes Metadata holds, None if absent or empty, InputError if invalid."""
     if isinstance(value, Image.Exif):
-        value = value.tobytes()
+        with _pillow(f"{name} cannot be serialised as EXIF"):
+            value = value.tobytes()
     if isinstance(value, str) and name == "xmp":
-        value = value.encode("utf-8")
+        try:
+            value = value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InputError(f"{name} is not valid Unicode text ({exc.reason} at character {exc.start})") from None
     if value is not None and not isinstance(value, (bytes, bytearray, memoryview)):
         raise InputError(f"{name} must be bytes, not {type(value).__name__}")
     if not value:
@@ -127,9 +162,12 @@ def _metadata_item(name: str, value: Any, *, from_image: bool) -> bytes | None:
 def pixel_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
     """mask (an array, or a PIL image: non-zero = foreground) as a boolean array of shape, or InputError."""
     if isinstance(mask, Image.Image):
-        mask = np.asarray(mask.convert("L"))
+        with _pillow("cannot read the mask image"):
+            mask = np.asarray(mask.convert("L"))
     if not isinstance(mask, np.ndarray) or not (mask.dtype == bool or np.issubdtype(mask.dtype, np.integer)):
         raise InputError("mask must be a boolean or integer numpy array, or a PIL image (non-zero = foreground)")
+    if mask.ndim != 2:
+        raise InputError(f"mask must be H x W (one value per pixel), not an array of shape {mask.shape}")
     if mask.shape != shape:
         raise InputError(f"mask is {_size(mask.shape)} but the image is {_size(shape)}; they must be the same size")
     return mask.astype(bool, copy=False)
@@ -138,7 +176,8 @@ def pixel_mask(mask: Any, shape: tuple[int, ...]) -> np.ndarray:
 def pixel_map(value: Any, shape: tuple[int, ...]) -> np.ndarray:
     """A quality map as uint8 H x W grey, or InputError."""
     if isinstance(value, Image.Image):
-        value = np.asarray(value.convert("L"))
+        with _pillow("cannot read the quality map image"):
+            value = np.asarray(value.convert("L"))
     if not isinstance(value, np.ndarray) or value.dtype != np.uint8 or value.ndim != 2:
         raise InputError("quality_map must be an H x W uint8 array or a PIL image (grey 0..255)")
     if value.shape != shape:

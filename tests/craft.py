@@ -80,6 +80,12 @@ def grey_jpeg(width: int, height: int, value: int = 128) -> bytes:
     return out.getvalue()
 
 
+def padded(stream: bytes, rows: int, cols: int) -> bytes:
+    """stream with zero bytes after its end, up to the bit per 8x8 block a rows x cols JPEG needs (§7.2)."""
+    needed = -(-(-(-rows // 8) * -(-cols // 8)) // 8)
+    return stream + bytes(max(0, needed - len(stream)))
+
+
 def disguised_jpeg(stream: bytes, rows: int, cols: int) -> bytes:
     """stream given a rows x cols frame header that libjpeg reads but a marker walk blind to fill bytes skips.
 

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageCms
 
 import regioncodec
-from regioncodec import InputError, LimitError, container
+from regioncodec import FormatError, InputError, LimitError, container
 
 from .conftest import DATA, ROOT
-from .craft import all_background, refused
+from .craft import all_background, padded, refused
 from .helpers import pillow_jpeg, psnr, random_image
 
 SMALLEST = (DATA / "smallest.rgc").read_bytes()
@@ -311,9 +311,23 @@ def largest_file(block_size: int) -> tuple[bytes, int]:
     return all_background(65_500, 65_500, block_size, b"\xff\xd8"), (-(-65_500 // block_size)) ** 2
 
 
-def test_inspect_of_the_largest_image_costs_little_more_than_its_map() -> None:
-    """inspect reads any legal file, so a 2 KB file may make it read a 16 MB map, but nothing much larger."""
+def test_a_small_file_cannot_make_inspect_build_a_large_map() -> None:
+    """A 2 KB file declaring a 16 MB map is refused before the map is decompressed: its streams could not code
+    that many blocks (a bit per 8x8 block, spec §6)."""
     data, map_bytes = largest_file(16)
+    tracemalloc.start()
+    try:
+        refused(data, FormatError, "needs at least 8380418 bytes of JPEG streams", read=regioncodec.read_info)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < map_bytes / 16, f"{peak / map_bytes:.2f} x the map"
+
+
+def test_inspect_of_the_largest_image_costs_little_more_than_its_map() -> None:
+    """A file with bytes enough for its blocks may make inspect read a 16 MB map, but nothing much larger."""
+    data = all_background(65_500, 65_500, 16, padded(b"\xff\xd8", 65_504, 65_504))
+    map_bytes = (-(-65_500 // 16)) ** 2
     tracemalloc.start()
     try:
         info = regioncodec.read_info(data)

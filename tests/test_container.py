@@ -32,6 +32,7 @@ from .craft import (
     head,
     layer,
     offsets_of,
+    padded,
     refused,
     replace,
 )
@@ -145,7 +146,7 @@ def test_largest_image_is_over_the_default_pixel_limit() -> None:
 
 def test_streams_are_checked_before_the_image_is_allocated() -> None:
     """A 65,500 x 65,500 header with a stream of the wrong size costs no image-sized memory (§11, §12)."""
-    data = all_background(65_500, 65_500, 64, grey_jpeg(8, 8))
+    data = all_background(65_500, 65_500, 64, padded(grey_jpeg(8, 8), 65_536, 65_536))  # bytes enough for §6
     tracemalloc.start()
     try:
         refused(data, FormatError, "the container needs 1 component of 65536x65536", max_pixels=2**40)
@@ -301,7 +302,7 @@ def test_stream_over_opencvs_pixel_cap_is_a_limit_error() -> None:
     sof = luma.index(b"\xff\xc0")
     big = luma[: sof + 5] + struct.pack(">HH", 65_472, 65_472) + luma[sof + 9 :]
     cap = "65472x65472 = 4286582784 pixels; OpenCV decodes at most 1073741824"
-    refused(all_background(65_472, 65_472, 64, big), LimitError, cap, max_pixels=2**33)
+    refused(all_background(65_472, 65_472, 64, padded(big, 65_472, 65_472)), LimitError, cap, max_pixels=2**33)
 
 
 DECODE_STDIN = """

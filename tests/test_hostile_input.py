@@ -7,16 +7,21 @@ the fuzz seed corpus, and every input that ever crashed decode (tests/data/regre
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 import regioncodec
+import regioncodec.pillow  # noqa: F401 - registers the plugin the tests read with
 from regioncodec import FormatError, RegionCodecError
 
 from .conftest import DATA, ROOT
@@ -121,3 +126,72 @@ def test_past_crashes_stay_fixed(path: Path) -> None:
     """Each once crashed decode or blew its time or memory; replayed with the pixel limit as is and raised."""
     decoded_or_refused(path.read_bytes())
     decoded_or_refused(path.read_bytes(), max_pixels=2**40)
+
+
+@pytest.mark.parametrize("codec", ["avif", "webp"])
+def test_canvases_past_their_codecs_side_are_refused_before_decoding(codec: str) -> None:
+    """A 40000-pixel-wide canvas: encode refuses to write one (test_hostile_encode), decode to read one."""
+    data = (DATA / "regressions" / f"{codec}-canvas-40000-wide.rgc").read_bytes()
+    refused(data, FormatError, f"past the {regioncodec.codecs.CODECS[codec].max_side}-pixel side")
+
+
+READERS = {
+    "read_info": regioncodec.read_info,
+    "read_mask": regioncodec.read_mask,
+    "read_metadata": regioncodec.read_metadata,
+}
+
+
+def pillow_load(data: bytes) -> None:
+    """The Pillow plugin: open and load, raising only what Pillow's own plugins raise."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "read-mask-176-megapixels-from-a-tiny-jpeg-layer",
+        "read-mask-65500-squared-with-max-pixels-raised",
+        "read-mask-176-megapixels-from-a-bogus-webp-canvas",
+    ],
+)
+def test_read_mask_refuses_what_decode_refuses_before_building_anything(name: str) -> None:
+    """An 868-byte file made read_mask build a 179 MB mask (1.5 s); with max_pixels raised, a 2,475-byte file
+    made it peak at 8.3 GB (51 s). Now the streams' headers and their bytes are checked first."""
+    data = (DATA / "regressions" / f"{name}.rgc").read_bytes()
+    tracemalloc.start()
+    try:
+        for options in ({}, {"max_pixels": 2**40}):
+            refused(data, read=regioncodec.read_mask, **options)  # LimitError at the default limit, where it is over
+            error = refused(data, **options)
+        assert isinstance(error, FormatError)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 32 << 20, f"{peak >> 20} MB allocated"
+
+
+def test_an_avif_sequence_canvas_is_refused_by_every_reader() -> None:
+    """A one-frame AVIF sequence whose timescale is 0: Pillow's AVIF plugin raised ZeroDivisionError on load."""
+    data = (DATA / "regressions" / "avif-one-frame-sequence-timescale-0.rgc").read_bytes()
+    if not regioncodec.codecs.CODECS["avif"].available():
+        pytest.skip("this Pillow has no AVIF")
+    refused(data, FormatError, "image sequence")
+    with pytest.raises(OSError, match="image sequence"):
+        pillow_load(data)
+
+
+@settings(max_examples=300)
+@given(mutated(), st.sampled_from([*READERS, "pillow"]))
+def test_mutated_files_are_read_or_refused_by_every_public_reader(data: bytes, reader: str) -> None:
+    """read_info, read_mask, read_metadata raise only RegionCodecError, and the plugin only what Pillow's own
+    plugins raise (OSError, SyntaxError via UnidentifiedImageError, Image.DecompressionBombError)."""
+    start = time.perf_counter()
+    if reader == "pillow":
+        with contextlib.suppress(OSError, Image.DecompressionBombError):
+            pillow_load(data)
+    else:
+        with contextlib.suppress(RegionCodecError):
+            READERS[reader](data)
+    assert time.perf_counter() - start < TIME_LIMIT

@@ -40,7 +40,13 @@ const ALPHA_FILTER = 1; // §8: left difference
 const LAYR_FIELDS = 8; // §7: region, codec, quality, scale, first length
 const METADATA = { exif: 'exif', iccp: 'iccProfile', xmpd: 'xmp' }; // §9: chunk type -> field
 const CANVAS_TYPES = { webp: 'image/webp', avif: 'image/avif' };
-const WEBP_MAX_SIDE = 16383; // §12
+const CANVAS_LIMITS = { // §12: [largest side, most pixels] a canvas codec's decoders take
+  webp: [16383, 16383 * 16383], // libwebp's own limit
+  avif: [32768, 16384 * 16384], // libavif's default imageDimensionLimit and imageSizeLimit
+};
+const JPEG_CODE = 1; // §7: the layer codec whose bytes bound its blocks (§6)
+const CHROMA_SHARE = 1.5; // §6: Cb and Cr mosaics add half the luma mosaic's samples in modes 3 and 4
+const BLOCK_BITS = 8 * 8 * 8; // §6, §7.2: a JPEG stream spends at least a bit on each 8x8 block
 const TILE_PIXELS = 1 << 22; // a stream is read back from the browser 4 Mpixel (16 MB of RGBA) at a time
 const TILE_SIDE = 8192; // and no tile side above this, far inside every browser's canvas limits
 
@@ -292,6 +298,36 @@ function readMap(data, head, offset) {
   return { map, counts };
 }
 
+/**
+ * RgcError if the file's JPEG layers hold too few bytes to code the block grid (§6), before the map is built.
+ * The LAYR chunks from start on are read by their lengths and fields only; with any canvas layer the rule does
+ * not apply (a canvas's bytes do not bound its pixels).
+ */
+function checkStreamsCouldCode(head, bytes, start, offset) {
+  const layers = [];
+  for (let at = start; at + 8 <= bytes.length; ) {
+    const length = u32(bytes, at);
+    const type = ascii(bytes, at + 4, 4);
+    const end = at + 8 + length;
+    if (type === 'DONE' || end > bytes.length) break;
+    if (type === 'LAYR' && length >= LAYR_FIELDS) layers.push({ code: bytes[at + 9], scale: bytes[at + 11], streamBytes: length - LAYR_FIELDS });
+    at = end + 4;
+  }
+  const coded = layers.filter((layer) => layer.streamBytes);
+  if (!coded.length || layers.some((l) => l.code !== JPEG_CODE) || coded.some((l) => !SCALES.includes(l.scale))) return;
+  const side = head.blockSize / Math.max(...coded.map((l) => l.scale));
+  const share = head.mode === 'RGB' || head.mode === 'RGBA' ? CHROMA_SHARE : 1;
+  const needed = Math.ceil(Math.trunc(head.rows * head.cols * side * side * share) / BLOCK_BITS);
+  const held = coded.reduce((sum, l) => sum + l.streamBytes, 0);
+  if (held < needed) {
+    throw new RgcError(
+      `BMAP chunk at byte ${offset}: a ${head.rows}x${head.cols} block grid needs at least ${needed} bytes of ` +
+        `JPEG streams (a bit per 8x8 block, §6); the layers hold ${held}`,
+      offset,
+    );
+  }
+}
+
 // ---------------------------------------------------------------- §8: ALPH
 
 /** An ALPH chunk whose placement, filter and declared size are checked; decompressing waits (§8). */
@@ -447,6 +483,7 @@ export function parse(input, { maxPixels = DEFAULT_MAX_PIXELS } = {}) {
     if (type === 'HEAD') throw new RgcError(`second HEAD chunk at byte ${offset}`, offset);
     if (type === 'BMAP') {
       if (state.map) throw new RgcError(`second BMAP chunk at byte ${offset}`, offset);
+      checkStreamsCouldCode(head, bytes, offset + 12 + data.length, offset);
       Object.assign(state, readMap(data, head, offset));
     } else if (type === 'ALPH') {
       state.alpha = readAlpha(data, head, state, offset);
@@ -581,6 +618,14 @@ function checkJpeg(stream, rows, cols) {
     throw new RgcError(
       `${stream.what} is a ${header.components}-component JPEG of ${header.cols}x${header.rows}; ` +
         `the container needs 1 component of ${cols}x${rows}`,
+      stream.offset,
+    );
+  }
+  const blocks = Math.ceil(rows / 8) * Math.ceil(cols / 8);
+  if (stream.data.length * 8 < blocks) {
+    throw new RgcError(
+      `${stream.what} is ${stream.data.length} bytes, too few for the ${blocks} 8x8 blocks of a ${cols}x${rows} ` +
+        'JPEG (at least a bit each, §7.2)',
       stream.offset,
     );
   }
@@ -1207,10 +1252,15 @@ function canvasGeometry(head, box, scale) {
 
 /** RgcError unless a canvas's header gives exactly its geometry's size (§7.5); decodes nothing. */
 function checkCanvas(stream, codec, geometry) {
-  const { width, height } = codec === 'webp' ? webpSize(stream.data, stream.what, stream.offset) : avifSize(stream.data, stream.what, stream.offset);
-  if (codec === 'webp' && Math.max(width, height) > WEBP_MAX_SIDE) {
-    throw new RgcError(`${stream.what} is ${width}x${height}, over WebP's ${WEBP_MAX_SIDE} a side`, stream.offset);
+  const [maxSide, maxPixels] = CANVAS_LIMITS[codec];
+  if (Math.max(geometry.rows, geometry.cols) > maxSide || geometry.rows * geometry.cols > maxPixels) {
+    throw new RgcError(
+      `${stream.what} must be ${geometry.cols}x${geometry.rows}, past the ${maxSide}-pixel side or the ` +
+        `${maxPixels} pixels of ${codec.toUpperCase()} (§12)`,
+      stream.offset,
+    );
   }
+  const { width, height } = codec === 'webp' ? webpSize(stream.data, stream.what, stream.offset) : avifSize(stream.data, stream.what, stream.offset);
   if (width !== geometry.cols || height !== geometry.rows) {
     throw new RgcError(
       `${stream.what} is a ${width}x${height} picture; the container needs ${geometry.cols}x${geometry.rows}`,

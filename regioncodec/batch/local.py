@@ -1,7 +1,10 @@
 """The local runner: one process per core, each with OpenCV held to one thread (so N jobs use N cores).
 
 Workers start from a forkserver with regioncodec imported; a pool that a
-dying worker broke is replaced (Runner decides when).
+dying worker broke is replaced (Runner decides when). Each worker watches
+the batch's process and ends when it ends: killed with SIGKILL, the batch
+cannot stop its workers, and while they live they hold the pipes that keep
+the forkserver and multiprocessing's resource tracker alive too.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +24,9 @@ import cv2
 from .. import threads
 from .runner import Workers
 from .tasks import FileResult, Task, run_tasks
+
+PARENT_POLL_SECONDS = 0.5  # where pidfds are missing, how often a worker checks that the batch still runs
+ORPHANED_EXIT = 70  # a worker's exit status when the batch died under it (EX_SOFTWARE: it was not done)
 
 
 @contextmanager
@@ -35,11 +44,12 @@ def local_workers(jobs: int, count: int) -> Iterator[Workers]:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([run_tasks.__module__])  # each worker starts with regioncodec imported
-    pools = [cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker)]
+    batch = os.getpid()  # the process every worker watches
+    pools = [cf.ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(batch,))]
 
     def restart() -> None:
         pools[-1].shutdown(wait=False)  # broken: its calls have all failed already
-        pools.append(cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker))
+        pools.append(cf.ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(batch,)))
 
     try:
         yield Workers(lambda tasks: pools[-1].submit(run_tasks, tasks), workers, True, restart)
@@ -68,11 +78,38 @@ def _one_thread() -> Iterator[None]:
         threads.set_count(ours)
 
 
-def _init_worker() -> None:
-    """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the parent."""
+def _init_worker(batch: int) -> None:
+    """Set up a worker process: one OpenCV thread (the processes share the cores), Ctrl-C left to the batch's
+    process (pid batch), and a thread that ends the worker when that process ends."""
     cv2.setNumThreads(1)
     threads.set_count(1)  # the codec's own pool too: the worker processes already share the cores
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the batch and lets running files finish
+    threading.Thread(target=_exit_with, args=(batch,), name="regioncodec-watch-batch", daemon=True).start()
+
+
+def _exit_with(batch: int) -> None:
+    """Wait for process batch to end, then end this process at once (what it was writing has no name yet)."""
+    try:
+        handle = os.pidfd_open(batch)  # Linux 5.3: readable when that very process ends, whatever reuses its pid
+    except ProcessLookupError:
+        os._exit(ORPHANED_EXIT)
+    except (AttributeError, OSError):
+        while _alive(batch):
+            time.sleep(PARENT_POLL_SECONDS)
+    else:
+        select.select([handle], [], [])
+    os._exit(ORPHANED_EXIT)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process pid exists (a signal 0 reaches it)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user's process
+        return True
+    return True
 
 
 def default_jobs() -> int:

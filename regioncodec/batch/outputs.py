@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import OptionError
 from .tasks import FAILED, SKIPPED, FileResult, Task
 
@@ -36,6 +37,8 @@ def plan_tasks(
     sources: list[Path], outputs: list[Path], direction: str, options: dict[str, Any], skip_existing: bool, force: bool
 ) -> tuple[dict[int, FileResult], dict[int, Task]]:
     """Results settled before any work (skipped, refused), and the tasks to run, by index."""
+    for folder in {output.parent for output in outputs}:  # what writers killed in an earlier run left there
+        files.remove_stale_temporaries(folder)
     results: dict[int, FileResult] = {}
     tasks: dict[int, Task] = {}
     first_with_output: dict[Path, Path] = {}

@@ -40,6 +40,7 @@ PRECISION = 8  # spec §7.2: 8-bit samples only
 OPENCV_MAX_PIXELS = 1 << 30  # OpenCV's CV_IO_MAX_IMAGE_PIXELS: imdecode refuses larger images with cv2.error
 MAX_SIDE = 65_500  # libjpeg's JPEG_MAX_DIMENSION (spec §12)
 REDUCTIONS = (1, 2, 4, 8)  # libjpeg's scaled IDCT decodes each 8x8 DCT block to 8/r samples a side for these r
+DCT_SIDE = 8  # T.81: samples are coded in 8x8 blocks, each of which costs at least one bit (spec §7.2)
 
 
 def quant_table(base: tuple[int, ...], quality: int) -> list[int]:
@@ -96,6 +97,12 @@ class JpegCodec:
             raise LimitError(
                 f"{what} is {cols}x{rows} = {rows * cols} pixels; "
                 f"OpenCV decodes at most {OPENCV_MAX_PIXELS} in one stream"
+            )
+        blocks = -(-rows // DCT_SIDE) * -(-cols // DCT_SIDE)
+        if len(data) * 8 < blocks:
+            raise FormatError(
+                f"{what} is {len(data)} bytes, too few for the {blocks} 8x8 blocks of a {cols}x{rows} JPEG "
+                "(at least a bit each, §7.2)"
             )
 
     def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:

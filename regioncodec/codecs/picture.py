@@ -13,11 +13,12 @@ import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
 from ..errors import FormatError, InputError, LimitError
+from . import native
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -36,6 +37,26 @@ PILLOW_ERRORS = (
     ZeroDivisionError,
     struct.error,
 )
+BOX_HEADER = struct.Struct(">I4s")  # ISO/IEC 14496-12 §4.2: a box's 32-bit size, then its type
+MOVIE_BOX = b"moov"  # ISO/IEC 14496-12 §8.2.1: the tracks of an image sequence (avis); a still AVIF has none
+
+
+class Rows(Protocol):
+    """A decoded picture whose RGB rows are read a band at a time."""
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop, H x W x 3 uint8."""
+
+
+@dataclass(frozen=True)
+class WholePicture:
+    """A picture decoded whole into one array."""
+
+    picture: np.ndarray
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop: a view."""
+        return self.picture[start:stop]
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,7 @@ class PictureCodec:
     name: str
     code: int  # §7
     max_side: int
+    max_pixels: int  # pictures with more pixels are refused by the codec's decoder
     layout: Literal["canvas"] = "canvas"
 
     @property
@@ -84,9 +106,43 @@ class PictureCodec:
 
     def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
         """Decode a picture that must be one RGB picture of exactly shape (rows, cols)."""
-        with self._opened(data, shape, what) as image:
-            image.load()
-            return np.asarray(image)
+        with self.opened(data, shape, what) as picture:
+            return picture.rows(0, shape[0])
+
+    @contextlib.contextmanager
+    def opened(self, data: bytes, shape: tuple[int, int], what: str, *, parts: int = 1) -> Iterator[Rows]:
+        """A picture, checked to be one RGB picture of exactly shape (rows, cols), whose rows are read on demand.
+
+        Pillow checks the header. libwebp then decodes straight into the one
+        array of the picture (or, with parts > 1, into one part at a time),
+        and libavif keeps its YUV planes and converts rows as they are asked
+        for (native.py; with parts > 1, on one thread, whose decoder state is
+        smaller); without those libraries, OpenCV (built with the same libwebp
+        and libavif) decodes the picture.
+        """
+        self.check(data, shape, what)
+        if self.name == "avif" and native.avif_available():
+            with native.avif_picture(data, shape, what, threads=1 if parts > 1 else None) as picture:
+                yield picture
+        elif self.name == "webp" and native.webp_available() and parts > 1:
+            yield native.WebpPicture(data, shape, what, parts)
+        elif self.name == "webp" and native.webp_available():
+            yield WholePicture(native.decode_webp(data, shape, what))
+        else:
+            yield WholePicture(self._decode_opencv(data, shape, what))
+
+    def _decode_opencv(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
+        """The RGB picture of data, decoded by OpenCV; FormatError unless it is exactly shape (rows, cols)."""
+        import cv2
+
+        flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION  # samples as stored, as for JPEG streams (§7.2)
+        try:
+            picture = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        except cv2.error as exc:  # OpenCV's own input checks, whose limits the environment can lower
+            raise FormatError(f"{what} was refused by OpenCV: {exc.err}") from None
+        if picture is None or picture.shape != (*shape, 3):
+            raise FormatError(f"{what} is not a readable {self.format} picture")
+        return picture
 
     @contextlib.contextmanager
     def _opened(self, data: bytes, shape: tuple[int, int], what: str) -> Iterator[Image.Image]:
@@ -96,8 +152,15 @@ class PictureCodec:
         """
         from PIL import Image
 
+        if max(shape) > self.max_side or shape[0] * shape[1] > self.max_pixels:
+            raise FormatError(
+                f"{what} must be {shape[1]}x{shape[0]}, past the {self.max_side}-pixel side or the "
+                f"{self.max_pixels} pixels of {self.format} (§12)"
+            )
         if not self.available():
             raise FormatError(f"{what} is {self.format}, which this Pillow cannot read; install a Pillow built with it")
+        if self.name == "avif" and _has_box(data, MOVIE_BOX):
+            raise FormatError(f"{what} is an AVIF image sequence ({MOVIE_BOX.decode()} box); a canvas is one picture")
         try:
             with self._header_read(data) as image:
                 if (image.height, image.width) != shape:
@@ -133,5 +196,21 @@ class PictureCodec:
         return factory(io.BytesIO(data), "")
 
 
-WEBP = PictureCodec("webp", 2, max_side=16_383)  # libwebp's own limit
-AVIF = PictureCodec("avif", 3, max_side=32_768)  # libavif's default imageDimensionLimit, which Pillow's reader keeps
+def _has_box(data: bytes, kind: bytes) -> bool:
+    """Whether the ISO BMFF file data (AVIF, ISO/IEC 14496-12 §4.2) has a top-level box of type kind."""
+    offset = 0
+    while offset + BOX_HEADER.size <= len(data):
+        size, found = BOX_HEADER.unpack_from(data, offset)
+        if found == kind:
+            return True
+        if size == 1 and offset + BOX_HEADER.size + 8 <= len(data):  # a 64-bit size follows the type
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+        if size < BOX_HEADER.size:  # 0: the box runs to the end of the file; smaller: damaged, left to libavif
+            return False
+        offset += size
+    return False
+
+
+WEBP = PictureCodec("webp", 2, max_side=16_383, max_pixels=16_383**2)  # libwebp's own limit, on either side
+# libavif's default imageDimensionLimit and imageSizeLimit (16384 x 16384), which Pillow's reader keeps
+AVIF = PictureCodec("avif", 3, max_side=32_768, max_pixels=16_384**2)
