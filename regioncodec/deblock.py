@@ -1,0 +1,259 @@
+"""The deblocking filter of spec §11.8: low-quality JPEG layers smoothed across their 8x8 block edges.
+
+A JPEG layer coded at a low quality shows its 8x8 blocks: each is flat, or
+nearly, and neighbours differ by a step. The filter turns such a step into
+a ramp over the eight samples across the edge, where both sides are flat
+enough that the step cannot be detail, and the step is small enough for the
+layer's quantisation to have made it. How much counts as "small" and "flat"
+comes from each block's own quantisation table (its strength, S), so
+high-quality layers are left as they are, and an edge between regions is
+smoothed by both sides' strengths: no seam shows where a region ends.
+
+Every step is integer arithmetic stated in the spec. The planes are cut into
+bands of rows that hold whole edges (band_starts), each filtered on its own,
+so bands are independent jobs (threads.py) and the result is the same
+however many threads there are. Within a band the eight samples across each
+edge are eight rows of one array (the band is transposed for the vertical
+edges), so every step is one OpenCV call over every edge at once; the
+results equal the per-edge transcription in tests/naive_decoder.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+
+from .errors import FormatError
+
+GRID = 8  # §11.8: the filter works on each plane's own 8x8 DCT block grid
+MAX_STRENGTH = 255  # §11.8: S is capped, so that 16-bit tables do not overflow anything
+MAX_ALPHA = 120  # §11.8: alpha is capped, so that a filtered d2 + 128 fits in a byte with room to spare
+SKIP_BELOW = 24  # §11.8: A Q < 24 means alpha <= 2, where every correction rounds to 0
+BAND_ROWS = 256  # rows per job, about (a multiple of 8): a 768x512 image makes 2 jobs of luma and 1 of chroma
+_WEIGHTS = (7, 5, 3, 1)  # §11.8: c_k = (d2 (7 - 2k) + 16) >> 5 for k = 0..3
+
+# T.81 B.2.4.1: DQT segments list their entries in zigzag order; tables are used here in natural (row-major) order
+ZIGZAG = (
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+    28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+    54, 47, 55, 62, 63,
+)  # fmt: skip
+_DQT, _SOS = 0xDB, 0xDA
+_SOF = (0xC0, 0xC1, 0xC2)
+
+
+def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
+    """The quantisation table (64 steps, natural order) a one-component JPEG stream's component uses (§11.8).
+
+    It is table Tq of the frame header's component, as the last DQT segment
+    defining it before the first SOS marker leaves it: the table libjpeg
+    latches when the component's first scan starts. Segments are walked by
+    their lengths, as §7.2 walks them to the frame header; FormatError if
+    the walk fails or the table is never defined.
+    """
+    tables: dict[int, tuple[int, ...]] = {}
+    wanted: int | None = None
+    offset = 2
+    while offset + 4 <= len(stream):
+        marker = stream[offset + 1]
+        length = int.from_bytes(stream[offset + 2 : offset + 4], "big")
+        if stream[offset] != 0xFF or length < 2 or offset + 2 + length > len(stream):
+            break
+        body = stream[offset + 4 : offset + 2 + length]
+        if marker == _SOS:
+            if wanted is not None and wanted in tables:
+                return tables[wanted]
+            break
+        if marker == _DQT:
+            _read_tables(body, tables, what)
+        elif marker in _SOF and len(body) >= 9:
+            wanted = body[8] & 0x0F  # the first component's Tq (T.81 B.2.2)
+        offset += 2 + length
+    raise FormatError(f"{what} does not define the quantisation table of its component before its first scan")
+
+
+def _read_tables(body: bytes, tables: dict[int, tuple[int, ...]], what: str) -> None:
+    """Add the tables of one DQT segment's data (T.81 B.2.4.1: Pq Tq, then 64 entries of 8 or 16 bits each)."""
+    position = 0
+    while position < len(body):
+        precision, index = body[position] >> 4, body[position] & 0x0F
+        size = 64 * (2 if precision else 1)
+        entries = body[position + 1 : position + 1 + size]
+        if precision > 1 or len(entries) < size:
+            raise FormatError(f"{what} has a damaged DQT segment")
+        values = entries if not precision else [int.from_bytes(entries[i : i + 2], "big") for i in range(0, size, 2)]
+        natural = [0] * 64
+        for place, value in zip(ZIGZAG, values, strict=True):
+            natural[place] = value
+        tables[index] = tuple(natural)
+        position += 1 + size
+
+
+def strength(table: tuple[int, ...] | list[int]) -> int:
+    """§11.8: a block's strength S from its table (natural order): the two first AC steps' mean, halves up, capped."""
+    return min(MAX_STRENGTH, (table[1] + table[GRID] + 1) >> 1)
+
+
+def thresholds(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lookup tables from an edge's strength Q (0..255) to its alpha and beta (both uint8), §11.8."""
+    q = np.arange(MAX_STRENGTH + 1)
+    return np.minimum((a * q) >> 3, MAX_ALPHA).astype(np.uint8), ((b * q) >> 4).astype(np.uint8)
+
+
+def _corrections() -> list[tuple[int, np.ndarray]]:
+    """For k = 0..3: the smallest |d2| at which c_k is not 0, and |c_k| as a lookup table of d2 + 128 (uint8).
+
+    The sign of c_k is d2's; index 0 (d2 = -128, never filtered) gives 0, and lines left alone are given
+    index 0 (see _pass). Adding |c_k| where d2 > 0 and subtracting it where d2 < 0, saturating, is exactly
+    clamp(p + c_k).
+    """
+    d2 = np.arange(256) - 128
+    luts = []
+    for weight in _WEIGHTS:
+        c = (d2 * weight + 16) >> 5
+        c[0] = 0
+        reach = int(np.abs(d2[c != 0]).min())
+        luts.append((reach, np.abs(c).astype(np.uint8)))
+    return luts
+
+
+_LUTS = _corrections()
+
+
+def band_starts(rows: int) -> list[int]:
+    """Where the bands of a plane of rows start: 0, then rows 8k + 4, about BAND_ROWS apart.
+
+    The eight rows across a horizontal edge at row 8i are 8i - 4 .. 8i + 3,
+    so a band from 8a + 4 to 8b + 4 holds every row of its edges, and
+    filtering it alone gives exactly what filtering the whole plane gives.
+    """
+    return [0, *range(BAND_ROWS + 4, rows - GRID, BAND_ROWS)]
+
+
+def plane_jobs(
+    plane: np.ndarray, strengths: np.ndarray, a: int, b: int, *, cuts: tuple[int, ...] = ()
+) -> list[Callable[[], None]]:
+    """The jobs that filter plane in place (§11.8), one per band; none when no edge could change.
+
+    strengths holds S for each 8x8 block of the plane (one per block). cuts
+    are block columns whose left edge is not an edge (where two planes side
+    by side meet, so that both are filtered at once): they are never filtered.
+    """
+    import cv2
+
+    strengths = np.asarray(strengths, np.int32)
+    if a * int(strengths.max(initial=0)) < SKIP_BELOW:
+        return []
+    alpha, beta = thresholds(a, b)
+    vertical = (strengths[:, :-1] + strengths[:, 1:] + 1) >> 1  # Q of each vertical edge, per block row
+    for cut in cuts:
+        vertical[:, cut - 1] = 0  # alpha 0: only a line with d2 = 0 passes, and c_k is then 0
+    horizontal = (strengths[:-1] + strengths[1:] + 1) >> 1  # Q of each horizontal edge, per block column
+    height = plane.shape[0]
+
+    def lines(grid: np.ndarray, table: np.ndarray) -> np.ndarray:
+        """The table's threshold of each line of each edge: 8 lines per block (INTER_NEAREST repeats exactly)."""
+        values = table[grid]
+        if not values.size:
+            return np.zeros((values.shape[0], values.shape[1] * GRID), np.uint8)
+        return cv2.resize(values, (values.shape[1] * GRID, values.shape[0]), interpolation=cv2.INTER_NEAREST)
+
+    across = [lines(vertical.T, table) for table in (alpha, beta)]  # (edges, rows of the plane)
+    down = [lines(horizontal, table) for table in (alpha, beta)]  # (edges, columns)
+    starts = band_starts(height)
+    jobs: list[Callable[[], None]] = []
+    for start, end in zip(starts, [*starts[1:], height], strict=True):
+        first, last = start // GRID, (end - 1) // GRID  # block rows the band touches
+        low, high = (start + 4 + GRID - 1) // GRID, (end - 4) // GRID  # horizontal edges at rows 8i it holds whole
+        v, h = vertical[first : last + 1], horizontal[low - 1 : high]  # edge 8i is between block rows i - 1 and i
+        largest = (int(alpha[v.max(initial=0)]), int(alpha[h.max(initial=0)]))
+        if max(largest) <= 2:  # every correction rounds to 0
+            continue
+        v_lines = [values[:, start:end] for values in across]
+        h_lines = [values[low - 1 : high] for values in down]
+        jobs.append(partial(_filter_band, plane, start, end, v_lines, h_lines, largest))
+    return jobs
+
+
+def _filter_band(
+    plane: np.ndarray,
+    start: int,
+    end: int,
+    vertical: list[np.ndarray],
+    horizontal: list[np.ndarray],
+    largest: tuple[int, int],
+) -> None:
+    """Filter rows start..end of plane in place: every vertical edge along them, then the horizontal edges inside.
+
+    vertical and horizontal hold alpha and beta of each line of the band's vertical edges (edges, rows) and of
+    the horizontal edges it holds whole (edges, columns); largest is the largest alpha of each.
+    """
+    import cv2
+
+    band = plane[start:end]
+    width = band.shape[1]
+    if width > GRID and largest[0] > 2:
+        across = cv2.transpose(band)  # vertical edges become rows: lines are the band's rows
+        _pass(across[4 : width - 4], vertical[0], vertical[1], largest[0])
+        cv2.transpose(across, dst=band)
+    if horizontal[0].size and largest[1] > 2:
+        offset = (start + 4 + GRID - 1) // GRID * GRID - 4 - start  # the band's row of p3 of its first edge
+        _pass(band[offset : offset + GRID * horizontal[0].shape[0]], horizontal[0], horizontal[1], largest[1])
+
+
+def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, largest: int) -> None:
+    """One pass over edges between groups of 8 rows: row 8e + r of rows is sample r (p3 p2 p1 p0 q0 q1 q2 q3) of
+    edge e, each column a line; alpha and beta (edges, columns) are the lines' thresholds, largest the largest
+    alpha. In place."""
+    import cv2
+
+    edges, width = rows.shape[0] // GRID, rows.shape[1]
+    view = rows.reshape(edges, GRID, width)
+    p3, p2, p1, p0, q0, q1, q2, q3 = (view[:, k] for k in range(GRID))
+    steps = np.empty((edges * GRID, width), np.uint8)  # |row r + 1 - row r|; the last row of each group unused
+    cv2.absdiff(rows[1:], rows[:-1], dst=steps[:-1])
+    step = steps.reshape(edges, GRID, width)  # 0: |p2 - p3|, 1: |p1 - p2|, 2: |p0 - p1|, 4..6: q's
+    add = cv2.add
+    flat_p = add(add(step[:, 0], step[:, 1]), step[:, 2])  # saturates at 255, above any beta
+    flat_q = add(add(step[:, 4], step[:, 5]), step[:, 6])
+    flat = cv2.compare(cv2.max(flat_p, flat_q), beta, cv2.CMP_LE)
+    d2 = np.subtract(q0, p0, dtype=np.int16)  # numpy's mixed-type subtraction is several times OpenCV's
+    d2 *= 3
+    d2 += np.subtract(p1, q1, dtype=np.int16)  # d2 = 3 (q0 - p0) - (q1 - p1)
+    index = cv2.add(d2, 128, dtype=cv2.CV_8U)  # d2 + 128, saturated: exact wherever |d2| <= MAX_ALPHA
+    on = cv2.bitwise_and(flat, cv2.compare(cv2.absdiff(index, 128), alpha, cv2.CMP_LE))  # |d2| <= alpha
+    rising = cv2.bitwise_and(on, cv2.compare(index, 128, cv2.CMP_GT))  # filtered lines with d2 > 0
+    falling = cv2.bitwise_and(on, cv2.compare(index, 128, cv2.CMP_LT))  # and with d2 < 0
+    for (reach, size), p, q in zip(_LUTS, (p0, p1, p2, p3), (q0, q1, q2, q3), strict=True):
+        if largest < reach:  # |d2| <= alpha < reach: c_k is 0 on every line
+            continue
+        change = cv2.LUT(index, size)  # |c_k|
+        rise, fall = cv2.bitwise_and(change, rising), cv2.bitwise_and(change, falling)
+        cv2.subtract(add(p, rise), fall, dst=p)  # saturating: clamp(p_k + c_k), as §11.8 clamps
+        cv2.subtract(add(q, fall), rise, dst=q)  # clamp(q_k - c_k)
+
+
+def reference(plane: np.ndarray, strengths: np.ndarray, a: int, b: int) -> np.ndarray:
+    """§11.8 transcribed edge by edge and line by line in Python integers: slow, for the tests."""
+    out = plane.astype(np.int64)
+    s = np.asarray(strengths, np.int64)
+    for transposed in (False, True):
+        work = out.T if transposed else out
+        blocks = s.T if transposed else s
+        for x in range(GRID, work.shape[1], GRID):
+            for y in range(work.shape[0]):
+                q = (int(blocks[y // GRID, x // GRID - 1]) + int(blocks[y // GRID, x // GRID]) + 1) >> 1
+                alpha, beta = min((a * q) >> 3, MAX_ALPHA), (b * q) >> 4
+                p = [int(work[y, x - 1 - k]) for k in range(4)]
+                r = [int(work[y, x + k]) for k in range(4)]
+                d2 = 3 * (r[0] - p[0]) - (r[1] - p[1])
+                flat_p = abs(p[0] - p[1]) + abs(p[1] - p[2]) + abs(p[2] - p[3])
+                flat_q = abs(r[0] - r[1]) + abs(r[1] - r[2]) + abs(r[2] - r[3])
+                if abs(d2) <= alpha and flat_p <= beta and flat_q <= beta:
+                    for k, weight in enumerate(_WEIGHTS):
+                        c = (d2 * weight + 16) >> 5
+                        work[y, x - 1 - k] = min(max(p[k] + c, 0), 255)
+                        work[y, x + k] = min(max(r[k] - c, 0), 255)
+    return out.astype(np.uint8)
