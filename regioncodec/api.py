@@ -16,7 +16,7 @@ import numpy as np
 from . import container, decoder, encoder, layout, overlay, pixels
 from .info import Info, RegionInfo, read_info, read_mask, read_metadata
 from .pixels import ImageLike, as_pixels
-from .segmentation import block_grid
+from .segmentation import block_grid, subject_grid
 from .settings import DEFAULT_BLOCK_SIZE, DEFAULT_METHOD, EncodeSettings, SegmentOptions
 
 __all__ = [
@@ -79,17 +79,22 @@ def segment(
     *,
     block_size: int = DEFAULT_BLOCK_SIZE,
     segmentation: SegmentOptions | None = None,
+    subjects: bool = True,
 ) -> np.ndarray:
-    """The boolean H x W foreground mask encode would use for image, block-aligned.
+    """The boolean H x W mask of what encode would code above the lowest quality for image, block-aligned.
 
-    method is one of METHODS or several joined with "+" (their union);
+    That is the foreground method finds (one of METHODS, or several joined
+    with "+", their union) and, with subjects, the skin and the holes inside
+    the foreground's outline, which encode codes at a middle quality.
     segmentation (SegmentOptions) holds the controls shared by every method.
     """
     colour, _ = pixels.split_alpha(as_pixels(image))
-    chosen = EncodeSettings(method=method, block_size=block_size, segmentation=segmentation)
+    chosen = EncodeSettings(method=method, block_size=block_size, segmentation=segmentation, subjects=subjects)
     encoder.check_block_size(colour, block_size)
     method_name, options = chosen.segment_with
     grid = block_grid(colour, method_name, block_size, options)
+    if chosen.subjects:
+        grid = grid | subject_grid(colour, grid, block_size)
     return layout.expand(grid, colour.shape[:2], block_size)
 
 

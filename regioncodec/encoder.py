@@ -15,7 +15,7 @@ import numpy as np
 
 from . import container, plan, planes, search, segmentation, threads
 from .codecs import MOSAIC, find
-from .container import Container, Header, Metadata
+from .container import Container, Deblock, Header, Metadata
 from .errors import InputError
 from .layers import LayerCoder, Planes
 from .pixels import CHANNEL_MODES, pixel_map, pixel_mask, split_alpha
@@ -41,19 +41,23 @@ def encode(
     (block_map, qualities), alpha_data, planes_at_1 = _prepare(colour, alpha, settings, mask, quality_map)
     if settings.transition:  # settings keep levels below MAX_LEVELS with it, and refuse it with a quality map
         block_map, qualities = plan.with_transition(block_map, qualities)
-    codecs = [settings.codec] * len(qualities)
+    background, rest = settings.codecs
+    codecs = [background] + [rest] * (len(qualities) - 1)
     coder = LayerCoder(colour, block_map, settings.block_size, codecs, planes_at_1)
     mode = "L" if pixels.ndim == 2 else CHANNEL_MODES[pixels.shape[2]]
     header = Header(pixels.shape[1], pixels.shape[0], mode, settings.block_size, len(qualities))
+    deblock = Deblock() if settings.deblock and find(rest).layout == MOSAIC else None  # spec §7.8: JPEG layers only
     bg_scale = settings.bg_scale
     if bg_scale == AUTO:
-        bg_scale, qualities[0] = search.auto_background(coder, header, qualities)
+        bg_scale, qualities[0] = search.auto_background(coder, header, qualities, deblock)
     scales = [int(bg_scale)] + [1] * (len(qualities) - 1)
     target = _target_size(settings, header)
     if target is not None:
-        qualities = search.fit(coder, header, qualities, scales, target, alpha=alpha_data, metadata=metadata)
+        qualities = search.fit(
+            coder, header, qualities, scales, target, alpha=alpha_data, metadata=metadata, deblock=deblock
+        )
     layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
-    return container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+    return container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata(), deblock))
 
 
 def _prepare(
@@ -74,7 +78,7 @@ def _prepare(
 
 def _planes_at_1(colour: np.ndarray, settings: EncodeSettings) -> tuple[Planes | None, list[Callable[[], None]]]:
     """The padded image's planes (allocated) and the jobs that fill them; none for canvas codecs, which use RGB."""
-    if find(settings.codec).layout != MOSAIC:
+    if all(find(codec).layout != MOSAIC for codec in settings.codecs):
         return None, []
     padded = planes.pad_to_blocks(colour, settings.block_size)
     if padded.ndim == 2:
@@ -99,9 +103,15 @@ def _plan(
     low, high = settings.qualities
     levels = settings.level_count
     if levels == 2:
-        return foreground.astype(np.uint8), [low, high]
-    detail = segmentation.edge_density(colour, block_size)
-    return plan.level_map(foreground, detail, levels), plan.level_qualities(low, high, levels)
+        block_map, qualities = foreground.astype(np.uint8), [low, high]
+    else:
+        detail = segmentation.edge_density(colour, block_size)
+        block_map, qualities = plan.level_map(foreground, detail, levels), plan.level_qualities(low, high, levels)
+    if mask is None and settings.subjects:  # a mask is used as it is
+        block_map, qualities = plan.with_subjects(
+            block_map, qualities, segmentation.subject_grid(colour, foreground, block_size)
+        )
+    return block_map, qualities
 
 
 def check_block_size(colour: np.ndarray, block_size: int) -> None:
