@@ -15,7 +15,8 @@ so bands are independent jobs (threads.py) and the result is the same
 however many threads there are. Within a band the eight samples across each
 edge are eight rows of one array (the band is transposed for the vertical
 edges), so every step is one OpenCV call over every edge at once; the
-results equal the per-edge transcription in tests/naive_decoder.py.
+results equal the per-edge transcription in tests/naive_decoder.py
+(tests/test_deblock.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from functools import partial
 
 import numpy as np
 
+from .codecs.jpeg import SEGMENTS_BEFORE_FRAME, SOF_HUFFMAN
 from .errors import FormatError
 
 GRID = 8  # §11.8: the filter works on each plane's own 8x8 DCT block grid
@@ -40,8 +42,7 @@ ZIGZAG = (
     28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
     54, 47, 55, 62, 63,
 )  # fmt: skip
-_DQT, _SOS = 0xDB, 0xDA
-_SOF = (0xC0, 0xC1, 0xC2)
+_DQT, _SOS = 0xDB, 0xDA  # T.81 B.1.1.3: define quantisation tables, start of scan
 
 
 def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
@@ -50,8 +51,9 @@ def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
     It is table Tq of the frame header's component, as the last DQT segment
     defining it before the first SOS marker leaves it: the table libjpeg
     latches when the component's first scan starts. Segments are walked by
-    their lengths, as §7.2 walks them to the frame header; FormatError if
-    the walk fails or the table is never defined.
+    their lengths, as §7.2 walks them to the frame header, and the same
+    segments alone may stand between the frame header and the first SOS;
+    FormatError if the walk fails or the table is never defined.
     """
     tables: dict[int, tuple[int, ...]] = {}
     wanted: int | None = None
@@ -59,16 +61,19 @@ def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
     while offset + 4 <= len(stream):
         marker = stream[offset + 1]
         length = int.from_bytes(stream[offset + 2 : offset + 4], "big")
-        if stream[offset] != 0xFF or length < 2 or offset + 2 + length > len(stream):
-            break
+        known = marker in SEGMENTS_BEFORE_FRAME or marker == _SOS or (marker in SOF_HUFFMAN and wanted is None)
+        if stream[offset] != 0xFF or not known or length < 2 or offset + 2 + length > len(stream):
+            raise FormatError(f"{what} has no readable JPEG segment at byte {offset}, before its first scan")
         body = stream[offset + 4 : offset + 2 + length]
         if marker == _SOS:
-            if wanted is not None and wanted in tables:
-                return tables[wanted]
-            break
+            if wanted is None or wanted not in tables:
+                break
+            return tables[wanted]
         if marker == _DQT:
             _read_tables(body, tables, what)
-        elif marker in _SOF and len(body) >= 9:
+        elif marker in SOF_HUFFMAN:
+            if len(body) < 9:
+                break
             wanted = body[8] & 0x0F  # the first component's Tq (T.81 B.2.2)
         offset += 2 + length
     raise FormatError(f"{what} does not define the quantisation table of its component before its first scan")
@@ -233,27 +238,3 @@ def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, largest: int) -
         rise, fall = cv2.bitwise_and(change, rising), cv2.bitwise_and(change, falling)
         cv2.subtract(add(p, rise), fall, dst=p)  # saturating: clamp(p_k + c_k), as §11.8 clamps
         cv2.subtract(add(q, fall), rise, dst=q)  # clamp(q_k - c_k)
-
-
-def reference(plane: np.ndarray, strengths: np.ndarray, a: int, b: int) -> np.ndarray:
-    """§11.8 transcribed edge by edge and line by line in Python integers: slow, for the tests."""
-    out = plane.astype(np.int64)
-    s = np.asarray(strengths, np.int64)
-    for transposed in (False, True):
-        work = out.T if transposed else out
-        blocks = s.T if transposed else s
-        for x in range(GRID, work.shape[1], GRID):
-            for y in range(work.shape[0]):
-                q = (int(blocks[y // GRID, x // GRID - 1]) + int(blocks[y // GRID, x // GRID]) + 1) >> 1
-                alpha, beta = min((a * q) >> 3, MAX_ALPHA), (b * q) >> 4
-                p = [int(work[y, x - 1 - k]) for k in range(4)]
-                r = [int(work[y, x + k]) for k in range(4)]
-                d2 = 3 * (r[0] - p[0]) - (r[1] - p[1])
-                flat_p = abs(p[0] - p[1]) + abs(p[1] - p[2]) + abs(p[2] - p[3])
-                flat_q = abs(r[0] - r[1]) + abs(r[1] - r[2]) + abs(r[2] - r[3])
-                if abs(d2) <= alpha and flat_p <= beta and flat_q <= beta:
-                    for k, weight in enumerate(_WEIGHTS):
-                        c = (d2 * weight + 16) >> 5
-                        work[y, x - 1 - k] = min(max(p[k] + c, 0), 255)
-                        work[y, x + k] = min(max(r[k] - c, 0), 255)
-    return out.astype(np.uint8)

@@ -213,7 +213,7 @@ def _deblock(plane: np.ndarray, s: np.ndarray, a: int, b: int) -> np.ndarray:
         for x in range(8, work.shape[1], 8):
             for y in range(work.shape[0]):
                 q = (strength[y // 8, x // 8 - 1] + strength[y // 8, x // 8] + 1) >> 1
-                alpha, beta = min((a * q) >> 3, 127), (b * q) >> 4
+                alpha, beta = min((a * q) >> 3, 120), (b * q) >> 4
                 p = [int(work[y, x - 1 - k]) for k in range(4)]
                 r = [int(work[y, x + k]) for k in range(4)]
                 d2 = 3 * (r[0] - p[0]) - (r[1] - p[1])
