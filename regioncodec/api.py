@@ -79,14 +79,15 @@ def segment(
     *,
     block_size: int = DEFAULT_BLOCK_SIZE,
     segmentation: SegmentOptions | None = None,
-    subjects: bool = True,
+    subjects: bool = False,
 ) -> np.ndarray:
-    """The boolean H x W mask of what encode would code above the lowest quality for image, block-aligned.
+    """The boolean H x W foreground mask encode would use for image, block-aligned.
 
-    That is the foreground method finds (one of METHODS, or several joined
-    with "+", their union) and, with subjects, the skin and the holes inside
-    the foreground's outline, which encode codes at a middle quality.
+    method is one of METHODS or several joined with "+" (their union);
     segmentation (SegmentOptions) holds the controls shared by every method.
+    With subjects, the mask also holds the skin and the holes inside the
+    foreground's outline, which encode codes at a middle quality: all that
+    encode codes above the lowest quality (read_mask's mask).
     """
     colour, _ = pixels.split_alpha(as_pixels(image))
     chosen = EncodeSettings(method=method, block_size=block_size, segmentation=segmentation, subjects=subjects)

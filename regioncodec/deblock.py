@@ -21,6 +21,7 @@ results equal the per-edge transcription in tests/naive_decoder.py
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import partial
 
@@ -42,6 +43,7 @@ ZIGZAG = (
     28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
     54, 47, 55, 62, 63,
 )  # fmt: skip
+_ZIGZAG = np.array(ZIGZAG)
 _DQT, _SOS = 0xDB, 0xDA  # T.81 B.1.1.3: define quantisation tables, start of scan
 
 
@@ -88,11 +90,9 @@ def _read_tables(body: bytes, tables: dict[int, tuple[int, ...]], what: str) -> 
         entries = body[position + 1 : position + 1 + size]
         if precision > 1 or len(entries) < size:
             raise FormatError(f"{what} has a damaged DQT segment")
-        values = entries if not precision else [int.from_bytes(entries[i : i + 2], "big") for i in range(0, size, 2)]
-        natural = [0] * 64
-        for place, value in zip(ZIGZAG, values, strict=True):
-            natural[place] = value
-        tables[index] = tuple(natural)
+        natural = np.empty(64, np.int64)
+        natural[_ZIGZAG] = np.frombuffer(entries, ">u2" if precision else np.uint8)
+        tables[index] = tuple(natural.tolist())
         position += 1 + size
 
 
@@ -101,30 +101,24 @@ def strength(table: tuple[int, ...] | list[int]) -> int:
     return min(MAX_STRENGTH, (table[1] + table[GRID] + 1) >> 1)
 
 
+@functools.lru_cache(maxsize=16)
 def thresholds(a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
     """Lookup tables from an edge's strength Q (0..255) to its alpha and beta (both uint8), §11.8."""
     q = np.arange(MAX_STRENGTH + 1)
     return np.minimum((a * q) >> 3, MAX_ALPHA).astype(np.uint8), ((b * q) >> 4).astype(np.uint8)
 
 
-def _corrections() -> list[tuple[int, np.ndarray]]:
-    """For k = 0..3: the smallest |d2| at which c_k is not 0, and |c_k| as a lookup table of d2 + 128 (uint8).
-
-    The sign of c_k is d2's; index 0 (d2 = -128, never filtered) gives 0, and lines left alone are given
-    index 0 (see _pass). Adding |c_k| where d2 > 0 and subtracting it where d2 < 0, saturating, is exactly
-    clamp(p + c_k).
-    """
-    d2 = np.arange(256) - 128
-    luts = []
-    for weight in _WEIGHTS:
-        c = (d2 * weight + 16) >> 5
-        c[0] = 0
-        reach = int(np.abs(d2[c != 0]).min())
-        luts.append((reach, np.abs(c).astype(np.uint8)))
-    return luts
+def _corrections() -> list[tuple[int, float]]:
+    """For k = 0..3: the smallest |d2| at which c_k is not 0, and the weight (7 - 2k) / 32 of c_k."""
+    d2 = np.arange(-MAX_ALPHA, MAX_ALPHA + 1)
+    return [(int(np.abs(d2[(d2 * w + 16) >> 5 != 0]).min()), w / 32) for w in _WEIGHTS]
 
 
-_LUTS = _corrections()
+# c_k from |d2| in one OpenCV call, exactly: (|d2| w + 16) >> 5 where d2 > 0 is |d2| w / 32 + 1/64 rounded to nearest,
+# and -((-|d2| w + 16) >> 5) where d2 < 0 is |d2| w / 32 - 1/64 rounded: |d2| w / 32 is a multiple of 1/32, so the
+# 1/64 is never a tie and every value is exact in floating point (tests/test_deblock.py checks all of them).
+_HALF_UP, _HALF_DOWN = 1 / 64, -1 / 64
+_CORRECTIONS = _corrections()
 
 
 def band_starts(rows: int) -> list[int]:
@@ -227,14 +221,14 @@ def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, largest: int) -
     d2 = np.subtract(q0, p0, dtype=np.int16)  # numpy's mixed-type subtraction is several times OpenCV's
     d2 *= 3
     d2 += np.subtract(p1, q1, dtype=np.int16)  # d2 = 3 (q0 - p0) - (q1 - p1)
-    index = cv2.add(d2, 128, dtype=cv2.CV_8U)  # d2 + 128, saturated: exact wherever |d2| <= MAX_ALPHA
-    on = cv2.bitwise_and(flat, cv2.compare(cv2.absdiff(index, 128), alpha, cv2.CMP_LE))  # |d2| <= alpha
-    rising = cv2.bitwise_and(on, cv2.compare(index, 128, cv2.CMP_GT))  # filtered lines with d2 > 0
-    falling = cv2.bitwise_and(on, cv2.compare(index, 128, cv2.CMP_LT))  # and with d2 < 0
-    for (reach, size), p, q in zip(_LUTS, (p0, p1, p2, p3), (q0, q1, q2, q3), strict=True):
+    size = cv2.convertScaleAbs(d2)  # |d2|, saturated at 255 (above any alpha)
+    on = cv2.bitwise_and(flat, cv2.compare(size, alpha, cv2.CMP_LE))  # the lines filtered
+    rising = cv2.bitwise_and(size, cv2.bitwise_and(on, cv2.compare(d2, 0, cv2.CMP_GT)))  # |d2| there, if d2 > 0
+    falling = cv2.bitwise_and(size, cv2.bitwise_and(on, cv2.compare(d2, 0, cv2.CMP_LT)))  # and if d2 < 0
+    for (reach, weight), p, q in zip(_CORRECTIONS, (p0, p1, p2, p3), (q0, q1, q2, q3), strict=True):
         if largest < reach:  # |d2| <= alpha < reach: c_k is 0 on every line
             continue
-        change = cv2.LUT(index, size)  # |c_k|
-        rise, fall = cv2.bitwise_and(change, rising), cv2.bitwise_and(change, falling)
+        rise = cv2.convertScaleAbs(rising, alpha=weight, beta=_HALF_UP)  # c_k where it is positive, else 0
+        fall = cv2.convertScaleAbs(falling, alpha=weight, beta=_HALF_DOWN)  # -c_k where it is negative, else 0
         cv2.subtract(add(p, rise), fall, dst=p)  # saturating: clamp(p_k + c_k), as §11.8 clamps
         cv2.subtract(add(q, fall), rise, dst=q)  # clamp(q_k - c_k)

@@ -269,3 +269,15 @@ def test_canvas_chroma_is_the_formula() -> None:
         assert np.array_equal(cr, np.clip((32768 * r - 27439 * g - 5329 * b + bias) >> 18, 0, 255))
     grey = np.full((2, 2, 3), 77, np.uint8)
     assert [int(c[0, 0]) for c in decoder.canvas_chroma(grey)] == [128, 128]
+
+
+def test_corrections_from_sizes_are_exact() -> None:
+    """_pass turns |d2| into c_k with OpenCV's convertScaleAbs and an offset of 1/64: exactly §11.8's rounding."""
+    import cv2
+
+    size = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    for _, weight in deblock._CORRECTIONS:
+        d2 = size.astype(np.int64)
+        w = round(weight * 32)
+        assert np.array_equal(cv2.convertScaleAbs(size, alpha=weight, beta=deblock._HALF_UP), (d2 * w + 16) >> 5)
+        assert np.array_equal(cv2.convertScaleAbs(size, alpha=weight, beta=deblock._HALF_DOWN), -((-d2 * w + 16) >> 5))

@@ -47,9 +47,7 @@ def run(args: argparse.Namespace) -> None:
     image = open_image(io.BytesIO(common.read_input(args)), name, first_frame=args.first_frame)
     with named(name):
         pixels = api.as_pixels(image)
-        mask = api.segment(
-            pixels, method, block_size=settings.block_size, segmentation=options, subjects=settings.subjects
-        )
+        mask = api.segment(pixels, method, block_size=settings.block_size, segmentation=options)
     picture = Image.fromarray(mask.astype(np.uint8) * 255 if args.raw else api.preview(pixels, mask))
     common.write(output, lambda handle: picture.save(handle, format=image_format), args)
     report = sys.stdout if output is not None else sys.stderr  # standard output holds the picture

@@ -23,7 +23,7 @@ from ..settings import EncodeSettings, SegmentOptions
 if TYPE_CHECKING:
     from ..pixels import ImageLike
 
-SEGMENTATION_FLAGS = ("method", "block_size", "subjects")  # the EncodeSettings fields `rcodec mask` takes too
+SEGMENTATION_FLAGS = ("method", "block_size")  # the EncodeSettings fields `rcodec mask` takes too
 STDIO = "-"  # as IN, standard input; as OUT, standard output (a file of that name is ./-)
 STDIN, STDOUT = Path("<stdin>"), Path("<stdout>")  # how messages name them
 DETAIL_DENSITY = 0.04  # a block with this share of edge pixels holds detail: a line of text at 10-12 pt on a

@@ -113,9 +113,7 @@ def progressive_with_restarts() -> bytes:
             Image.fromarray(plane).save(out, "JPEG", quality=layer.quality, progressive=True, restart_marker_blocks=3)
             streams.append(out.getvalue())
         layers.append(container.Layer(layer.region, layer.codec, layer.quality, layer.scale, tuple(streams)))
-    return container.write(
-        container.Container(parsed.header, parsed.block_map, tuple(layers), deblock=parsed.deblock)
-    )
+    return container.write(container.Container(parsed.header, parsed.block_map, tuple(layers), deblock=parsed.deblock))
 
 
 def zigzag_table(stream: bytes) -> tuple[int, bytes]:
