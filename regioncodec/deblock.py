@@ -76,7 +76,7 @@ def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
         elif marker in SOF_HUFFMAN:
             if len(body) < 9:
                 break
-            wanted = body[8] & 0x0F  # the first component's Tq (T.81 B.2.2)
+            wanted = body[8]  # the component's Tq (T.81 B.2.2: its third byte)
         offset += 2 + length
     raise FormatError(f"{what} does not define the quantisation table of its component before its first scan")
 
@@ -223,8 +223,10 @@ def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, largest: int) -
     d2 += np.subtract(p1, q1, dtype=np.int16)  # d2 = 3 (q0 - p0) - (q1 - p1)
     size = cv2.convertScaleAbs(d2)  # |d2|, saturated at 255 (above any alpha)
     on = cv2.bitwise_and(flat, cv2.compare(size, alpha, cv2.CMP_LE))  # the lines filtered
-    rising = cv2.bitwise_and(size, cv2.bitwise_and(on, cv2.compare(d2, 0, cv2.CMP_GT)))  # |d2| there, if d2 > 0
-    falling = cv2.bitwise_and(size, cv2.bitwise_and(on, cv2.compare(d2, 0, cv2.CMP_LT)))  # and if d2 < 0
+    positive = cv2.compare(d2, 0, cv2.CMP_GT)  # type: ignore[call-overload]  # OpenCV takes a scalar too
+    negative = cv2.compare(d2, 0, cv2.CMP_LT)  # type: ignore[call-overload]
+    rising = cv2.bitwise_and(size, cv2.bitwise_and(on, positive))  # |d2| where the line is filtered and d2 > 0
+    falling = cv2.bitwise_and(size, cv2.bitwise_and(on, negative))  # and where d2 < 0
     for (reach, weight), p, q in zip(_CORRECTIONS, (p0, p1, p2, p3), (q0, q1, q2, q3), strict=True):
         if largest < reach:  # |d2| <= alpha < reach: c_k is 0 on every line
             continue

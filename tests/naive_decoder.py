@@ -189,7 +189,7 @@ def _table(stream: bytes) -> list[int]:
                 tables[index] = table
                 i += 1 + 64 * (1 + wide)
         if marker in (0xC0, 0xC1, 0xC2):
-            wanted = body[8] & 15
+            wanted = body[8]
         offset += 2 + length
 
 
