@@ -62,7 +62,8 @@ def decode_layers(
     strengths = None if deblock is None else block_strengths(header, block_map, coded, shapes)
     planes = _planes(header, block_map, coded, shapes)
     if strengths is not None and deblock is not None:
-        threads.run(_deblock_jobs(planes, strengths, deblock), header.width * header.height)
+        jobs = _deblock_jobs(planes, strengths, deblock)
+        threads.run([job for _, job in jobs], header.width * header.height, [cost for cost, _ in jobs])
     if header.colour == "L":
         return np.ascontiguousarray(planes[0][: header.height, : header.width])
     return planes_to_rgb(planes, header.height, header.width)
@@ -220,9 +221,11 @@ def canvas_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # Deblocking (§11.8)
 
 
-def _deblock_jobs(planes: Planes, strengths: list[np.ndarray], deblock: Deblock) -> list[Callable[[], None]]:
-    """The jobs filtering the planes in place: luma, and Cb and Cr as one array (they lie side by side, _planes),
-    the edge where they meet left out."""
+def _deblock_jobs(
+    planes: Planes, strengths: list[np.ndarray], deblock: Deblock
+) -> list[tuple[int, Callable[[], None]]]:
+    """(cost, job) of the jobs filtering the planes in place: luma, and Cb and Cr as one array (they lie side by
+    side, _planes), the edge where they meet left out."""
     jobs = plane_jobs(planes[0], strengths[0], deblock.a, deblock.b)
     if len(planes) == 3:
         pair = planes[1].base  # the array _planes made both in
