@@ -37,8 +37,8 @@ def panel(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
 def main() -> None:
     photo = np.asarray(Image.open(ROOT / "samples" / "kodim04.jpg").convert("RGB"))
     mask = importance_mask(photo)
-    plain = regioncodec.decode(regioncodec.encode(photo, mask=mask))
-    ringed = regioncodec.decode(regioncodec.encode(photo, mask=mask, transition=True))
+    plain = regioncodec.decode(regioncodec.encode(photo, mask=mask, fg_quality=90, bg_quality=30))
+    ringed = regioncodec.decode(regioncodec.encode(photo, mask=mask, transition=True, fg_quality=90, bg_quality=30))
     gap = np.full(((CROP[0].stop - CROP[0].start) * ZOOM, 8, 3), 255, np.uint8)
     row = np.hstack([panel(photo, mask), gap, panel(plain), gap, panel(ringed)])
     Image.fromarray(row).save(HERE / "seams.png", optimize=True)

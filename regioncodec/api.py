@@ -17,7 +17,7 @@ from . import container, decoder, encoder, layout, overlay, pixels, reduced, sou
 from .errors import InputError
 from .info import Info, RegionInfo, read_info, read_mask, read_metadata
 from .pixels import ImageLike, as_pixels
-from .segmentation import block_grid
+from .segmentation import block_grid, subject_grid
 from .settings import DEFAULT_BLOCK_SIZE, DEFAULT_METHOD, EncodeSettings, SegmentOptions
 
 __all__ = [
@@ -119,7 +119,7 @@ def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS, re
     reduce (1, 2, 4 or 8) decodes a preview at 1/reduce of the size,
     ceil(H/reduce) x ceil(W/reduce), for a fraction of the time: JPEG layers
     through libjpeg's scaled IDCT. It approximates the exact decode shrunk by
-    averaging reduce x reduce squares (spec §11.9); reduce=1 is the exact
+    averaging reduce x reduce squares (spec §11.10); reduce=1 is the exact
     decode. Raises FormatError for data that breaks the spec, LimitError for
     images of more than max_pixels pixels (a guard against decompression
     bombs; it counts the full size) and OptionError for another reduce.
@@ -136,17 +136,23 @@ def segment(
     *,
     block_size: int = DEFAULT_BLOCK_SIZE,
     segmentation: SegmentOptions | None = None,
+    subjects: bool = False,
 ) -> np.ndarray:
     """The boolean H x W foreground mask encode would use for image, block-aligned.
 
     method is one of METHODS or several joined with "+" (their union);
     segmentation (SegmentOptions) holds the controls shared by every method.
+    With subjects, the mask also holds the skin and the holes inside the
+    foreground's outline, which encode codes at a middle quality: all that
+    encode codes above the lowest quality (read_mask's mask).
     """
     colour, _ = pixels.split_alpha(as_pixels(image))
-    chosen = EncodeSettings(method=method, block_size=block_size, segmentation=segmentation)
+    chosen = EncodeSettings(method=method, block_size=block_size, segmentation=segmentation, subjects=subjects)
     encoder.check_block_size(colour, block_size)
     method_name, options = chosen.segment_with
     grid = block_grid(colour, method_name, block_size, options)
+    if chosen.subjects:
+        grid = grid | subject_grid(colour, grid, block_size)
     return layout.expand(grid, colour.shape[:2], block_size)
 
 

@@ -33,11 +33,13 @@ HEAD = b"HEAD"  # §5
 BMAP = b"BMAP"  # §6
 LAYR = b"LAYR"  # §7
 ALPH = b"ALPH"  # §8
+DBLK = b"DBLK"  # §7.8
 DONE = b"DONE"  # §10
 EXIF, ICCP, XMPD = b"exif", b"iccp", b"xmpd"  # §9: ancillary
 
 HEAD_FIELDS = struct.Struct(">BIIBBB")  # §5: version, width, height, mode, block size, regions
 LAYR_FIELDS = struct.Struct(">BBBBI")  # §7: region, codec, quality, scale, first stream length
+DBLK_FIELDS = struct.Struct(">BBB")  # §7.8: method, A, B
 
 MAX_DIMENSION = 65_500  # §12: JPEG's own limit on either side (libjpeg JPEG_MAX_DIMENSION)
 DEFAULT_MAX_PIXELS = 178_956_970  # §12: Pillow's decompression-bomb limit, same reasoning
@@ -58,6 +60,9 @@ EXIF_APP1_PREFIX = b"Exif\0\0"  # §9.1: what JPEG's APP1 (and Pillow's Image.in
 TIFF_HEADERS = (b"II*\0", b"MM\0*")  # §9.1: little- and big-endian TIFF byte order marks
 ICC_HEADER_SIZE = 128  # §9.2: an ICC profile's fixed header
 ICC_SIGNATURE = (36, b"acsp")  # §9.2: offset and value of the profile file signature
+DEBLOCK_METHODS = (1,)  # §7.8: 1 = the ramp filter of §11.8
+DEBLOCK_A = range(1, 17)  # §7.8: the alpha factor, in eighths of an edge's strength
+DEBLOCK_B = range(1, 16)  # §7.8: the beta factor, in sixteenths; at most 15, so beta stays below 255
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,15 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Deblock:
+    """The DBLK chunk (§7.8): which filter the decoder runs on the planes of JPEG layers (§11.8), and its factors."""
+
+    method: int = 1
+    a: int = 5  # alpha = (a Q) >> 3: the largest step across an edge that is smoothed, in eighths of Q
+    b: int = 4  # beta = (b Q) >> 4: how flat each side must be, in sixteenths of Q
+
+
+@dataclass(frozen=True)
 class Container:
     """Everything a .rgc file holds: what a decoder needs, and the metadata it may pass on."""
 
@@ -134,6 +148,7 @@ class Container:
     layers: tuple[Layer, ...]
     alpha: bytes | None = None  # data of the ALPH chunk when the mode has alpha (see alpha_data, alpha_plane)
     metadata: Metadata = Metadata()
+    deblock: Deblock | None = None  # the DBLK chunk; None: the file has none, and nothing is filtered
 
 
 def pack_chunk(kind: bytes, data: bytes) -> bytes:
@@ -152,6 +167,9 @@ def write(container: Container) -> bytes:
     parts.append(pack_chunk(BMAP, _compress_map(container.block_map)))
     if container.alpha is not None:
         parts.append(pack_chunk(ALPH, container.alpha))
+    if container.deblock is not None:
+        d = container.deblock
+        parts.append(pack_chunk(DBLK, DBLK_FIELDS.pack(d.method, d.a, d.b)))
     parts += [pack_chunk(LAYR, _layer_data(layer)) for layer in container.layers]
     parts.append(pack_chunk(DONE, b""))
     return b"".join(parts)
@@ -168,11 +186,12 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
     layers: list[Layer] = []
     counts: np.ndarray | None = None  # blocks per region, once the map is read
     metadata: dict[str, bytes] = {}
+    deblock: Deblock | None = None
     for kind, body, offset in chunks:
         if kind == DONE:
             _check_done(body, offset, len(data))
             block_map = _all_present(header, block_map, alpha, layers)
-            return Container(header, block_map, tuple(layers), alpha, Metadata(**metadata))
+            return Container(header, block_map, tuple(layers), alpha, Metadata(**metadata), deblock)
         if kind == HEAD:
             raise ChunkError(f"second HEAD chunk at byte {offset}")
         if kind == BMAP:
@@ -183,6 +202,11 @@ def read(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Container:
         elif kind == ALPH:
             _check_alpha_place(header, block_map, alpha, layers, offset)
             alpha = _read_alpha(body, header, offset)
+        elif kind == DBLK:
+            if block_map is None or layers or deblock is not None:
+                where = "before the BMAP chunk" if block_map is None else "after a LAYR chunk" if layers else "twice"
+                raise ChunkError(f"DBLK chunk at byte {offset} comes {where}")
+            deblock = _read_deblock(body, offset)
         elif kind == LAYR:
             if counts is None:
                 raise ChunkError(f"LAYR chunk at byte {offset} comes before the BMAP chunk")
@@ -455,6 +479,20 @@ def _read_alpha(body: bytes, header: Header, offset: int) -> bytes:
     return body
 
 
+def _read_deblock(body: bytes, offset: int) -> Deblock:
+    """Check a DBLK chunk's data against §7.8: three bytes, a known method, factors in their ranges."""
+    if len(body) != DBLK_FIELDS.size:
+        raise ChunkError(f"DBLK chunk at byte {offset} is {len(body)} bytes, not {DBLK_FIELDS.size}")
+    method, a, b = DBLK_FIELDS.unpack(body)
+    if method not in DEBLOCK_METHODS:
+        raise FormatError(f"DBLK chunk at byte {offset} names filter method {method}; only 1 is defined")
+    if a not in DEBLOCK_A or b not in DEBLOCK_B:
+        raise FormatError(
+            f"DBLK chunk at byte {offset} has A = {a}, B = {b}; A must be 1..{DEBLOCK_A[-1]}, B 1..{DEBLOCK_B[-1]}"
+        )
+    return Deblock(method, a, b)
+
+
 def _add_metadata(metadata: dict[str, bytes], kind: bytes, body: bytes, offset: int) -> None:
     """Check a metadata chunk against §9 and add it to metadata under its field name."""
     name = METADATA_FIELDS[kind]
@@ -549,7 +587,4 @@ def _all_present(header: Header, block_map: np.ndarray | None, alpha: bytes | No
         raise ChunkError(f"file of mode {header.mode} has no ALPH chunk")
     if len(layers) != header.regions:
         raise ChunkError(f"file has {len(layers)} LAYR chunks; HEAD declares {header.regions}")
-    layouts = {CODECS[layer.codec].layout for layer in layers if layer.streams}
-    if len(layouts) > 1:
-        raise FormatError("file mixes JPEG layers with WebP or AVIF layers")
     return block_map

@@ -9,6 +9,7 @@ which formula it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -16,11 +17,16 @@ import numpy as np
 from . import container, layout, threads
 from .codecs import CODECS, MOSAIC, native
 from .codecs.picture import Rows
-from .container import Container, Header, Layer
+from .container import Container, Deblock, Header, Layer
+from .deblock import plane_jobs, stream_table, strength
 
 GREY_WEIGHTS = (19595, 38470, 7471)  # §11.7: libjpeg's luma weights for R, G, B in units of 2^-16
+# §11.9: a canvas's chroma among JPEG layers, from the sums of R, G and B over a 2x2 square, in units of 2^-18
+CB_WEIGHTS, CR_WEIGHTS = (-11059, -21709, 32768), (32768, -27439, -5329)
+CHROMA_BIAS = (128 << 18) + (1 << 17)  # §11.9: 128, and a half for rounding, in those units
 PLANE_START = 128  # §11.2: every plane sample before any layer is written
 BAND_ROWS = 128  # chroma rows upsampled and converted per job: in cache, and a 768x512 image makes two jobs
+CANVAS_EFFORT = 8  # a canvas byte costs about this many JPEG bytes to decode and place (to start the longest first)
 
 Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
 
@@ -32,7 +38,7 @@ def decode(data: bytes, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np
 
 def decode_container(parsed: Container) -> np.ndarray:
     """The image of a parsed file: its colour (§11.1 steps 5-9), with the alpha plane last if it has one (step 10)."""
-    colour = decode_layers(parsed.header, parsed.block_map, parsed.layers)
+    colour = decode_layers(parsed.header, parsed.block_map, parsed.layers, parsed.deblock)
     if parsed.alpha is None:
         return colour
     channels = 1 if colour.ndim == 2 else colour.shape[2]
@@ -43,17 +49,24 @@ def decode_container(parsed: Container) -> np.ndarray:
     return image
 
 
-def decode_layers(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...]) -> np.ndarray:
-    """The colour image (L or RGB, cropped to W x H) of a file's layers.
+def decode_layers(
+    header: Header, block_map: np.ndarray, layers: tuple[Layer, ...], deblock: Deblock | None = None
+) -> np.ndarray:
+    """The colour image (L or RGB, cropped to W x H) of a file's layers, deblocked as its DBLK chunk says.
 
-    Every stream's header is checked against its mosaic or canvas before
-    anything of the image's size is allocated (step 5).
+    Every stream's header (and, for the filter, its quantisation table) is
+    checked against its mosaic or canvas before anything of the image's size
+    is allocated (step 5).
     """
     coded = [layer for layer in layers if layer.streams]
     shapes = check_streams(header, block_map, layers)
-    if coded and CODECS[coded[0].codec].layout != MOSAIC:
+    if all(CODECS[layer.codec].layout != MOSAIC for layer in coded):
         return _canvas_image(header, block_map, coded, shapes)
-    planes = _planes(header, block_map, coded)
+    strengths = None if deblock is None else block_strengths(header, block_map, coded, shapes)
+    planes = _planes(header, block_map, coded, shapes)
+    if strengths is not None and deblock is not None:
+        jobs = _deblock_jobs(planes, strengths, deblock)
+        threads.run([job for _, job in jobs], header.width * header.height, [cost for cost, _ in jobs])
     if header.colour == "L":
         return _cropped(planes[0], header.height, header.width)
     return planes_to_rgb(planes, header.height, header.width)
@@ -99,21 +112,36 @@ def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[t
     return [luma] if header.colour == "L" else [luma, ((rows * b, cols * b // 2), f"chroma stream of {where}")]
 
 
-# JPEG layers: planes (§11.2-§11.4)
+# JPEG layers: planes (§11.2-§11.4, §11.9)
 
 
-def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Planes:
-    """The padded image's planes with every layer placed: scale 1 first, then each larger scale (§11.4)."""
+def _planes(
+    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
+) -> Planes:
+    """The padded image's planes with every layer placed: JPEG layers of scale 1 and canvases (§11.3, §11.9) first,
+    then each larger scale of JPEG layers (§11.4)."""
     rows, cols = header.grid_shape
     b = header.block_size
-    shapes = [(rows * b, cols * b)] + [(rows * b // 2, cols * b // 2)] * 2 * (header.colour == "RGB")
     covered = _covers(block_map, layers)
-    planes = [_start(shape, covered) for shape in shapes]
+    planes = [_start((rows * b, cols * b), covered)]
+    if header.colour == "RGB":  # Cb and Cr side by side in one array, so that the filter takes both at once
+        pair = _start((rows * b // 2, cols * b), covered)
+        planes += [pair[:, : cols * b // 2], pair[:, cols * b // 2 :]]
     pixels = header.width * header.height
-    for scale in sorted({layer.scale for layer in layers}):
-        same = [layer for layer in layers if layer.scale == scale]
+    mosaics = [layer for layer in layers if CODECS[layer.codec].layout == MOSAIC]
+    canvases = [layer for layer in layers if CODECS[layer.codec].layout != MOSAIC]
+    for scale in sorted({layer.scale for layer in mosaics} | {1}):
+        same = [layer for layer in mosaics if layer.scale == scale]
         target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
         scatter = [job for layer in same for job in _scatter_jobs(layer, block_map == layer.region, b // scale, target)]
+        if scale == 1:
+            scatter += [
+                (
+                    len(layer.streams[0]) * CANVAS_EFFORT,
+                    partial(_place_canvas, header, block_map, layer, shapes[layer.region][0], planes),
+                )
+                for layer in canvases
+            ]
         threads.run([work for _, work in scatter], pixels, [size for size, _ in scatter])
         if scale > 1:
             cells = [block_map == layer.region for layer in same]
@@ -126,9 +154,10 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Plane
 
 
 def _covers(block_map: np.ndarray, layers: list[Layer]) -> bool:
-    """Whether every block of the map is written by a layer of scale 1, so no sample keeps its starting value."""
-    if any(layer.scale != 1 for layer in layers):  # larger scales filter across the starting values (§11.4)
-        return False
+    """Whether every block of the map is written by a JPEG layer of scale 1 or a canvas (which writes every sample
+    of its blocks), so no sample keeps its starting value."""
+    if any(layer.scale != 1 and CODECS[layer.codec].layout == MOSAIC for layer in layers):
+        return False  # larger scales of JPEG layers filter across the starting values (§11.4)
     coded = np.zeros(256, bool)  # block map entries are bytes (§6)
     coded[[layer.region for layer in layers]] = True
     return bool(coded[block_map].all())
@@ -181,6 +210,97 @@ def _scatter(
     rows = mosaic.shape[0] // len(planes)
     for index, plane in enumerate(planes):
         layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
+
+
+# Canvases among JPEG layers (§11.9)
+
+
+def _place_canvas(
+    header: Header, block_map: np.ndarray, layer: Layer, shape: tuple[tuple[int, int], str], planes: Planes
+) -> None:
+    """Decode a canvas in a file of JPEG layers and write its region's blocks into the planes as YCbCr (§11.9).
+
+    The box's picture (enlarged by the layer's scale, §11.7) is extended to
+    whole blocks by repeating its last row and column, then converted: luma
+    per pixel, chroma per 2x2 square, both in integers.
+    """
+    import cv2
+
+    cells = block_map == layer.region
+    b = header.block_size
+    box = layout.region_box(cells, b, (header.height, header.width))
+    rows, cols = layout.box_shape(box)
+    picture = CODECS[layer.codec].decode(layer.streams[0], *shape)
+    if layer.scale > 1:
+        picture = enlarge(picture, layer.scale)[:rows, :cols]
+    bottom, right = -rows % b, -cols % b
+    if bottom or right:
+        picture = cv2.copyMakeBorder(picture, 0, bottom, 0, right, cv2.BORDER_REPLICATE)
+    top, left = box[0].start, box[1].start
+    grid = (slice(top // b, (top + rows + bottom) // b), slice(left // b, (left + cols + right) // b))
+    inside = cells[grid]
+    window = (slice(top, top + rows + bottom), slice(left, left + cols + right))
+    layout.copy_blocks(to_grey(picture), planes[0][window], inside, b)
+    if len(planes) > 1:
+        half = (slice(top // 2, (top + rows + bottom) // 2), slice(left // 2, (left + cols + right) // 2))
+        for plane, chroma in zip(planes[1:], canvas_chroma(picture), strict=True):
+            layout.copy_blocks(chroma, plane[half], inside, b // 2)
+
+
+def canvas_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """§11.9: Cb and Cr of each 2x2 square of an even-sized RGB picture, from its sums of R, G and B.
+
+    Cb = clamp((-11059 SR - 21709 SG + 32768 SB + 2^25 + 2^17) >> 18), Cr likewise with 32768, -27439, -5329.
+    """
+    rows, cols = rgb.shape[0] // 2, rgb.shape[1] // 2
+    sums = rgb.reshape(rows, 2, cols, 2, 3).sum(axis=(1, 3), dtype=np.int32)
+    out = []
+    for weights in (CB_WEIGHTS, CR_WEIGHTS):
+        value = sums @ np.array(weights, np.int32) + CHROMA_BIAS
+        out.append(np.clip(value >> 18, 0, 255).astype(np.uint8))
+    return out[0], out[1]
+
+
+# Deblocking (§11.8)
+
+
+def _deblock_jobs(
+    planes: Planes, strengths: list[np.ndarray], deblock: Deblock
+) -> list[tuple[int, Callable[[], None]]]:
+    """(cost, job) of the jobs filtering the planes in place: luma, and Cb and Cr as one array (they lie side by
+    side, _planes), the edge where they meet left out."""
+    jobs = plane_jobs(planes[0], strengths[0], deblock.a, deblock.b)
+    if len(planes) == 3:
+        pair = planes[1].base  # the array _planes made both in
+        assert isinstance(pair, np.ndarray) and pair.shape[1] == 2 * planes[1].shape[1]
+        both = np.hstack(strengths[1:])
+        jobs += plane_jobs(pair, both, deblock.a, deblock.b, cuts=(strengths[1].shape[1],))
+    return jobs
+
+
+def block_strengths(
+    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
+) -> list[np.ndarray]:
+    """S for each 8x8 block of each plane (§11.8): from the table of the stream that coded it, 0 for blocks of
+    canvases and of layers of scale > 1. Reads every table before anything of the image's size is allocated."""
+    per_region = region_strengths(layers, shapes)
+    cell = header.block_size // 8  # 8x8 blocks across a block of the luma plane
+    grids = [np.repeat(np.repeat(per_region[0][block_map], cell, axis=0), cell, axis=1)]
+    if header.colour == "RGB":
+        chroma = np.repeat(np.repeat(per_region[1][block_map], cell // 2, axis=0), cell // 2, axis=1)
+        grids += [chroma, chroma]
+    return grids
+
+
+def region_strengths(layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]) -> np.ndarray:
+    """S of each region's luma and chroma (2, 256), read from its streams' tables: FormatError where a stream does
+    not define its table before its first scan (§11.8, §11.1 step 5). 0 for canvases and layers of scale > 1."""
+    per_region = np.zeros((2, 256), np.uint8)  # luma, chroma; block map entries are bytes (§6)
+    for layer in layers:
+        if CODECS[layer.codec].layout == MOSAIC and layer.scale == 1:
+            for kind, (stream, (_, what)) in enumerate(zip(layer.streams, shapes[layer.region], strict=True)):
+                per_region[kind, layer.region] = strength(stream_table(stream, what))
+    return per_region
 
 
 def reduce(plane: np.ndarray, scale: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from . import container, plan, planes, search, segmentation, sources, threads
 from .codecs import MOSAIC, find
 from .codecs.jpeg import OPENCV_MAX_PIXELS
 from .codecs.picture import PictureCodec
-from .container import Container, Header, Layer, Metadata
+from .container import Container, Deblock, Header, Layer, Metadata
 from .errors import InputError
 from .layers import LayerCoder, Planes
 from .pixels import CHANNEL_MODES, pixel_map, pixel_mask, split_alpha
@@ -56,30 +56,34 @@ def encode(
     ceiling = sources.ceiling(source, settings.force_quality)
     if ceiling is not None:
         qualities = [min(q, ceiling) for q in qualities]
-    codecs = [settings.codec] * len(qualities)
+    background, rest = settings.codecs
+    codecs = [background] + [rest] * (len(qualities) - 1)
     coder = LayerCoder(colour, block_map, settings.block_size, codecs, planes_at_1, source=kept, ceiling=ceiling)
     mode = "L" if pixels.ndim == 2 else CHANNEL_MODES[pixels.shape[2]]
     header = Header(pixels.shape[1], pixels.shape[0], mode, settings.block_size, len(qualities))
+    deblock = Deblock() if settings.deblock and find(rest).layout == MOSAIC else None  # spec §7.8: JPEG layers only
     bg_scale = settings.bg_scale
     if bg_scale == AUTO:
-        bg_scale, qualities[0] = search.auto_background(coder, header, qualities)
+        bg_scale, qualities[0] = search.auto_background(coder, header, qualities, deblock)
     scales = [int(bg_scale)] + [1] * (len(qualities) - 1)
     target = _target_size(settings, header)
     most = sources.limit(source, settings.force_quality)
     if target is not None:
         fitted = target if most is None else min(target, most)
-        qualities = search.fit(coder, header, qualities, scales, fitted, alpha=alpha_data, metadata=metadata)
+        qualities = search.fit(
+            coder, header, qualities, scales, fitted, alpha=alpha_data, metadata=metadata, deblock=deblock
+        )
     qualities = [min(q, ceiling) for q in qualities] if ceiling is not None else qualities
     layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
-    data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+    data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata(), deblock))
     if most is not None and len(data) > most:
-        lowered = sources.step_down(_size_of(coder, header, scales, alpha_data, metadata), qualities, most)
+        lowered = sources.step_down(_size_of(coder, header, scales, alpha_data, metadata, deblock), qualities, most)
         if notes is not None:
             notes.append(_guard_note(qualities, lowered))
         if lowered is not None:
             qualities = lowered
             layers = coder.layers(list(zip(range(len(lowered)), lowered, scales, strict=True)))
-            data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata()))
+            data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata(), deblock))
     if notes is not None and source is not None:
         coded = [layer.quality for layer in layers if layer.streams]
         notes[:0] = _source_notes(source, settings, ceiling, kept, why_not, coded)
@@ -87,11 +91,16 @@ def encode(
 
 
 def _size_of(
-    coder: LayerCoder, header: Header, scales: list[int], alpha: bytes | None, metadata: Metadata | None
+    coder: LayerCoder,
+    header: Header,
+    scales: list[int],
+    alpha: bytes | None,
+    metadata: Metadata | None,
+    deblock: Deblock | None,
 ) -> Callable[[list[int]], int]:
     """The size of the file of a list of qualities, coding its layers (once each)."""
     empty = tuple(Layer(r, coder.codecs[r], 1, s, ()) for r, s in enumerate(scales))
-    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata())))
+    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata(), deblock)))
 
     def size_of(qualities: list[int]) -> int:
         layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
@@ -166,7 +175,7 @@ def _prepare(
 
 def _planes_at_1(colour: np.ndarray, settings: EncodeSettings) -> tuple[Planes | None, list[Callable[[], None]]]:
     """The padded image's planes (allocated) and the jobs that fill them; none for canvas codecs, which use RGB."""
-    if find(settings.codec).layout != MOSAIC:
+    if all(find(codec).layout != MOSAIC for codec in settings.codecs):
         return None, []
     padded = planes.pad_to_blocks(colour, settings.block_size)
     if padded.ndim == 2:
@@ -191,9 +200,15 @@ def _plan(
     low, high = settings.qualities
     levels = settings.level_count
     if levels == 2:
-        return foreground.astype(np.uint8), [low, high]
-    detail = segmentation.edge_density(colour, block_size)
-    return plan.level_map(foreground, detail, levels), plan.level_qualities(low, high, levels)
+        block_map, qualities = foreground.astype(np.uint8), [low, high]
+    else:
+        detail = segmentation.edge_density(colour, block_size)
+        block_map, qualities = plan.level_map(foreground, detail, levels), plan.level_qualities(low, high, levels)
+    if mask is None and settings.subjects:  # a mask is used as it is
+        block_map, qualities = plan.with_subjects(
+            block_map, qualities, segmentation.subject_grid(colour, foreground, block_size)
+        )
+    return block_map, qualities
 
 
 def check_block_size(colour: np.ndarray, block_size: int) -> None:

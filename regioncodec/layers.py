@@ -4,8 +4,15 @@ JPEG layers hold only their own region's blocks, packed into a mosaic
 (§7.1), so no bytes go to blocks another region codes. Planes are coded
 separately (luma, then Cb over Cr at half size), each with a quantisation
 table at least as faithful as the one a colour JPEG of the region's quality
-would use for it (quantise.py), so a block decodes at least as faithfully as
-in a JPEG of its quality.
+would use for it, so a block decodes at least as faithfully as in a JPEG of
+its quality. The foreground (the top region) takes the flatter table that
+makes no more squared error for fewer bytes (quantise.py). The regions below
+it take the standard table itself, with its DC step no coarser than at
+quality DC_CAP_QUALITY: the flat tables' coarse low frequencies, and the
+standard table's own DC step at low qualities, draw smooth gradients (a sky)
+as staircases of flat blocks, which the eye sees at once and squared error
+barely counts; the decoder's deblocking (spec §11.8) then smooths what steps
+remain, with a strength read from these tables.
 
 WebP and AVIF layers are canvases (§7.5): the region's bounding box, with
 everything outside the region replaced by a smooth extrapolation of the
@@ -36,6 +43,10 @@ QUALITY_EFFORT = 10  # libjpeg's time per pixel grows with quality: 3-4x from q3
 STREAM_EFFORT = 2_500_000  # matched_table's ~0.35 ms per stream, as much as ~25,000 pixels at q90
 CANVAS_EFFORT = 6  # a canvas codes all three colours, and WebP's and AVIF's encoders are slower than libjpeg
 MATCHED_CODECS = ("webp",)  # canvases coded to a uniform picture's error, not its quality number (matched_quality)
+DC_CAP_QUALITY = 70  # layers below the foreground: DC steps at most quality 70's (10 for luma and for chroma)
+# A canvas under JPEG layers (bg_codec) is coded this much above the asked quality (README, "A WebP or AVIF
+# background"): what makes its picture hold up beside JPEG layers of the asked quality.
+UNDER_JPEG = {"avif": 25, "webp": 30}
 
 Planes = tuple[np.ndarray, np.ndarray | None]  # luma, and chroma (2, H/2, W/2) for RGB
 
@@ -65,6 +76,7 @@ class LayerCoder:
         self._rgb: np.ndarray | None = None
         self.source = source
         self.ceiling = ceiling
+        self._under_jpeg = any(find(name).layout == MOSAIC for name in codecs)  # canvases beside JPEG layers
 
     def layer(self, region: int, quality: int, scale: int) -> Layer:
         """The layer of region at quality, its pixels reduced by scale."""
@@ -103,27 +115,25 @@ class LayerCoder:
                 self._rgb = planes.to_rgb(self.image)
             code = partial(self._canvas_stream, cast(CanvasCodec, codec), cells, quality, scale)
             return [StreamJob(0, STREAM_EFFORT + CANVAS_EFFORT * effort, code)]
+        matched = region == len(self.codecs) - 1  # the foreground; the regions below take capped standard tables
         if self.source is not None and scale == 1 and quality <= self.source.quality:
-            return self._source_jobs(cells, quality, effort)
+            return self._source_jobs(cells, quality, matched, effort)
         luma, chroma = self._scaled_planes(scale)
         cell = self.block_size // scale
-        jobs = [
-            StreamJob(
-                0, STREAM_EFFORT + effort, partial(_luma_stream, cast(MosaicCodec, codec), luma, cells, cell, quality)
-            )
-        ]
+        code = partial(_luma_stream, cast(MosaicCodec, codec), luma, cells, cell, quality, matched)
+        jobs = [StreamJob(0, STREAM_EFFORT + effort, code)]
         if chroma is not None:
-            code = partial(_chroma_stream, cast(MosaicCodec, codec), chroma, cells, cell // 2, quality)
+            code = partial(_chroma_stream, cast(MosaicCodec, codec), chroma, cells, cell // 2, quality, matched)
             jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))  # Cb and Cr: half as many pixels
         return jobs
 
-    def _source_jobs(self, cells: np.ndarray, quality: int, effort: int) -> list[StreamJob]:
+    def _source_jobs(self, cells: np.ndarray, quality: int, matched: bool, effort: int) -> list[StreamJob]:
         """The jobs making a JPEG layer at scale 1 from the source's coefficients: kept exactly at the source's
         quality, requantised below it to the table the pixel path would choose (jpegdct.region_stream)."""
         assert self.source is not None
         grid, keep = self.source.grid, quality >= self.source.quality
         per = self.block_size // jpegdct.DCT
-        choose = None if keep else partial(_source_table, LUMA_TABLE, quality)
+        choose = None if keep else partial(layer_table, base=LUMA_TABLE, quality=quality, matched=matched)
         jobs = [
             StreamJob(
                 0,
@@ -132,7 +142,7 @@ class LayerCoder:
             )
         ]
         if grid.chroma is not None and grid.chroma_table is not None:
-            choose = None if keep else partial(_source_table, CHROMA_TABLE, quality)
+            choose = None if keep else partial(layer_table, base=CHROMA_TABLE, quality=quality, matched=matched)
             code = partial(jpegdct.region_stream, list(grid.chroma), grid.chroma_table, cells, per // 2, choose)
             jobs.append(StreamJob(1, STREAM_EFFORT + effort // 2, code))
         return jobs
@@ -155,6 +165,8 @@ class LayerCoder:
         if scale > 1:
             rows, cols = layout.reduced_shape(keep.shape, scale)
             picture = cv2.resize(picture, (cols, rows), interpolation=cv2.INTER_AREA)
+        if self._under_jpeg:
+            return codec.encode(picture, canvas_quality(codec.name, quality))
         if codec.name not in MATCHED_CODECS:
             return codec.encode(picture, quality)
 
@@ -166,6 +178,11 @@ class LayerCoder:
 
         target = error(codec.encode(original, quality), original.shape)
         return matched_quality(lambda q: codec.encode(picture, q), error, target)
+
+
+def canvas_quality(codec: str, quality: int) -> int:
+    """The quality a canvas under JPEG layers is coded at, for an asked quality (UNDER_JPEG)."""
+    return min(100, quality + UNDER_JPEG[codec])
 
 
 class StreamJob(NamedTuple):
@@ -181,25 +198,34 @@ def image_planes(padded: np.ndarray) -> Planes:
     return (padded, None) if padded.ndim == 2 else planes.rgb_to_planes(padded)
 
 
-def _source_table(base: tuple[int, ...], quality: int, plane: np.ndarray) -> Sequence[int]:
-    """The table a JPEG source's region below its quality is requantised to: as _luma_stream and _chroma_stream
-    choose for a plane of pixels (keep the three alike)."""
-    return matched_table(plane, quant_table(base, quality))
-
-
-def _luma_stream(codec: MosaicCodec, luma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:
-    """The luma mosaic of a region's blocks, coded with a table matched to its quality (quantise.py)."""
+def _luma_stream(
+    codec: MosaicCodec, luma: np.ndarray, cells: np.ndarray, cell: int, quality: int, matched: bool
+) -> bytes:
+    """The luma mosaic of a region's blocks, coded with the table layer_table chooses."""
     mosaic = layout.pack(luma, cells, cell)
-    return codec.encode(mosaic, matched_table(mosaic, quant_table(LUMA_TABLE, quality)))
+    return codec.encode(mosaic, layer_table(mosaic, LUMA_TABLE, quality, matched))
 
 
-def _chroma_stream(codec: MosaicCodec, chroma: np.ndarray, cells: np.ndarray, cell: int, quality: int) -> bytes:
+def _chroma_stream(
+    codec: MosaicCodec, chroma: np.ndarray, cells: np.ndarray, cell: int, quality: int, matched: bool
+) -> bytes:
     """The Cb mosaic above the Cr mosaic of a region's blocks (§7.1), coded like luma with the chroma table."""
     rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
     stack = np.empty((2 * rows * cell, cols * cell), np.uint8)
     layout.pack(chroma[0], cells, cell, out=stack[: rows * cell])
     layout.pack(chroma[1], cells, cell, out=stack[rows * cell :])
-    return codec.encode(stack, matched_table(stack, quant_table(CHROMA_TABLE, quality)))
+    return codec.encode(stack, layer_table(stack, CHROMA_TABLE, quality, matched))
+
+
+def layer_table(mosaic: np.ndarray, base: tuple[int, ...], quality: int, matched: bool) -> Sequence[int]:
+    """The table a mosaic is coded with: matched to the standard table's error (the foreground), or the standard
+    table with its DC step capped at DC_CAP_QUALITY's (the regions below it). Both are at least as faithful as the
+    standard table of the quality, which a uniform JPEG would use."""
+    standard = quant_table(base, quality)
+    if matched:
+        return matched_table(mosaic, standard)
+    standard[0] = min(standard[0], quant_table(base, DC_CAP_QUALITY)[0])
+    return standard
 
 
 def fill_outside(image: np.ndarray, keep: np.ndarray) -> np.ndarray:

@@ -53,6 +53,29 @@ def with_transition(block_map: np.ndarray, qualities: list[int]) -> tuple[np.nda
     return shifted, [*qualities[:top], middle, qualities[top]]
 
 
+def with_subjects(block_map: np.ndarray, qualities: list[int], subjects: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Lift the subject blocks (segmentation.subject_grid) out of the levels below the middle quality.
+
+    The middle quality is halfway from the lowest to the foreground's, halves
+    up. With two levels it becomes a region of its own between them (when
+    there are subject blocks); with more, subjects rise to the level whose
+    quality is closest to it. The foreground is never lowered.
+    """
+    top = len(qualities) - 1
+    lift = subjects & (block_map < top)
+    middle = (qualities[0] + qualities[top] + 1) // 2
+    if top == 1:
+        if not lift.any():
+            return block_map, qualities
+        lifted = (block_map * 2).astype(np.uint8)
+        lifted[lift] = 1
+        return lifted, [qualities[0], middle, qualities[1]]
+    level = min(range(1, top), key=lambda region: abs(qualities[region] - middle))
+    lifted = block_map.copy()
+    lifted[lift & (block_map < level)] = level
+    return lifted, qualities
+
+
 def level_qualities(bg_quality: int, fg_quality: int, levels: int) -> list[int]:
     """levels qualities spaced evenly from bg_quality up to fg_quality."""
     return [int(round(q)) for q in np.linspace(bg_quality, fg_quality, levels)]

@@ -1,4 +1,4 @@
-"""Reduced-scale decoding: an .rgc image at 1/2, 1/4 or 1/8 of its size, a preview for thumbnails (spec §11.9).
+"""Reduced-scale decoding: an .rgc image at 1/2, 1/4 or 1/8 of its size, a preview for thumbnails (spec §11.10).
 
 This is not the normative decode of decoder.py: it approximates the full
 decode reduced by box averages, at a fraction of its cost. JPEG layers are
@@ -73,7 +73,7 @@ def decode_container(parsed: Container, factor: int) -> np.ndarray:
     """A parsed file's image at 1/factor: its colour, with its alpha, reduced the same way, last if it has one."""
     if factor == 1:
         return decoder.decode_container(parsed)
-    colour = _colour(parsed.header, parsed.block_map, parsed.layers, factor)
+    colour = _colour(parsed.header, parsed.block_map, parsed.layers, factor, parsed.deblock is not None)
     if parsed.alpha is None:
         return colour
     return np.dstack([colour, _alpha(parsed.alpha, parsed.header, factor)])
@@ -115,18 +115,19 @@ def _strip_means(strip: np.ndarray, factor: int, along: int) -> np.ndarray:
 # Colour
 
 
-def _colour(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...], factor: int) -> np.ndarray:
-    """The colour image (L or RGB) at 1/factor, every stream's header checked first as decoder.decode_layers does.
+def _colour(
+    header: Header, block_map: np.ndarray, layers: tuple[Layer, ...], factor: int, deblocked: bool
+) -> np.ndarray:
+    """The colour image (L or RGB) at 1/factor, every stream checked first as decoder.decode_layers checks it
+    (a deblocked file's tables too: a preview refuses what the decode refuses; it does not run the filter).
 
-    JPEG layers make the image through planes; canvases are pasted into it
-    (the container allows one kind per file today, but each region's pixels
-    are its own layer's either way).
+    JPEG layers make the image through planes; canvases are pasted into it,
+    each region's pixels its own layer's.
     """
     coded = [layer for layer in layers if layer.streams]
-    for layer in coded:
-        shapes = decoder.stream_shapes(header, block_map, layer)
-        for stream, (shape, what) in zip(layer.streams, shapes, strict=True):
-            CODECS[layer.codec].check(stream, shape, what)
+    shapes = decoder.check_streams(header, block_map, coded)
+    if deblocked:
+        decoder.region_strengths(coded, shapes)
     width, height = reduced_size(header.width, header.height, factor)
     mosaics = [layer for layer in coded if CODECS[layer.codec].layout == MOSAIC]
     canvases = [layer for layer in coded if CODECS[layer.codec].layout != MOSAIC]

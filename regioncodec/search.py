@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 from . import container, decoder, layout, metrics, plan
-from .container import Container, Header, Layer, Metadata
+from .container import Container, Deblock, Header, Layer, Metadata
 from .layers import LayerCoder
 
 AUTO_SCALES = (2, 4)  # reductions auto tries against full resolution
@@ -24,26 +24,30 @@ def fit(
     *,
     alpha: bytes | None = None,
     metadata: Metadata | None = None,
+    deblock: Deblock | None = None,
 ) -> list[int]:
     """Qualities for the largest file of at most target bytes (the coder codes each layer once).
 
-    alpha and metadata are the file's other chunks (see Container): they count towards the target.
+    alpha, metadata and deblock are the file's other chunks (see Container): they count towards the target.
     """
 
     def payload(region: int, quality: int) -> int:
         return coder.layer(region, quality, scales[region]).payload_bytes
 
     empty = tuple(Layer(r, coder.codecs[r], q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
-    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata())))
+    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata(), deblock)))
     return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
 
 
-def auto_background(coder: LayerCoder, header: Header, qualities: list[int]) -> tuple[int, int]:
+def auto_background(
+    coder: LayerCoder, header: Header, qualities: list[int], deblock: Deblock | None = None
+) -> tuple[int, int]:
     """(scale, quality) of the smallest background layer that makes no more error than full resolution does.
 
     Full resolution at the asked quality sets the error to match, measured on
-    the background's pixels of the decoded image; each reduced scale then
-    takes the lowest quality that matches it (by bisection), if any does.
+    the background's pixels of the image decoded as the file will be
+    (deblock is its DBLK chunk); each reduced scale then takes the lowest
+    quality that matches it (by bisection), if any does.
     """
     background = layout.expand(coder.block_map == 0, (header.height, header.width), header.block_size)
     if not background.any():
@@ -51,7 +55,7 @@ def auto_background(coder: LayerCoder, header: Header, qualities: list[int]) -> 
     upper = [coder.layer(region, quality, 1) for region, quality in enumerate(qualities) if region > 0]
 
     def error(layer: Layer) -> float:
-        decoded = decoder.decode_layers(header, coder.block_map, (layer, *upper))
+        decoded = decoder.decode_layers(header, coder.block_map, (layer, *upper), deblock)
         return metrics.mse(coder.image, decoded, background)
 
     full = coder.layer(0, qualities[0], 1)

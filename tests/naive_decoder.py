@@ -33,14 +33,22 @@ def decode(data: bytes) -> np.ndarray:
     block_map = block_map.reshape(rows, cols)
     layers = [_layer(body) for kind, body in chunks if kind == b"LAYR"]
     assert len(layers) == regions
+    deblock = [body for kind, body in chunks if kind == b"DBLK"]
     colour = mode in (3, 4)
     coded = [layer for layer in layers if layer["streams"]]
-    if coded[0]["codec"] in CANVAS_CODES:
+    if all(layer["codec"] in CANVAS_CODES for layer in coded):
         image = _canvases(coded, block_map, block, height, width)
         if not colour:
             image = _grey(image)
     else:
-        planes = _planes(coded, block_map, block, colour)
+        planes = _planes(coded, block_map, block, colour, (height, width))
+        if deblock:
+            method, a, b = deblock[0]
+            assert method == 1
+            planes = [
+                _deblock(plane, s, a, b)
+                for plane, s in zip(planes, _strengths(coded, block_map, block, colour), strict=True)
+            ]
         image = planes[0] if not colour else _rgb(planes[0], _fancy(planes[1]), _fancy(planes[2]))
         image = image[:height, :width]
     if mode in (2, 4):
@@ -77,24 +85,64 @@ def _layer(body: bytes) -> dict[str, object]:
     return {"region": region, "codec": codec, "scale": scale, "streams": [s for s in streams if s]}
 
 
-def _planes(layers: list[dict], block_map: np.ndarray, block: int, colour: bool) -> list[np.ndarray]:
-    """§11.2-§11.4: planes starting at 128, scale 1 scattered, then each larger scale reduced, placed, enlarged."""
+def _planes(
+    layers: list[dict], block_map: np.ndarray, block: int, colour: bool, size: tuple[int, int]
+) -> list[np.ndarray]:
+    """§11.2-§11.4, §11.9: planes starting at 128, JPEG layers of scale 1 scattered, canvases converted and placed,
+    then each larger scale of JPEG layers reduced, placed, enlarged."""
     rows, cols = block_map.shape
     shapes = [(rows * block, cols * block)] + [(rows * block // 2, cols * block // 2)] * (2 if colour else 0)
     planes = [np.full(shape, 128, np.int64) for shape in shapes]
-    for scale in sorted({layer["scale"] for layer in layers}):
+    mosaics = [layer for layer in layers if layer["codec"] not in CANVAS_CODES]
+    for scale in sorted({layer["scale"] for layer in mosaics} | {1}):
         small = planes if scale == 1 else [_reduce(p, scale) for p in planes]
-        for layer in (layer for layer in layers if layer["scale"] == scale):
+        for layer in (layer for layer in mosaics if layer["scale"] == scale):
             _scatter(layer, block_map, block // scale, small)
+        if scale == 1:
+            for layer in (layer for layer in layers if layer["codec"] in CANVAS_CODES):
+                _place_canvas(layer, block_map, block, size, planes)
         if scale > 1:
             for plane, reduced in zip(planes, small, strict=True):
                 big = _enlarge(reduced, scale)
                 cell = block * plane.shape[0] // planes[0].shape[0]
-                for layer in (layer for layer in layers if layer["scale"] == scale):
+                for layer in (layer for layer in mosaics if layer["scale"] == scale):
                     for r, c in zip(*np.nonzero(block_map == layer["region"]), strict=True):
                         window = (slice(r * cell, (r + 1) * cell), slice(c * cell, (c + 1) * cell))
                         plane[window] = big[window]
     return planes
+
+
+def _place_canvas(
+    layer: dict, block_map: np.ndarray, block: int, size: tuple[int, int], planes: list[np.ndarray]
+) -> None:
+    """§11.9: the box's picture (enlarged, §11.7), extended by its last row and column to whole blocks, converted to
+    Y per pixel and Cb, Cr per 2x2 square in integers; the region's blocks copied into the planes."""
+    height, width = size
+    rows, cols = np.nonzero(block_map == layer["region"])
+    top, left = rows.min() * block, cols.min() * block
+    bottom, right = min((rows.max() + 1) * block, height), min((cols.max() + 1) * block, width)
+    with Image.open(io.BytesIO(layer["streams"][0])) as opened:
+        picture = np.asarray(opened.convert("RGB")).astype(np.int64)
+    if layer["scale"] > 1:
+        picture = np.dstack([_enlarge(picture[..., i], layer["scale"]) for i in range(3)])
+    picture = picture[: bottom - top, : right - left]
+    extended_rows = -(-(bottom - top) // block) * block
+    extended_cols = -(-(right - left) // block) * block
+    picture = np.pad(picture, ((0, extended_rows - picture.shape[0]), (0, extended_cols - picture.shape[1]), (0, 0)),
+                     mode="edge")  # fmt: skip
+    r, g, b = picture[..., 0], picture[..., 1], picture[..., 2]
+    converted = [(19595 * r + 38470 * g + 7471 * b + 32768) >> 16]
+    if len(planes) == 3:
+        sums = [x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2] for x in (r, g, b)]
+        bias = (128 << 18) + (1 << 17)
+        converted.append(np.clip((-11059 * sums[0] - 21709 * sums[1] + 32768 * sums[2] + bias) >> 18, 0, 255))
+        converted.append(np.clip((32768 * sums[0] - 27439 * sums[1] - 5329 * sums[2] + bias) >> 18, 0, 255))
+    for plane, values in zip(planes, converted, strict=True):
+        cell = block * plane.shape[0] // planes[0].shape[0]
+        y0, x0 = top * cell // block, left * cell // block
+        for br, bc in zip(rows, cols, strict=True):
+            ys, xs = slice(br * cell, (br + 1) * cell), slice(bc * cell, (bc + 1) * cell)
+            plane[ys, xs] = values[ys.start - y0 : ys.stop - y0, xs.start - x0 : xs.stop - x0]
 
 
 def _scatter(layer: dict, block_map: np.ndarray, cell: int, planes: list[np.ndarray]) -> None:
@@ -112,6 +160,73 @@ def _scatter(layer: dict, block_map: np.ndarray, cell: int, planes: list[np.ndar
             mr, mc = divmod(i, mosaic_cols)
             block = mosaic[mr * size : (mr + 1) * size, mc * size : (mc + 1) * size]
             plane[r * size : (r + 1) * size, c * size : (c + 1) * size] = block
+
+
+ZIGZAG = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+    28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+    54, 47, 55, 62, 63,
+]  # fmt: skip
+
+
+def _table(stream: bytes) -> list[int]:
+    """§11.8: the table (natural order) the frame's component names, as the DQTs before the first SOS leave it."""
+    tables, wanted, offset = {}, None, 2
+    while True:
+        marker, length = stream[offset + 1], int.from_bytes(stream[offset + 2 : offset + 4], "big")
+        body = stream[offset + 4 : offset + 2 + length]
+        if marker == 0xDA:
+            return tables[wanted]
+        if marker == 0xDB:
+            i = 0
+            while i < len(body):
+                wide, index = body[i] >> 4, body[i] & 15
+                entries = [int.from_bytes(body[i + 1 + k * (1 + wide) : i + 2 + k * (1 + wide) + wide], "big")
+                           for k in range(64)]  # fmt: skip
+                table = [0] * 64
+                for k, value in enumerate(entries):
+                    table[ZIGZAG[k]] = value
+                tables[index] = table
+                i += 1 + 64 * (1 + wide)
+        if marker in (0xC0, 0xC1, 0xC2):
+            wanted = body[8]
+        offset += 2 + length
+
+
+def _strengths(layers: list[dict], block_map: np.ndarray, block: int, colour: bool) -> list[np.ndarray]:
+    """§11.8: S per 8x8 block of each plane: min(255, (T[0][1] + T[1][0] + 1) >> 1) of the block's stream, else 0."""
+    out = []
+    for stream, cell in [(0, block // 8)] + [(1, block // 16)] * (2 if colour else 0):
+        grid = np.zeros(block_map.shape, np.int64)
+        for layer in layers:
+            if layer["codec"] not in CANVAS_CODES and layer["scale"] == 1:
+                table = _table(layer["streams"][stream])
+                grid[block_map == layer["region"]] = min(255, (table[1] + table[8] + 1) >> 1)
+        out.append(np.kron(grid, np.ones((cell, cell), np.int64)))
+    return out
+
+
+def _deblock(plane: np.ndarray, s: np.ndarray, a: int, b: int) -> np.ndarray:
+    """§11.8: vertical edges on every row, then horizontal edges on the result, one edge and one line at a time."""
+    out = plane.copy()
+    for work, strength in ((out, s), (out.T, s.T)):  # the second pass works on the transpose (a view)
+        for x in range(8, work.shape[1], 8):
+            for y in range(work.shape[0]):
+                q = (strength[y // 8, x // 8 - 1] + strength[y // 8, x // 8] + 1) >> 1
+                alpha, beta = min((a * q) >> 3, 120), (b * q) >> 4
+                p = [int(work[y, x - 1 - k]) for k in range(4)]
+                r = [int(work[y, x + k]) for k in range(4)]
+                d2 = 3 * (r[0] - p[0]) - (r[1] - p[1])
+                if (
+                    abs(d2) <= alpha
+                    and abs(p[0] - p[1]) + abs(p[1] - p[2]) + abs(p[2] - p[3]) <= beta
+                    and abs(r[0] - r[1]) + abs(r[1] - r[2]) + abs(r[2] - r[3]) <= beta
+                ):
+                    for k in range(4):
+                        c = (d2 * (7 - 2 * k) + 16) >> 5
+                        work[y, x - 1 - k] = min(max(p[k] + c, 0), 255)
+                        work[y, x + k] = min(max(r[k] - c, 0), 255)
+    return out
 
 
 def _reduce(plane: np.ndarray, s: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from PIL import Image, ImageCms
 
 import regioncodec
 from regioncodec import FormatError, InputError, LimitError, container
+from regioncodec.settings import DEFAULT_BG_QUALITY, DEFAULT_FG_QUALITY
 
 from .conftest import DATA, ROOT
 from .craft import all_background, padded, refused
@@ -98,7 +99,9 @@ def test_round_trip_keeps_shape_and_mode_for_any_image(
 def test_error_matches_uniform_jpeg_at_the_same_quality(shape: tuple[int, ...], quality: int) -> None:
     image = random_image(shape, seed=3)
     out = regioncodec.decode(regioncodec.encode(image, fg_quality=quality, bg_quality=quality))
-    assert psnr(out, image) == pytest.approx(psnr(pillow_jpeg(image, quality), image), abs=0.5)
+    uniform = psnr(pillow_jpeg(image, quality), image)
+    # at most 0.5 dB worse; better where the blocks below the foreground cap their DC step (layers.py)
+    assert uniform - 0.5 <= psnr(out, image) <= uniform + (1.5 if quality < 50 else 0.5)
 
 
 def test_quality_bounds_order_the_error(photo: np.ndarray) -> None:
@@ -117,7 +120,7 @@ def test_all_foreground_or_all_background_mask(photo: np.ndarray, fill: bool) ->
     assert info.fg_fraction == (1.0 if fill else 0.0)
     empty = info.regions[0 if fill else 1]
     assert empty.bytes == 0
-    expected_quality = 90 if fill else 30
+    expected_quality = DEFAULT_FG_QUALITY if fill else DEFAULT_BG_QUALITY
     assert psnr(regioncodec.decode(data), crop) >= psnr(pillow_jpeg(crop, expected_quality), crop) - 0.05
 
 
@@ -148,7 +151,9 @@ def test_integer_mask_non_zero_is_foreground(photo: np.ndarray) -> None:
 def test_segment_is_what_encode_uses(photo: np.ndarray) -> None:
     mask = regioncodec.segment(photo)
     assert mask.shape == photo.shape[:2] and mask.dtype == bool
-    assert np.array_equal(mask, regioncodec.read_mask(regioncodec.encode(photo)))
+    assert np.array_equal(mask, regioncodec.read_mask(regioncodec.encode(photo, subjects=False)))
+    lifted = regioncodec.segment(photo, subjects=True)  # skin and holes too: all that is above the background
+    assert np.array_equal(lifted, regioncodec.read_mask(regioncodec.encode(photo))) and lifted.sum() > mask.sum()
 
 
 def test_pil_images_are_accepted() -> None:
@@ -230,6 +235,7 @@ def test_inspect_reports_each_region(photo: np.ndarray) -> None:
     assert (info.width, info.height, info.mode, info.block_size) == (512, 768, "RGB", 16)
     assert [(r.role, r.codec, r.quality) for r in info.regions] == [
         ("background", "jpeg", 20),
+        ("level 1", "jpeg", 53),  # skin and holes (segmentation.subject_grid): halfway, halves up
         ("foreground", "jpeg", 85),
     ]
     assert sum(r.bytes for r in info.regions) + info.overhead_bytes == len(data)

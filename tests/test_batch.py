@@ -104,7 +104,7 @@ def test_existing_outputs_are_skipped_refused_or_replaced(photos: Path, tmp_path
     assert {r.status for r in refused} == {"failed"} and all("--force" in r.error for r in refused)
     replaced = regioncodec.encode_many(paths, out, jobs=1, fg_quality=50, force=True)
     assert {r.status for r in replaced} == {"done"}
-    assert regioncodec.read_info(replaced[0].output.read_bytes()).regions[1].quality == 50
+    assert regioncodec.read_info(replaced[0].output.read_bytes()).regions[-1].quality == 50
 
 
 def test_two_inputs_with_one_output_name(tmp_path: Path) -> None:
@@ -201,7 +201,7 @@ def test_cli_batch(photos: Path, tmp_path: Path) -> None:
     assert "files/s" in done.stderr and "rcodec: failed: " in done.stderr and "1 of 5 files failed" in done.stderr
     assert snapshot(photos) == before
     info = json.loads(rcodec("info", tmp_path / "out" / "sub" / "nested.rgc", "--json").stdout)
-    assert info["regions"][1]["quality"] == 85
+    assert info["regions"][-1]["quality"] == 85
 
     again = rcodec("batch", photos, tmp_path / "out", "--recursive", "--skip-existing", "--quiet")
     assert again.returncode == 1 and again.stdout.splitlines()[2].split() == ["skipped", "4"]

@@ -50,8 +50,8 @@ def test_quality_is_one_knob_for_both_regions(tmp_path: Path, small_png: Path) -
         out = tmp_path / f"{flag}.rgc"
         done = rcodec("encode", small_png, out, flag, 80)
         assert done.returncode == 0, done.stderr
-        assert qualities(out) == [settings.background_quality(80), 80] == [27, 80]
-    assert settings.background_quality(settings.DEFAULT_FG_QUALITY) == settings.DEFAULT_BG_QUALITY  # -q 90: defaults
+        assert qualities(out) == [settings.background_quality(80), 80] == [56, 80]
+    assert settings.background_quality(settings.DEFAULT_FG_QUALITY) == settings.DEFAULT_BG_QUALITY  # -q 85: defaults
     assert rcodec("encode", small_png, tmp_path / "b.rgc", "-q", 80, "--bg-quality", 50).returncode == 0
     assert qualities(tmp_path / "b.rgc") == [50, 80]  # --bg-quality overrides the derived background
 
@@ -61,7 +61,7 @@ def test_quality_is_one_knob_for_both_regions(tmp_path: Path, small_png: Path) -
     [
         (("-q", 80, "--fg-quality", 70), "give quality or fg_quality, not both"),
         (("--bg-quality", 95, "--fg-quality", 90), "bg_quality 95 is above fg_quality 90"),
-        (("--bg-quality", 95), "bg_quality 95 is above fg_quality 90 (the default)"),
+        (("--bg-quality", 95), "bg_quality 95 is above fg_quality 85 (the default)"),
         (("-q", 40, "--bg-quality", 50), "bg_quality 50 is above quality 40"),
         (("-q", 0), "quality must be an integer from 1 to 100"),
         (("--quality-map", SAMPLE, "-q", 80), "a quality map is used as it is: quality"),
@@ -77,7 +77,8 @@ def test_quality_flags_that_cannot_apply_exit_2(tmp_path: Path, args: tuple[obje
 
 def test_quality_in_python() -> None:
     image = random_image((32, 48, 3))
-    assert qualities(regioncodec.encode(image, quality=60)) == [20, 60]
+    assert qualities(regioncodec.encode(image, quality=60)) == [42, 60]
+    assert qualities(regioncodec.encode(image, fg_quality=60)) == [42, 60]  # the background follows either
     with pytest.raises(regioncodec.InputError, match="bg_quality 40 is above quality 30"):
         regioncodec.encode(image, quality=30, bg_quality=40)
 

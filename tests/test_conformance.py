@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import decoder
+from regioncodec import container, decoder
 
 from . import naive_decoder
 from .conftest import ROOT
@@ -57,6 +57,13 @@ def test_a_decoder_written_from_the_spec_alone_agrees_bit_for_bit(name: str) -> 
     assert digest(naive_decoder.decode(data)) == MANIFEST[name]["sha256"]
 
 
+@pytest.mark.parametrize("name", sorted(name for name, entry in MANIFEST.items() if "tolerance" in entry))
+def test_with_the_same_canvas_decoder_the_naive_decoder_agrees_bit_for_bit(name: str) -> None:
+    """Canvas vectors: both decoders read canvases with Pillow, so what follows (§11.7, §11.9) must agree exactly."""
+    data = (VECTORS / MANIFEST[name]["file"]).read_bytes()
+    assert np.array_equal(naive_decoder.decode(data), regioncodec.decode(data))
+
+
 def test_the_vectors_cover_what_section_16_promises() -> None:
     infos = [regioncodec.read_info((VECTORS / entry["file"]).read_bytes()) for entry in MANIFEST.values()]
     assert {info.mode for info in infos} == {"L", "LA", "RGB", "RGBA"}
@@ -65,6 +72,13 @@ def test_the_vectors_cover_what_section_16_promises() -> None:
     assert {r.codec for info in infos for r in info.regions} == {"jpeg", "webp", "avif"}
     assert {len(info.regions) for info in infos} >= {2, 3, 8}
     assert any(info.metadata for info in infos)
+    parsed = [container.read((VECTORS / entry["file"]).read_bytes()) for entry in MANIFEST.values()]
+    codecs = [{layer.codec for layer in p.layers if layer.streams} for p in parsed]
+    assert any(p.deblock is not None for p in parsed)
+    assert any(p.deblock is None and c == {"jpeg"} for p, c in zip(parsed, codecs, strict=True))
+    mixed = [p for p, c in zip(parsed, codecs, strict=True) if "jpeg" in c and len(c) > 1]
+    assert {p.header.colour for p in mixed} == {"L", "RGB"}
+    assert {layer.scale for p in mixed for layer in p.layers if layer.codec != "jpeg"} == {1, 2}
     assert any(info.width % info.block_size and info.height % info.block_size for info in infos)
     assert sorted(path.name for path in VECTORS.glob("*.rgc")) == sorted(e["file"] for e in MANIFEST.values())
 

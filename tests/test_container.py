@@ -377,9 +377,11 @@ def test_metadata_golden_chunks() -> None:
 
 
 def test_files_without_alpha_or_metadata_have_no_new_chunks() -> None:
-    """Alpha and metadata cost nothing when absent: the file is what issue 2 wrote."""
+    """Alpha and metadata cost nothing when absent: the file is what issue 2 wrote, with issue 12's DBLK."""
     image = np.zeros((16, 32, 3), np.uint8)
     kinds = [k for k, _ in chunks_of(regioncodec.encode(image))]
+    assert kinds == [b"HEAD", b"BMAP", b"DBLK", b"LAYR", b"LAYR", b"DONE"]
+    kinds = [k for k, _ in chunks_of(regioncodec.encode(image, deblock=False))]
     assert kinds == [b"HEAD", b"BMAP", b"LAYR", b"LAYR", b"DONE"]
 
 

@@ -194,7 +194,7 @@ def test_save_quality_is_the_foregrounds_with_the_background_following(tmp_path:
     """Pillow's usual quality= sets the foreground; the background follows it, unless bg_quality is given."""
     image = Image.fromarray(random_image((32, 48, 3)))
     image.save(tmp_path / "q.rgc", quality=70)
-    assert [r.quality for r in regioncodec.read_info((tmp_path / "q.rgc").read_bytes()).regions] == [23, 70]
+    assert [r.quality for r in regioncodec.read_info((tmp_path / "q.rgc").read_bytes()).regions] == [49, 70]
     image.save(tmp_path / "b.rgc", quality=70, bg_quality=50)
     assert [r.quality for r in regioncodec.read_info((tmp_path / "b.rgc").read_bytes()).regions] == [50, 70]
     with pytest.raises(regioncodec.InputError, match="give quality or fg_quality, not both"):

@@ -1,4 +1,4 @@
-"""Reduced-scale decoding (decode(reduce=N), spec §11.9): sizes, closeness to the full decode box-reduced, alpha,
+"""Reduced-scale decoding (decode(reduce=N), spec §11.10): sizes, closeness to the full decode box-reduced, alpha,
 layers of every scale and codec, hostile input, threads, memory, and the command line's --reduce."""
 
 from __future__ import annotations

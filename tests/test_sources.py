@@ -15,6 +15,7 @@ from regioncodec import api, container, jpegdct, layers, layout, sources, thread
 from regioncodec.cli import EX_DATAERR, EX_USAGE, exit_status
 from regioncodec.codecs.jpeg import LUMA_TABLE
 from regioncodec.errors import InputError, OptionError
+from regioncodec.settings import DEFAULT_FG_QUALITY
 
 from .helpers import rcodec
 from .test_jpegdct import jpeg_bytes, needs_jpeglib, photo
@@ -50,7 +51,7 @@ def test_a_jpeg_files_bytes_are_capped_at_its_quality_and_keep_its_foreground_co
     # the background is requantised from the coefficients, to the table the pixel coder would choose at 30
     blocks, table = jpegdct.read_greyscale(parsed.layers[0].streams[0])
     samples = jpegdct.samples_of(jpegdct.pack_blocks(grid.luma, ~cells, 2), grid.luma_table)
-    assert table.ravel().tolist() == list(layers._source_table(LUMA_TABLE, 30, samples))
+    assert table.ravel().tolist() == list(layers.layer_table(samples, LUMA_TABLE, 30, matched=False))
     source_blocks = jpegdct.pack_blocks(grid.luma, ~cells, 2)
     assert np.array_equal(blocks, jpegdct.requantise(source_blocks, grid.luma_table, table))
     assert len(rgc) < len(data)
@@ -86,7 +87,8 @@ def test_force_quality_codes_at_the_qualities_asked() -> None:
 
 def test_levels_transition_and_quality_maps_are_capped_too() -> None:
     data = jpeg_bytes(photo(256, 384), 70)  # large enough that five regions' headers do not outweigh it
-    capped = qualities(regioncodec.encode(data, mask=left_half(256, 384), levels=4, transition=True))
+    asked = {"fg_quality": 90, "bg_quality": 30}  # low enough that the never-larger guard leaves the cap alone
+    capped = qualities(regioncodec.encode(data, mask=left_half(256, 384), levels=4, transition=True, **asked))
     assert max(capped) == 70 and capped == sorted(capped)
     grey = np.full((256, 384), 255, np.uint8)
     assert max(qualities(regioncodec.encode(data, quality_map=grey))) == 70
@@ -121,7 +123,7 @@ def test_an_output_that_would_be_larger_is_stepped_down_unless_forced() -> None:
 @pytest.mark.parametrize(("subsampling", "why"), [(0, "4:4:4"), (1, "4:2:2")])
 def test_other_chroma_layouts_are_capped_and_coded_from_pixels(subsampling: int, why: str) -> None:
     data = jpeg_bytes(photo(64, 96), 80, subsampling)
-    rgc, notes = api.encode_noting(data, mask=left_half(64, 96))
+    rgc, notes = api.encode_noting(data, mask=left_half(64, 96), fg_quality=90, bg_quality=30)
     assert qualities(rgc) == [30, 80] and any(why in note and "from its pixels" in note for note in notes)
 
 
@@ -138,7 +140,8 @@ def test_greyscale_jpegs_keep_their_coefficients_with_8_pixel_blocks() -> None:
 
 def test_without_jpeglib_a_jpeg_is_capped_and_coded_from_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jpegdct, "available", lambda: False)
-    rgc, notes = api.encode_noting(jpeg_bytes(photo(64, 96), 80), mask=left_half(64, 96))
+    asked = {"fg_quality": 90, "bg_quality": 30}
+    rgc, notes = api.encode_noting(jpeg_bytes(photo(64, 96), 80), mask=left_half(64, 96), **asked)
     assert qualities(rgc) == [30, 80] and any("pip install 'regioncodec[jpeg]'" in note for note in notes)
 
 
@@ -177,7 +180,7 @@ def test_rcodec_encode_says_what_a_jpeg_input_changed(tmp_path: Path) -> None:
     assert done.returncode == 0 and "quality-80 JPEG" in done.stderr and "4:4:4" in done.stderr
     forced = rcodec("encode", tmp_path / "in.jpg", tmp_path / "f.rgc", "--force-quality")
     assert forced.returncode == 0 and forced.stderr.count("note") <= 1  # at most: larger than its input
-    assert max(qualities((tmp_path / "f.rgc").read_bytes())) == 90
+    assert max(qualities((tmp_path / "f.rgc").read_bytes())) == DEFAULT_FG_QUALITY
 
 
 @needs_jpeglib

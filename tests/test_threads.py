@@ -56,7 +56,10 @@ def test_jobs_on_a_helper_run_their_own_jobs_in_turn(restore_count: None) -> Non
     assert threads.run(inner, threads.PARALLEL_PIXELS) == [[1, 2]] * 6
 
 
-@pytest.mark.parametrize("options", [{}, {"bg_scale": 2}, {"levels": 3}, {"fg_quality": 80, "bg_quality": 20}])
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"bg_scale": 2}, {"levels": 3}, {"fg_quality": 80, "bg_quality": 20}, {"bg_codec": "webp", "deblock": True}],
+)
 def test_bytes_and_pixels_are_the_same_on_one_thread_or_two(
     large: np.ndarray, options: dict[str, object], restore_count: None
 ) -> None:

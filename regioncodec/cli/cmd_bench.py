@@ -12,7 +12,10 @@ from . import EX_NOINPUT, CommandFailed, common
 EXAMPLES = """examples:
   rcodec bench samples/ --out report
   rcodec bench a.png b.png --out report --codec avif --peers jpeg,avif --no-plots"""
-CODING_FLAGS = ("fg_quality", "bg_quality", "method", "block_size", "levels", "transition", "codec", "bg_scale")
+CODING_FLAGS = (
+    "fg_quality", "bg_quality", "method", "block_size", "levels", "transition", "codec", "bg_codec", "bg_scale",
+    "deblock", "subjects",
+)  # fmt: skip
 MASK_SHARE = 0.35  # the default mask: the top 35% of blocks by gradient, the fixed mask the figures use
 
 

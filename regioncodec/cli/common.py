@@ -179,7 +179,10 @@ def _flag(parser: argparse.ArgumentParser, field: dataclasses.Field[Any], help_t
     value read by its parser."""
     flags = [f for f in (field.metadata["short"], f"--{field.name.replace('_', '-')}") if f]
     parse = field.metadata["parse"]
-    if parse is None:
+    if parse is None and field.default is True:  # a switch that is on unless turned off: --no-NAME
+        name = f"--no-{field.name.replace('_', '-')}"
+        parser.add_argument(name, dest=field.name, action="store_const", const=False, default=None, help=help_text)
+    elif parse is None:
         parser.add_argument(*flags, action="store_true", help=help_text)
     else:
         parser.add_argument(*flags, type=readable(parse), metavar=field.metadata["metavar"], help=help_text)
@@ -204,7 +207,8 @@ def settings_from(args: argparse.Namespace) -> EncodeSettings:
     given = {
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(EncodeSettings)
-        if getattr(args, field.name, None) is not None and getattr(args, field.name) is not False  # 0 is given
+        if getattr(args, field.name, None) is not None
+        and (getattr(args, field.name) is not False or field.default is True)  # 0 is given; --no-NAME gives False
     }
     controls = {
         field.name: getattr(args, field.name)

@@ -85,7 +85,7 @@ def three_scales() -> bytes:
     plan = ((0, 40, 4), (1, 60, 2), (2, 90, 1))  # region, quality, scale
     layers = tuple(coder.layer(region, quality, scale) for region, quality, scale in plan)
     header = container.Header(80, 48, "RGB", 16, 3)
-    return container.write(container.Container(header, block_map, layers))
+    return container.write(container.Container(header, block_map, layers, deblock=container.Deblock()))
 
 
 def with_metadata_and_unknown_chunk() -> bytes:
@@ -113,7 +113,36 @@ def progressive_with_restarts() -> bytes:
             Image.fromarray(plane).save(out, "JPEG", quality=layer.quality, progressive=True, restart_marker_blocks=3)
             streams.append(out.getvalue())
         layers.append(container.Layer(layer.region, layer.codec, layer.quality, layer.scale, tuple(streams)))
-    return container.write(container.Container(parsed.header, parsed.block_map, tuple(layers)))
+    return container.write(container.Container(parsed.header, parsed.block_map, tuple(layers), deblock=parsed.deblock))
+
+
+def zigzag_table(stream: bytes) -> tuple[int, bytes]:
+    """(offset, data) of the first DQT segment of a JPEG stream, from its marker to its end."""
+    offset = 2
+    while stream[offset + 1] != 0xDB:
+        offset += 2 + int.from_bytes(stream[offset + 2 : offset + 4], "big")
+    return offset, stream[offset : offset + 2 + int.from_bytes(stream[offset + 2 : offset + 4], "big")]
+
+
+def odd_tables() -> bytes:
+    """Two regions whose background streams state their tables as §11.8 allows but few encoders do.
+
+    The luma stream's table is rewritten with 16-bit steps, its first two AC steps 300 and 280 (its strength is
+    capped at 255); the chroma stream defines its table twice, a decoy of ones first (the later one counts).
+    """
+    parsed = container.read(regioncodec.encode(photo(96, 64), mask=left_half(96, 64), fg_quality=90, bg_quality=20))
+    background = parsed.layers[0]
+    luma, chroma = background.streams
+    offset, segment = zigzag_table(luma)
+    steps = list(segment[5:69])
+    steps[1], steps[2] = 300, 280  # zigzag positions 1 and 2: T[0][1] and T[1][0]
+    wide = bytes([0x10 | segment[4] & 0x0F]) + b"".join(step.to_bytes(2, "big") for step in steps)
+    luma = luma[:offset] + b"\xff\xdb" + (2 + len(wide)).to_bytes(2, "big") + wide + luma[offset + len(segment) :]
+    offset, segment = zigzag_table(chroma)
+    decoy = b"\xff\xdb\x00\x43" + bytes([segment[4] & 0x0F]) + bytes([1] * 64)
+    chroma = chroma[:offset] + decoy + chroma[offset:]
+    layers = (container.Layer(0, "jpeg", background.quality, 1, (luma, chroma)), *parsed.layers[1:])
+    return container.write(container.Container(parsed.header, parsed.block_map, layers, deblock=parsed.deblock))
 
 
 # name: (what it covers, how to make it)
@@ -151,6 +180,17 @@ VECTORS: dict[str, tuple[str, Callable[[], bytes]]] = {
         np.dstack([photo(64, 48), ramp_alpha(64, 48)]), mask=left_half(64, 48), codec="avif")),
     "grey-50x34-avif-scale2": ("L, odd size, AVIF canvases at scale 2, turned to grey", lambda: regioncodec.encode(
         grey(50, 34), mask=left_half(50, 34), codec="avif", bg_scale=2)),
+    "rgb-64x48-b16-unfiltered": ("RGB, two regions, no DBLK chunk: nothing is deblocked", lambda: regioncodec.encode(
+        photo(64, 48), mask=left_half(64, 48), fg_quality=90, bg_quality=20, deblock=False)),
+    "rgb-96x64-b16-deblock-tables": (
+        "RGB, deblocked; a 16-bit table with steps over 255, a table defined twice (§11.8)", odd_tables),
+    "rgb-64x48-avif-background": ("RGB, an AVIF background among JPEG layers, deblocked (§11.9)", lambda: (
+        regioncodec.encode(photo(64, 48), mask=left_half(64, 48), fg_quality=90, bg_quality=30, bg_codec="avif"))),
+    "rgb-70x50-avif-background-scale2": (
+        "RGB, odd size, an AVIF background at scale 2 among JPEG layers (box extended to whole blocks)", lambda: (
+            regioncodec.encode(photo(70, 50), mask=left_half(70, 50), bg_codec="avif", bg_scale=2))),
+    "grey-50x34-b8-avif-background": ("L, odd size, 8-px blocks, an AVIF background among JPEG layers", lambda: (
+        regioncodec.encode(grey(50, 34), block_size=8, mask=left_half(50, 34), bg_codec="avif"))),
 }  # fmt: skip
 
 
@@ -175,7 +215,7 @@ def main() -> None:
         canvases = canvas_codecs(data)
         if canvases:
             entry["tolerance"] = max(CANVAS_TOLERANCE[codec] for codec in canvases)
-        elif not np.array_equal(naive_decoder.decode(data), pixels):
+        if not np.array_equal(naive_decoder.decode(data), pixels):  # the same canvas decoder (Pillow's) for both
             raise SystemExit(f"{name}: the naive decoder and the reference decoder disagree")
         (OUT / f"{name}.rgc").write_bytes(data)
         Image.fromarray(pixels).save(OUT / f"{name}.png", optimize=True)
