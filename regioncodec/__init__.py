@@ -48,7 +48,7 @@ _EXPORTS = {
     "WriteError": "errors",
     "METHODS": "segmentation",
     "EncodeSettings": "settings",
-    "SegmentOptions": "settings",
+    "SegmentOptions": "segmentation",
 }
 
 __all__ = [
@@ -105,8 +105,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__
     )
     from .info import Info, RegionInfo, read_info, read_mask, read_metadata
     from .jpegdct import export_jpeg
-    from .segmentation import METHODS
-    from .settings import EncodeSettings, SegmentOptions
+    from .segmentation import METHODS, SegmentOptions
+    from .settings import EncodeSettings
 
     __version__: str
 

@@ -17,8 +17,8 @@ from . import container, decoder, encoder, layout, overlay, pixels, reduced, sou
 from .errors import InputError
 from .info import Info, RegionInfo, read_info, read_mask, read_metadata
 from .pixels import ImageLike, as_pixels
-from .segmentation import block_grid, subject_grid
-from .settings import DEFAULT_BLOCK_SIZE, DEFAULT_METHOD, EncodeSettings, SegmentOptions
+from .segmentation import SegmentOptions, block_grid, subject_grid
+from .settings import DEFAULT_BLOCK_SIZE, DEFAULT_METHOD, EncodeSettings
 
 __all__ = [
     "Info",

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
-from .errors import RegionCodecError
+from .errors import OptionError, RegionCodecError
+from .fields import check_int, check_share, is_int, option
 from .planes import pad_to_blocks, to_grey, to_rgb
-from .settings import SegmentOptions, method_names
 
 EDGE_SCALE = 2  # edges are found at half resolution, where any detail a 16-pixel block holds still shows
 EDGE_STEP = 16  # grey levels between neighbours (at half resolution) that make an edge pixel; noise stays below
@@ -46,6 +47,52 @@ FACE_CASCADE = "haarcascade_frontalface_default.xml"  # ships in opencv-python's
 SKIN_LOW, SKIN_HIGH = (60, 136, 80), (245, 170, 122)  # Y, Cr, Cb
 SKIN_SHARE = 0.5  # a block is skin when more than half its pixels are
 SUBJECT_KERNEL = 3  # skin blocks are cleaned up like the foreground: close, then open, 3 x 3 blocks
+
+
+MAX_CLUSTERS = 16  # kmeans: more colour clusters than this only split the subject
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """Controls shared by every segmentation method; the defaults suit photographs.
+
+    threshold and fraction are two ways to ask for more or less foreground:
+    give at most one. Every argument is checked when the options are made.
+    """
+
+    threshold: float | None = option(
+        None, float, "block score from 0 to 1 above which a block is foreground (default: each method's own level)"
+    )
+    fraction: float | None = option(
+        None, float, "aim at this share of the frame as foreground, 0 to 1, after clean-up and margin (default: off)"
+    )
+    kernel: int = option(3, int, "side in blocks of the close-then-open clean-up, odd; 1 turns it off (default 3)")
+    min_area: float = option(0.0, float, "drop regions smaller than this share of the frame, 0 to 1 (default 0)")
+    margin: int = option(0, int, "pixels of background added around the foreground, in whole blocks (default 0)")
+    clusters: int = option(3, int, f"colour clusters for kmeans, 2 to {MAX_CLUSTERS} (default 3)")
+
+    def __post_init__(self) -> None:
+        check_share("threshold", self.threshold, optional=True)
+        check_share("fraction", self.fraction, optional=True)
+        if self.threshold is not None and self.fraction is not None:
+            raise OptionError("give threshold or fraction, not both: each sets how much is foreground")
+        if not is_int(self.kernel) or self.kernel < 1 or self.kernel % 2 == 0 or self.kernel > 255:
+            raise OptionError(f"kernel must be an odd integer from 1 to 255 (blocks), not {self.kernel!r}")
+        check_share("min_area", self.min_area, optional=False)
+        check_int("margin (pixels)", self.margin, 0, 65_500)
+        check_int("clusters", self.clusters, 2, MAX_CLUSTERS)
+
+
+def method_names(method: Any) -> list[str]:
+    """The method names in "a" or "a+b", or OptionError listing the valid ones."""
+    names = method.split("+") if isinstance(method, str) else [method]
+    for name in names:
+        if not isinstance(name, str) or name not in METHODS:
+            raise OptionError(
+                f"unknown segmentation method {name!r}; choose from {', '.join(METHODS)}, "
+                "or join several with + (faces+edges)"
+            )
+    return names
 
 
 class Scores(NamedTuple):

@@ -11,14 +11,13 @@ dropped.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
-
-import numpy as np
 
 from .container import BLOCK_SIZES, SCALES
 from .errors import OptionError
+from .fields import check_bool, check_int, is_int, option
+from .segmentation import SegmentOptions, method_names
 
 # Chosen on the Kodak images (README, "Defaults"): with the background's tables and the decoder's deblocking, fg 85
 # / bg 60 is within 3 points of uniform JPEG's SSIMULACRA2 at equal bytes on every image, with the foreground 2 dB
@@ -36,14 +35,6 @@ BG_CODECS = ("webp", "avif")  # bg_codec: a canvas background under JPEG layers 
 DEFAULT_LEVELS = 2  # foreground and background; more split the background by detail
 MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
 AUTO = "auto"  # bg_scale: whichever background scale codes smallest at equal error
-MAX_CLUSTERS = 16  # kmeans: more colour clusters than this only split the subject
-
-
-def _option(
-    default: Any, parse: Callable[[str], Any] | None, help: str, metavar: str | None = None, short: str | None = None
-) -> Any:
-    """A settings field: its default, how the command line reads it (None: a flag), what it does, its short flag."""
-    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar, "short": short})
 
 
 def background_quality(quality: int) -> int:
@@ -63,63 +54,6 @@ def _scale(text: str) -> int | str:
     return text if text == AUTO else int(text)
 
 
-def _is_int(value: Any) -> bool:
-    """True for ints (numpy's too), not bools."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: Any, low: int, high: float = math.inf) -> None:
-    """OptionError unless value is an integer from low to high."""
-    if not _is_int(value) or not low <= value <= high:
-        span = f"from {low} to {high}" if high < math.inf else f"of at least {low}"
-        raise OptionError(f"{name} must be an integer {span}, not {value!r}")
-
-
-def _check_share(name: str, value: Any, *, optional: bool) -> None:
-    """OptionError unless value is a real number from 0 to 1 (or None, if optional)."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
-        raise OptionError(f"{name} must be a number from 0 to 1, not {value!r}")
-
-
-def _check_bool(name: str, value: Any) -> None:
-    """OptionError unless value is True or False."""
-    if not isinstance(value, bool):
-        raise OptionError(f"{name} must be True or False, not {value!r}")
-
-
-@dataclass(frozen=True)
-class SegmentOptions:
-    """Controls shared by every segmentation method; the defaults suit photographs.
-
-    threshold and fraction are two ways to ask for more or less foreground:
-    give at most one. Every argument is checked when the options are made.
-    """
-
-    threshold: float | None = _option(
-        None, float, "block score from 0 to 1 above which a block is foreground (default: each method's own level)"
-    )
-    fraction: float | None = _option(
-        None, float, "aim at this share of the frame as foreground, 0 to 1, after clean-up and margin (default: off)"
-    )
-    kernel: int = _option(3, int, "side in blocks of the close-then-open clean-up, odd; 1 turns it off (default 3)")
-    min_area: float = _option(0.0, float, "drop regions smaller than this share of the frame, 0 to 1 (default 0)")
-    margin: int = _option(0, int, "pixels of background added around the foreground, in whole blocks (default 0)")
-    clusters: int = _option(3, int, f"colour clusters for kmeans, 2 to {MAX_CLUSTERS} (default 3)")
-
-    def __post_init__(self) -> None:
-        _check_share("threshold", self.threshold, optional=True)
-        _check_share("fraction", self.fraction, optional=True)
-        if self.threshold is not None and self.fraction is not None:
-            raise OptionError("give threshold or fraction, not both: each sets how much is foreground")
-        if not _is_int(self.kernel) or self.kernel < 1 or self.kernel % 2 == 0 or self.kernel > 255:
-            raise OptionError(f"kernel must be an odd integer from 1 to 255 (blocks), not {self.kernel!r}")
-        _check_share("min_area", self.min_area, optional=False)
-        _check_int("margin (pixels)", self.margin, 0, 65_500)
-        _check_int("clusters", self.clusters, 2, MAX_CLUSTERS)
-
-
 @dataclass(frozen=True)
 class EncodeSettings:
     """How to code an image; None means the default. Checked when made: OptionError says what is wrong.
@@ -128,15 +62,15 @@ class EncodeSettings:
     or from a mask or a quality map given with the image (see check_guides).
     """
 
-    fg_quality: int | None = _option(None, int, f"quality 1-100 of the foreground (default {DEFAULT_FG_QUALITY})", "Q")
-    bg_quality: int | None = _option(
+    fg_quality: int | None = option(None, int, f"quality 1-100 of the foreground (default {DEFAULT_FG_QUALITY})", "Q")
+    bg_quality: int | None = option(
         None,
         int,
         f"quality 1-100 of the background, at most the foreground's (default {DEFAULT_BG_QUALITY}, or "
         f"{BG_PER_FG:.2g} of a foreground quality given)",
         "Q",
     )
-    quality: int | None = _option(
+    quality: int | None = option(
         None,
         int,
         f"one knob, 1-100: the foreground's quality, with the background at about {BG_PER_FG:.2g} of it "
@@ -145,7 +79,7 @@ class EncodeSettings:
         "Q",
         "-q",
     )
-    method: str | None = _option(
+    method: str | None = option(
         None,
         str,
         "how to find the foreground: {methods}, or several joined with + such as faces+edges "
@@ -153,56 +87,56 @@ class EncodeSettings:
         "NAME",
     )
     segmentation: SegmentOptions | None = None  # the controls every method shares; flags of their own
-    block_size: int = _option(
+    block_size: int = option(
         DEFAULT_BLOCK_SIZE,
         int,
         f"block side in pixels: 16, 32 or 64 (8 too for greyscale; default {DEFAULT_BLOCK_SIZE})",
         "N",
     )
-    levels: int | None = _option(
+    levels: int | None = option(
         None,
         int,
         f"quality levels 2-{MAX_LEVELS}: the background is split by detail into N-1 steps up to the foreground "
         f"(default {DEFAULT_LEVELS})",
         "N",
     )
-    transition: bool = _option(
+    transition: bool = option(
         False,
         None,
         "ring the foreground with blocks of intermediate quality, so no seam shows where it meets the rest "
         f"(adds a level: levels at most {MAX_LEVELS - 1})",
     )
-    codec: str = _option(DEFAULT_CODEC, str, f"payload codec: {{codecs}} (default {DEFAULT_CODEC})", "NAME")
-    bg_codec: str | None = _option(
+    codec: str = option(DEFAULT_CODEC, str, f"payload codec: {{codecs}} (default {DEFAULT_CODEC})", "NAME")
+    bg_codec: str | None = option(
         None,
         str,
         f"code the background (the lowest level) as {' or '.join(BG_CODECS)} under JPEG layers: smoother to the eye "
         "for more bytes and a slower decode (default: as --codec)",
         "NAME",
     )
-    deblock: bool = _option(
+    deblock: bool = option(
         True,
         None,
         "smooth the block edges of JPEG layers below the foreground when decoding (spec §11.8; --no-deblock: off)",
     )
-    subjects: bool = _option(
+    subjects: bool = option(
         True,
         None,
         "keep skin and the holes inside the foreground's outline out of the lowest level, at a middle quality "
         "(with segmentation; --no-subjects: off)",
     )
-    bg_scale: int | str = _option(
+    bg_scale: int | str = option(
         1, _scale, "code the background at 1/N resolution: 1, 2, 4, or auto for the smallest at equal error", "N"
     )
-    target_size: int | None = _option(
+    target_size: int | None = option(
         None,
         bytes_with_unit,
         "largest file that fits SIZE (e.g. 80000, 80kB, 78KiB, 1.5MB): qualities are chosen to fit",
         "SIZE",
     )
-    target_bpp: float | None = _option(None, float, "as target size, in bits per pixel of the image", "BPP")
-    strip: bool = _option(False, None, "store no metadata (EXIF, ICC profile, XMP) from the input")
-    force_quality: bool = _option(
+    target_bpp: float | None = option(None, float, "as target size, in bits per pixel of the image", "BPP")
+    strip: bool = option(False, None, "store no metadata (EXIF, ICC profile, XMP) from the input")
+    force_quality: bool = option(
         False,
         None,
         "for a JPEG input, code at the qualities asked even above its own quality, and even if the output is "
@@ -212,7 +146,7 @@ class EncodeSettings:
     def __post_init__(self) -> None:
         for name in ("quality", "fg_quality", "bg_quality"):
             if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 1, 100)
+                check_int(name, getattr(self, name), 1, 100)
         if self.quality is not None and self.fg_quality is not None:
             raise OptionError("give quality or fg_quality, not both: quality is the foreground's")
         self._check_order()
@@ -220,15 +154,15 @@ class EncodeSettings:
             method_names(self.method)
         if self.segmentation is not None and not isinstance(self.segmentation, SegmentOptions):
             raise OptionError(f"segmentation must be SegmentOptions, not {type(self.segmentation).__name__}")
-        if self.block_size not in BLOCK_SIZES or not _is_int(self.block_size):
+        if self.block_size not in BLOCK_SIZES or not is_int(self.block_size):
             raise OptionError(f"block_size must be one of {', '.join(map(str, BLOCK_SIZES))}, not {self.block_size!r}")
-        _check_bool("transition", self.transition)
-        _check_bool("strip", self.strip)
-        _check_bool("force_quality", self.force_quality)
-        _check_bool("deblock", self.deblock)
-        _check_bool("subjects", self.subjects)
+        check_bool("transition", self.transition)
+        check_bool("strip", self.strip)
+        check_bool("force_quality", self.force_quality)
+        check_bool("deblock", self.deblock)
+        check_bool("subjects", self.subjects)
         if self.levels is not None:
-            _check_int("levels" + " with transition" * self.transition, self.levels, 2, MAX_LEVELS - self.transition)
+            check_int("levels" + " with transition" * self.transition, self.levels, 2, MAX_LEVELS - self.transition)
         from .codecs import find
 
         find(self.codec)
@@ -240,7 +174,7 @@ class EncodeSettings:
         if self.bg_scale not in (*SCALES, AUTO) or isinstance(self.bg_scale, bool):
             raise OptionError(f"bg_scale must be one of 1, 2, 4 or {AUTO!r}, not {self.bg_scale!r}")
         if self.target_size is not None:
-            _check_int("target_size", self.target_size, 1)
+            check_int("target_size", self.target_size, 1)
         if self.target_bpp is not None and not (
             isinstance(self.target_bpp, (int, float)) and 0 < self.target_bpp < math.inf
         ):
@@ -303,17 +237,3 @@ class EncodeSettings:
 
 
 OPTION_NAMES = tuple(f.name for f in fields(EncodeSettings))
-
-
-def method_names(method: Any) -> list[str]:
-    """The method names in "a" or "a+b", or OptionError listing the valid ones."""
-    from .segmentation import METHODS
-
-    names = method.split("+") if isinstance(method, str) else [method]
-    for name in names:
-        if not isinstance(name, str) or name not in METHODS:
-            raise OptionError(
-                f"unknown segmentation method {name!r}; choose from {', '.join(METHODS)}, "
-                "or join several with + (faces+edges)"
-            )
-    return names

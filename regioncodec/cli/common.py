@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..container import DEFAULT_MAX_PIXELS
 from ..errors import OptionError, WriteError
-from ..settings import EncodeSettings, SegmentOptions
+from ..segmentation import SegmentOptions
+from ..settings import EncodeSettings
 
 if TYPE_CHECKING:
     from ..pixels import ImageLike
