@@ -45,6 +45,9 @@ const CANVAS_LIMITS = { // §12: [largest side, most pixels] a canvas codec's de
   avif: [32768, 16384 * 16384], // libavif's default imageDimensionLimit and imageSizeLimit
 };
 const JPEG_CODE = 1; // §7: the layer codec whose bytes bound its blocks (§6)
+const DEBLOCK_METHODS = [1]; // §7.8: 1 = the ramp filter of §11.8
+const DEBLOCK_A = 16; // §7.8: A is 1..16, the alpha factor in eighths of an edge's strength
+const DEBLOCK_B = 15; // §7.8: B is 1..15, the beta factor in sixteenths
 const CHROMA_SHARE = 1.5; // §6: Cb and Cr mosaics add half the luma mosaic's samples in modes 3 and 4
 const BLOCK_BITS = 8 * 8 * 8; // §6, §7.2: a JPEG stream spends at least a bit on each 8x8 block
 const TILE_PIXELS = 1 << 22; // a stream is read back from the browser 4 Mpixel (16 MB of RGBA) at a time
@@ -359,6 +362,28 @@ function alphaPlane(alpha, head) {
   return plane;
 }
 
+// ---------------------------------------------------------------- §7.8: DBLK
+
+/** A DBLK chunk checked against §7.8: placed after BMAP, before any LAYR, once; a known method; factors in range. */
+function readDeblock(data, state, offset) {
+  if (!state.map || state.layers.length || state.deblock) {
+    const where = !state.map ? 'before the BMAP chunk' : state.layers.length ? 'after a LAYR chunk' : 'twice';
+    throw new RgcError(`DBLK chunk at byte ${offset} comes ${where}`, offset);
+  }
+  if (data.length !== 3) throw new RgcError(`DBLK chunk at byte ${offset} is ${data.length} bytes, not 3`, offset);
+  const [method, a, b] = data;
+  if (!DEBLOCK_METHODS.includes(method)) {
+    throw new RgcError(`DBLK chunk at byte ${offset} names filter method ${method}; only 1 is defined`, offset);
+  }
+  if (a < 1 || a > DEBLOCK_A || b < 1 || b > DEBLOCK_B) {
+    throw new RgcError(
+      `DBLK chunk at byte ${offset} has A = ${a}, B = ${b}; A must be 1..${DEBLOCK_A}, B 1..${DEBLOCK_B}`,
+      offset,
+    );
+  }
+  return { method, a, b };
+}
+
 // ---------------------------------------------------------------- §9: metadata
 
 const TIFF_HEADERS = [
@@ -466,13 +491,14 @@ function layerStreams(colour, codec, first, second, offset) {
 
 /**
  * Parse and check a whole .rgc file without decoding any pixels (§3-§10): {head, map, counts, layers, alpha,
- * metadata, orientation, size}. Stream headers are checked by decode(), which needs the mosaic sizes.
+ * deblock ({method, a, b} of the DBLK chunk, or null), metadata, orientation, size}. Stream headers are checked by
+ * decode(), which needs the mosaic sizes.
  */
 export function parse(input, { maxPixels = DEFAULT_MAX_PIXELS } = {}) {
   const bytes = asBytes(input);
   const reader = chunks(bytes);
   const head = readHead(reader.next().value, maxPixels);
-  const state = { map: null, counts: null, alpha: null, layers: [], metadata: {} };
+  const state = { map: null, counts: null, alpha: null, deblock: null, layers: [], metadata: {} };
   for (const { type, data, offset } of reader) {
     if (type === 'DONE') {
       if (data.length) throw new RgcError(`DONE chunk at byte ${offset} is not empty`, offset);
@@ -487,6 +513,8 @@ export function parse(input, { maxPixels = DEFAULT_MAX_PIXELS } = {}) {
       Object.assign(state, readMap(data, head, offset));
     } else if (type === 'ALPH') {
       state.alpha = readAlpha(data, head, state, offset);
+    } else if (type === 'DBLK') {
+      state.deblock = readDeblock(data, state, offset);
     } else if (type === 'LAYR') {
       if (!state.map) throw new RgcError(`LAYR chunk at byte ${offset} comes before the BMAP chunk`, offset);
       if (head.hasAlpha && !state.alpha) {
@@ -514,10 +542,8 @@ function finish(head, state, size, offset) {
   if (state.layers.length !== head.regions) {
     throw new RgcError(`file has ${state.layers.length} LAYR chunks; HEAD declares ${head.regions}`, offset);
   }
-  const layouts = new Set(state.layers.filter((l) => l.streams.length).map((l) => l.codec === 'jpeg'));
-  if (layouts.size > 1) throw new RgcError('file mixes JPEG layers with WebP or AVIF layers', offset);
-  const { map, counts, alpha, layers, metadata } = state;
-  return { head, map, counts, alpha, layers, metadata, orientation: exifOrientation(metadata.exif), size };
+  const { map, counts, alpha, deblock, layers, metadata } = state;
+  return { head, map, counts, alpha, deblock, layers, metadata, orientation: exifOrientation(metadata.exif), size };
 }
 
 /** Size, mode, and per region its role, codec, quality, scale, bytes and share of the pixels, as `rcodec info`. */
@@ -657,6 +683,68 @@ function bareJpeg(data, frame) {
   }
   out.set(data.subarray(frame), at);
   return out;
+}
+
+// ---------------------------------------------------------------- §11.8: a stream's quantisation table
+
+const DQT = 0xdb; // T.81 B.1.1.3: define quantisation tables
+const SOS = 0xda; // and start of scan
+// T.81 B.2.4.1: DQT segments list a table's steps in zigzag order; ZIGZAG[k] is the natural place of the k-th
+const ZIGZAG = [
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+  54, 47, 55, 62, 63,
+];
+const MAX_STRENGTH = 255; // §11.8: S is capped, so that 16-bit tables overflow nothing
+
+/**
+ * The quantisation table (64 steps, natural order) of a one-component JPEG stream's component (§11.8): table Tq
+ * of its frame header, as the last DQT segment defining it before the first SOS leaves it. The segments are walked
+ * by their lengths, as §7.2 walks them, and only those of §7.2 may stand between the frame header and the first
+ * SOS; RgcError where the walk fails or the table is never defined (§11.1 step 5, before anything is decoded).
+ */
+export function streamTable(data, what, offset) {
+  const tables = new Map();
+  let wanted = null;
+  let at = 2;
+  while (at + 4 <= data.length) {
+    const marker = data[at + 1];
+    const length = u16(data, at + 2);
+    const known = BEFORE_FRAME.has(marker) || marker === SOS || (SOF_HUFFMAN.has(marker) && wanted === null);
+    if (data[at] !== 0xff || !known || length < 2 || at + 2 + length > data.length) {
+      throw new RgcError(`${what} has no readable JPEG segment at byte ${at}, before its first scan`, offset);
+    }
+    if (marker === SOS) {
+      if (wanted === null || !tables.has(wanted)) break;
+      return tables.get(wanted);
+    }
+    if (marker === DQT) readTables(data, at + 4, at + 2 + length, tables, what, offset);
+    else if (SOF_HUFFMAN.has(marker)) {
+      if (length - 2 < 9) break;
+      wanted = data[at + 4 + 8]; // the component's Tq (T.81 B.2.2: its third byte), the whole byte as libjpeg reads it
+    }
+    at += 2 + length;
+  }
+  throw new RgcError(`${what} does not define the quantisation table of its component before its first scan`, offset);
+}
+
+/** The tables of a DQT segment's data (data[start, end)) into tables by Tq (T.81 B.2.4.1: Pq Tq, 64 steps each). */
+function readTables(data, start, end, tables, what, offset) {
+  for (let at = start; at < end; ) {
+    const precision = data[at] >> 4;
+    const index = data[at] & 0x0f;
+    const size = 64 * (precision ? 2 : 1);
+    if (precision > 1 || at + 1 + size > end) throw new RgcError(`${what} has a damaged DQT segment`, offset);
+    const table = new Int32Array(64);
+    for (let k = 0; k < 64; k++) table[ZIGZAG[k]] = precision ? u16(data, at + 1 + 2 * k) : data[at + 1 + k];
+    tables.set(index, table);
+    at += 1 + size;
+  }
+}
+
+/** §11.8: a block's strength S from its table (natural order): the mean of T[0][1] and T[1][0], halves up, capped. */
+export function strength(table) {
+  return Math.min(MAX_STRENGTH, (table[1] + table[8] + 1) >> 1);
 }
 
 // ---------------------------------------------------------------- §7.5: canvas headers
@@ -1078,6 +1166,123 @@ function placeScaledLayers(head, decoded, planes, blocks) {
   }
 }
 
+// ---------------------------------------------------------------- §11.8: deblocking
+
+const GRID = 8; // §11.8: the filter works on each plane's own 8x8 DCT blocks
+const MAX_ALPHA = 120; // §11.8: alpha's cap
+const SKIP_BELOW = 24; // §11.8: where A·Q < 24, alpha <= 2 and every correction rounds to 0
+
+/**
+ * §11.8: S of each region's luma and chroma streams, [luma, chroma] indexed by region, read from the tables of the
+ * JPEG streams of scale 1 (0 for canvases and scaled layers): every table is read before anything is decoded.
+ */
+function regionStrengths(jobs) {
+  const strengths = [new Uint8Array(256), new Uint8Array(256)]; // block map entries are bytes (§6)
+  for (const { layer, k, stream } of jobs) {
+    if (layer.codec === 'jpeg' && layer.scale === 1) {
+      strengths[k][layer.region] = strength(streamTable(stream.data, stream.what, stream.offset));
+    }
+  }
+  return strengths;
+}
+
+/** §11.8: S of each 8x8 block of a plane whose map blocks are cell 8x8 blocks a side: {rows, cols, data}. */
+function strengthGrid(head, map, perRegion, cell) {
+  const rows = head.rows * cell;
+  const cols = head.cols * cell;
+  const data = new Uint8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const mapRow = Math.floor(r / cell) * head.cols;
+    for (let c = 0; c < cols; c++) data[r * cols + c] = perRegion[map[mapRow + Math.floor(c / cell)]];
+  }
+  return { rows, cols, data };
+}
+
+/** §11.8: a plane's alpha and beta for each edge strength Q = 0..255, given the DBLK chunk's A and B. */
+function thresholds(a, b) {
+  const alpha = new Int32Array(MAX_STRENGTH + 1);
+  const beta = new Int32Array(MAX_STRENGTH + 1);
+  for (let q = 0; q <= MAX_STRENGTH; q++) {
+    alpha[q] = Math.min((a * q) >> 3, MAX_ALPHA);
+    beta[q] = (b * q) >> 4;
+  }
+  return { alpha, beta };
+}
+
+/**
+ * §11.8, one line: the samples p3 p2 p1 p0 | q0 q1 q2 q3 at data[at - 4·step] .. data[at + 3·step], filtered in
+ * place when the step across the edge is within alpha and both sides are flat within beta. data is a
+ * Uint8ClampedArray, so storing clamps as §11.8 does; >> floors, as §11 says.
+ */
+function filterLine(data, at, step, alpha, beta) {
+  const p0 = data[at - step];
+  const q0 = data[at];
+  const p1 = data[at - 2 * step];
+  const q1 = data[at + step];
+  const d2 = 3 * (q0 - p0) - (q1 - p1);
+  if (d2 > alpha || -d2 > alpha) return;
+  const p2 = data[at - 3 * step];
+  const p3 = data[at - 4 * step];
+  if (Math.abs(p0 - p1) + Math.abs(p1 - p2) + Math.abs(p2 - p3) > beta) return;
+  const q2 = data[at + 2 * step];
+  const q3 = data[at + 3 * step];
+  if (Math.abs(q0 - q1) + Math.abs(q1 - q2) + Math.abs(q2 - q3) > beta) return;
+  const c0 = (7 * d2 + 16) >> 5; // c_k = (d2 (7 - 2k) + 16) >> 5, all from the samples before any changes
+  const c1 = (5 * d2 + 16) >> 5;
+  const c2 = (3 * d2 + 16) >> 5;
+  const c3 = (d2 + 16) >> 5;
+  data[at - step] = p0 + c0;
+  data[at] = q0 - c0;
+  data[at - 2 * step] = p1 + c1;
+  data[at + step] = q1 - c1;
+  data[at - 3 * step] = p2 + c2;
+  data[at + 2 * step] = q2 - c2;
+  data[at - 4 * step] = p3 + c3;
+  data[at + 3 * step] = q3 - c3;
+}
+
+/**
+ * §11.8 on one plane, in place: every vertical edge (x = 8j, every row), then every horizontal edge (y = 8i, every
+ * column) of the first pass's result. grid holds S of each 8x8 block; an edge whose alpha is 2 or less is skipped
+ * (no sample of it could change). The readable version; deblockKernel runs the same arithmetic in SIMD.
+ */
+function deblockPlane(plane, grid, a, b) {
+  const { cols, data } = plane;
+  const samples = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
+  const { alpha, beta } = thresholds(a, b);
+  const S = grid.data;
+  for (let i = 0; i < grid.rows; i++) {
+    for (let j = 1; j < grid.cols; j++) {
+      const q = (S[i * grid.cols + j - 1] + S[i * grid.cols + j] + 1) >> 1;
+      if (a * q < SKIP_BELOW) continue;
+      for (let y = GRID * i; y < GRID * (i + 1); y++) filterLine(samples, y * cols + GRID * j, 1, alpha[q], beta[q]);
+    }
+  }
+  for (let i = 1; i < grid.rows; i++) {
+    for (let j = 0; j < grid.cols; j++) {
+      const q = (S[(i - 1) * grid.cols + j] + S[i * grid.cols + j] + 1) >> 1;
+      if (a * q < SKIP_BELOW) continue;
+      const row = GRID * i * cols;
+      for (let x = GRID * j; x < GRID * (j + 1); x++) filterLine(samples, row + x, cols, alpha[q], beta[q]);
+    }
+  }
+}
+
+/**
+ * §11.8 over the planes: each block's strength from its region's stream, then Y filtered with the luma strengths,
+ * Cb and Cr each with the chroma ones.
+ */
+function deblock(head, map, planes, strengths, { a, b }) {
+  const cell = head.blockSize / GRID;
+  const luma = strengthGrid(head, map, strengths[0], cell);
+  deblockPlane(planes[0], luma, a, b);
+  if (planes.length === 3) {
+    const chroma = strengthGrid(head, map, strengths[1], cell / 2);
+    deblockPlane(planes[1], chroma, a, b);
+    deblockPlane(planes[2], chroma, a, b);
+  }
+}
+
 // ---------------------------------------------------------------- §11.5, §11.6: chroma and colour
 
 /** §11.6 in lookup tables: the Cr term of R, the Cb term of B, and G's two terms before their one shift. */
@@ -1308,6 +1513,53 @@ function rgbToGrey(r, g, b) {
   return (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
 }
 
+const CHROMA_BIAS = (128 << 18) + (1 << 17); // §11.9: 128 and a half, in units of 2^-18
+
+/** §11.9: Cb of a 2x2 square from the sums of its R, G and B, T.871's factors in units of 2^-18, halves up. */
+function squareCb(r, g, b) {
+  const v = (-11059 * r - 21709 * g + 32768 * b + CHROMA_BIAS) >> 18;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/** §11.9: Cr of a 2x2 square, as squareCb. */
+function squareCr(r, g, b) {
+  const v = (32768 * r - 27439 * g - 5329 * b + CHROMA_BIAS) >> 18;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/**
+ * §11.9: a canvas among JPEG layers placed into the planes. The box's h x w RGB picture (enlarged, §11.7) is
+ * extended to whole blocks by repeating its last column and row (a source index clamped to h - 1, w - 1), each of
+ * the region's blocks converted to Y per pixel and, with chroma planes, Cb and Cr per 2x2 square, and written.
+ */
+function placeCanvas(picture, geometry, blocks, head, planes) {
+  const { blockSize: B, cols: gridCols } = head;
+  const { top, left, h, w } = geometry;
+  const [Y, Cb, Cr] = planes;
+  const at = (y, x) => (Math.min(y - top, h - 1) * w + Math.min(x - left, w - 1)) * 3; // extended picture's pixel
+  for (let i = 0; i < blocks.length; i++) {
+    const y0 = Math.floor(blocks[i] / gridCols) * B;
+    const x0 = (blocks[i] % gridCols) * B;
+    for (let y = y0; y < y0 + B; y++) {
+      for (let x = x0, o = y * Y.cols + x0; x < x0 + B; x++, o++) {
+        const p = at(y, x);
+        Y.data[o] = rgbToGrey(picture[p], picture[p + 1], picture[p + 2]);
+      }
+    }
+    if (!Cb) continue;
+    for (let y = y0; y < y0 + B; y += 2) {
+      for (let x = x0, o = (y / 2) * Cb.cols + x0 / 2; x < x0 + B; x += 2, o++) {
+        const [a, b, c, d] = [at(y, x), at(y, x + 1), at(y + 1, x), at(y + 1, x + 1)];
+        const r = picture[a] + picture[b] + picture[c] + picture[d];
+        const g = picture[a + 1] + picture[b + 1] + picture[c + 1] + picture[d + 1];
+        const bl = picture[a + 2] + picture[b + 2] + picture[c + 2] + picture[d + 2];
+        Cb.data[o] = squareCb(r, g, bl);
+        Cr.data[o] = squareCr(r, g, bl);
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- §11.1: decoding
 
 /** A name and place for each stream of a layer, for checks and errors. */
@@ -1336,8 +1588,9 @@ export async function decode(input, options = {}) {
   const alpha = head.hasAlpha ? alphaPlane(file.alpha, head) : null;
   const coded = file.layers.filter((l) => l.streams.length);
   const blocks = regionBlocks(file.map, file.counts);
-  const canvases = coded.length && coded[0].codec !== 'jpeg';
-  const rgba = await (canvases ? decodeCanvasLayers(file, coded, blocks) : decodeJpegLayers(file, coded, blocks, options));
+  const canvasesOnly = coded.every((layer) => layer.codec !== 'jpeg'); // §11.1 step 8, else 7
+  const decodeLayers = canvasesOnly ? decodeCanvasLayers : decodePlanes;
+  const rgba = await decodeLayers(file, coded, blocks, options);
   if (alpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
   const data = layout === 'rgba' ? rgba : modeChannels(rgba, head.channels);
   const metadata = Object.fromEntries(Object.entries(file.metadata).map(([k, v]) => [k, v.slice()]));
@@ -1361,63 +1614,74 @@ function modeChannels(rgba, channels) {
   return out;
 }
 
+/** The check of a JPEG layer's streams against its mosaics (§7.1, §7.2): a job per stream, to decode and scatter. */
+function mosaicJobs(head, layer) {
+  const b = head.blockSize / layer.scale;
+  const [mr, mc] = mosaicShape(layer.blocks, head.cols);
+  const sizes = [
+    [mr * b, mc * b],
+    [mr * b, (mc * b) / 2],
+  ];
+  return namedStreams(layer).map((stream, k) => {
+    const [rows, cols] = sizes[k];
+    return { layer, k, stream, rows, cols, header: checkJpeg(stream, rows, cols) };
+  });
+}
+
+/** The check of a canvas against its region's box (§7.5): a job to decode and place it. */
+function canvasJob(head, layer, boxes) {
+  const [stream] = namedStreams(layer);
+  const geometry = canvasGeometry(head, boxes[layer.region], layer.scale);
+  checkCanvas(stream, layer.codec, geometry);
+  return { layer, k: 0, stream, geometry };
+}
+
+/** A canvas decoded by the browser, as the box's h x w RGB picture (§11.7: enlarged if its scale is above 1). */
+async function decodeCanvas({ layer, stream, geometry }) {
+  const type = CANVAS_TYPES[layer.codec];
+  const bitmap = await browserDecode(stream.data, type, geometry.cols, geometry.rows, stream.what, stream.offset);
+  return canvasPicture(readBitmap(bitmap, 3), geometry, layer.scale);
+}
+
 /**
- * §11.1 steps 5, 7, 9 for JPEG layers: every stream's header checked, then the streams decoded at once, each of
- * scale 1 scattered as it arrives, the scaled ones placed (§11.4), and the planes converted to RGBA.
+ * §11.1 steps 5, 7, 9 for a file with JPEG layers: every stream's header checked (with a DBLK chunk, every JPEG
+ * table read too), then the streams decoded at once, each JPEG stream of scale 1 scattered (§11.3) and each
+ * canvas placed (§11.9) as it arrives, the scaled layers placed (§11.4), the planes deblocked (§11.8) and
+ * converted to RGBA.
  */
-async function decodeJpegLayers(file, coded, blocks, options) {
+async function decodePlanes(file, coded, blocks, options) {
   const { head } = file;
-  const jobs = [];
-  for (const layer of coded) {
-    const b = head.blockSize / layer.scale;
-    const [mr, mc] = mosaicShape(layer.blocks, head.cols);
-    const sizes = [
-      [mr * b, mc * b],
-      [mr * b, (mc * b) / 2],
-    ];
-    namedStreams(layer).forEach((stream, k) => {
-      const [rows, cols] = sizes[k];
-      jobs.push({ layer, k, stream, rows, cols, header: checkJpeg(stream, rows, cols) });
-    });
-  }
+  const boxes = regionBoxes(head, file.map);
+  const jobs = coded.flatMap((layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes)));
+  const strengths = file.deblock ? regionStrengths(jobs) : null;
   const kernel = options.kernels !== false && head.colour === 'RGB' ? await colourKernel() : null;
-  const work = workspace(head, kernel, coded.some((layer) => layer.scale > 1));
+  const work = workspace(head, kernel, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
   const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;
   const scaled = [];
   await Promise.all(
     jobs.map(async (job) => {
+      const region = blocks[job.layer.region];
+      if (job.geometry) return placeCanvas(await decodeCanvas(job), job.geometry, region, head, work.planes);
       const samples = await decodeJpeg(job.stream, job.rows, job.cols, job.header, useImageDecoder);
       if (job.layer.scale === 1) scatterStream(job, samples, work.planes, head, blocks);
       else scaled.push({ job, samples });
     }),
   );
   placeScaledLayers(head, scaled, work.planes, blocks);
+  if (strengths) deblock(head, file.map, work.planes, strengths, file.deblock);
   work.toRgba();
   return work.out;
 }
 
-/** §11.1 steps 5, 8 for canvases: every header checked, the canvases decoded at once, enlarged and pasted. */
+/** §11.1 steps 5, 8 for a file of canvases only: every header checked, the canvases decoded at once and pasted. */
 async function decodeCanvasLayers(file, coded, blocks) {
   const { head } = file;
   const boxes = regionBoxes(head, file.map);
-  const jobs = coded.map((layer) => {
-    const [stream] = namedStreams(layer);
-    const geometry = canvasGeometry(head, boxes[layer.region], layer.scale);
-    checkCanvas(stream, layer.codec, geometry);
-    return { layer, stream, geometry };
-  });
-  const pictures = await Promise.all(
-    jobs.map(async ({ layer, stream, geometry }) => {
-      const type = CANVAS_TYPES[layer.codec];
-      const bitmap = await browserDecode(stream.data, type, geometry.cols, geometry.rows, stream.what, stream.offset);
-      return readBitmap(bitmap, 3);
-    }),
-  );
+  const jobs = coded.map((layer) => canvasJob(head, layer, boxes));
+  const pictures = await Promise.all(jobs.map(decodeCanvas));
   const { width, height } = head;
   const rgba = new Uint8ClampedArray(width * height * 4);
-  jobs.forEach(({ layer, geometry }, i) => {
-    pasteRegion(canvasPicture(pictures[i], geometry, layer.scale), geometry, blocks[layer.region], head, rgba);
-  });
+  jobs.forEach(({ layer, geometry }, i) => pasteRegion(pictures[i], geometry, blocks[layer.region], head, rgba));
   if (head.colour === 'L') {
     for (let p = 0; p < rgba.length; p += 4) rgba[p] = rgba[p + 1] = rgba[p + 2] = rgbToGrey(rgba[p], rgba[p + 1], rgba[p + 2]);
   }
