@@ -35,8 +35,9 @@ from PIL import Image
 import regioncodec
 from regioncodec import container, webview
 
-from . import craft
+from . import craft, naive_decoder
 from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of
+from .test_deblock import blocky
 
 DATA = ROOT / "tests" / "data"
 CONFORMANCE = ROOT / "spec" / "conformance"
@@ -198,6 +199,36 @@ def test_conformance_vectors(web: Browser) -> None:
         limit = max(tolerance.values()) if isinstance(tolerance, dict) else tolerance
         difference = int(np.abs(got.astype(int) - expected.astype(int)).max())
         assert difference <= limit, f"{name}: up to {difference} levels from NAME.png; the manifest allows {limit}"
+
+
+@pytest.mark.parametrize("factors", [(5, 4), (16, 15), (1, 1), (9, 2)])
+def test_the_filter_is_the_per_edge_transcription_by_both_paths(web: Browser, factors: tuple[int, int]) -> None:
+    """rgc.deblockSamples (the SIMD kernel, and deblockPlane with kernels: false) against tests/naive_decoder.py on
+    random planes (noise, and flat blocks a step apart) and strengths from 0 to 255: clamping, alpha's cap, skipped
+    edges and the kernel's bands (a plane of 1048 rows makes 33) included."""
+    rng = np.random.default_rng(factors[0] * 16 + factors[1])
+    cases = []
+    for shape in [(8, 8), (16, 40), (48, 24), (264, 72), (1048, 24)]:
+        grid = (shape[0] // 8, shape[1] // 8)
+        for plane in (rng.integers(0, 256, shape, dtype=np.uint8), blocky(rng, shape)):
+            for strengths in (rng.integers(0, 256, grid), np.where(rng.random(grid) < 0.5, rng.integers(0, 40, grid), 0)):
+                cases.append((plane, strengths))
+    for kernels in (True, False):
+        got = web.page.evaluate(
+            """async ([cases, a, b, kernels]) => Promise.all(cases.map(async ([b64, rows, cols, s]) => {
+                const samples = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                return window.toBase64(await window.rgc.deblockSamples(samples, rows, cols, s, a, b, { kernels }));
+            }))""",
+            [
+                [[base64.b64encode(p.tobytes()).decode(), *p.shape, s.ravel().tolist()] for p, s in cases],
+                *factors,
+                kernels,
+            ],
+        )
+        for (plane, strengths), b64 in zip(cases, got, strict=True):
+            expected = naive_decoder._deblock(plane.astype(np.int64), strengths, *factors)
+            filtered = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(plane.shape)
+            assert np.array_equal(filtered, expected), f"{plane.shape} kernels={kernels}"
 
 
 # ---------------------------------------------------------------------------------------------- damaged files

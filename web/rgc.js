@@ -13,6 +13,7 @@
  */
 import { decompress as zstdDecompress } from './vendor/fzstd.js';
 import { WASM as COLOUR_WASM } from './kernels/colour.js';
+import { WASM as DEBLOCK_WASM } from './kernels/deblock.js';
 
 /** An .rgc file broke the spec, or a stream in it could not be decoded; offset is the byte of the file at fault. */
 export class RgcError extends Error {
@@ -1244,7 +1245,7 @@ function filterLine(data, at, step, alpha, beta) {
 /**
  * §11.8 on one plane, in place: every vertical edge (x = 8j, every row), then every horizontal edge (y = 8i, every
  * column) of the first pass's result. grid holds S of each 8x8 block; an edge whose alpha is 2 or less is skipped
- * (no sample of it could change). The readable version; deblockKernel runs the same arithmetic in SIMD.
+ * (no sample of it could change). The readable version; kernels/deblock.wat runs the same arithmetic in SIMD.
  */
 function deblockPlane(plane, grid, a, b) {
   const { cols, data } = plane;
@@ -1269,18 +1270,14 @@ function deblockPlane(plane, grid, a, b) {
 }
 
 /**
- * §11.8 over the planes: each block's strength from its region's stream, then Y filtered with the luma strengths,
- * Cb and Cr each with the chroma ones.
+ * §11.8 over the planes: each 8x8 block's strength from its region's stream, then Y filtered with the luma
+ * strengths, Cb and Cr each with the chroma ones, by filterPlane (deblockPlane, or the workspace's kernel).
  */
-function deblock(head, map, planes, strengths, { a, b }) {
+function deblock(head, map, planes, strengths, { a, b }, filterPlane = deblockPlane) {
   const cell = head.blockSize / GRID;
-  const luma = strengthGrid(head, map, strengths[0], cell);
-  deblockPlane(planes[0], luma, a, b);
-  if (planes.length === 3) {
-    const chroma = strengthGrid(head, map, strengths[1], cell / 2);
-    deblockPlane(planes[1], chroma, a, b);
-    deblockPlane(planes[2], chroma, a, b);
-  }
+  const grids = [strengthGrid(head, map, strengths[0], cell)];
+  if (planes.length === 3) grids.push(strengthGrid(head, map, strengths[1], cell / 2));
+  planes.forEach((p, k) => filterPlane(p, grids[Math.min(k, 1)], a, b, k));
 }
 
 // ---------------------------------------------------------------- §11.5, §11.6: chroma and colour
@@ -1363,66 +1360,106 @@ function planeToGrey(Y, width, height, out) {
   }
 }
 
-// ---------------------------------------------------------------- the SIMD colour kernel and the planes' memory
+// ---------------------------------------------------------------- the SIMD kernels and the planes' memory
 
-let colourModule; // the compiled kernel (a promise), or null where WebAssembly SIMD is missing
+const KERNELS = { colour: COLOUR_WASM, deblock: DEBLOCK_WASM }; // kernels/NAME.wat, assembled
+const compiled = {}; // name -> the compiled kernel (a promise), or null where WebAssembly SIMD is missing
 
-/** The compiled WebAssembly kernel of §11.5-§11.6 (kernels/colour.wat), or null where it cannot run. */
-function colourKernel() {
-  if (colourModule === undefined) {
-    const bytes = Uint8Array.from(atob(COLOUR_WASM), (c) => c.charCodeAt(0));
-    colourModule =
-      typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? WebAssembly.compile(bytes).catch(() => null) : null;
+/** The compiled WebAssembly kernel NAME (colour: §11.5-§11.6; deblock: §11.8), or null where it cannot run. */
+function compiledKernel(name) {
+  if (!(name in compiled)) {
+    const bytes = Uint8Array.from(atob(KERNELS[name]), (c) => c.charCodeAt(0));
+    const usable = typeof WebAssembly === 'object' && WebAssembly.validate(bytes);
+    compiled[name] = usable ? WebAssembly.compile(bytes).catch(() => null) : null;
   }
-  return colourModule;
+  return compiled[name];
 }
 
-const KERNEL_BAND = 32; // rows of the image converted per call of the kernel (see colour.wat)
+/** The kernels the planes of a file use, {colour, deblock}, each a module or null (all null with kernels: false). */
+async function planeKernels(head, deblocking, options) {
+  if (options.kernels === false) return { colour: null, deblock: null };
+  const colour = head.colour === 'RGB' ? compiledKernel('colour') : null;
+  const [c, d] = await Promise.all([colour, deblocking ? compiledKernel('deblock') : null]);
+  return { colour: c, deblock: d };
+}
+
+const KERNEL_BAND = 32; // rows of the image converted per call of the colour kernel (see colour.wat)
+const DEBLOCK_BAND = 4; // rows of 8x8 blocks deblocked per call of the deblock kernel (see deblock.wat)
 const align = (n) => (n + 63) & ~63;
 
 /**
  * The planes of §11.2 (filled with 128 where scaled layers will read them) and the RGBA image they become:
- * {planes, out, toRgba()}. With the colour kernel, all live in one WebAssembly memory (the image first, so out
- * is a view of it); else in arrays.
+ * {planes, out, filterPlane(plane, grid, a, b, k), toRgba()}. With a kernel, all live in one WebAssembly memory
+ * (the image first, so out is a view of it, then the planes, then what the kernels work in); else in arrays, and
+ * the plain JavaScript versions run.
  */
-function workspace(head, kernel, fill) {
+function workspace(head, kernels, fill) {
   const { rows, cols, blockSize: B, width, height } = head;
   const colour = head.colour === 'RGB';
   const sizes = [[rows * B, cols * B], ...(colour ? [[(rows * B) / 2, (cols * B) / 2], [(rows * B) / 2, (cols * B) / 2]] : [])];
   const bytes = width * height * 4;
-  if (kernel && colour) {
-    let at = align(bytes + 64); // the kernel writes up to 15 pixels past a row
-    const offsets = sizes.map(([r, c]) => [at, (at = align(at + r * c + 16))][0]); // and reads 16 bytes past one
-    const scratch = align(((cols * B) / 2 + 32) * 2);
-    const [vb, vr] = [at, at + scratch];
-    let memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: Math.ceil((at + 2 * scratch) / 65536) });
-    } catch {
-      return workspace(head, null, fill); // no room for one memory this large: plain arrays
-    }
-    const { rgba } = new WebAssembly.Instance(kernel, { env: { memory } }).exports;
-    const planes = sizes.map(([r, c], k) => {
-      const data = new Uint8Array(memory.buffer, offsets[k], r * c);
-      return { rows: r, cols: c, data: fill ? data.fill(128) : data };
-    });
-    const [Y, Cb] = planes;
-    const toRgba = () => {
-      for (let y = 0; y < height; y += KERNEL_BAND) {
-        rgba(offsets[0], Y.cols, offsets[1], offsets[2], Cb.cols, Cb.rows, width, y, Math.min(y + KERNEL_BAND, height), 0, vb, vr);
-      }
-    };
-    return { planes, out: new Uint8ClampedArray(memory.buffer, 0, bytes), toRgba };
+  const colourKernel = colour ? kernels.colour : null;
+  if (!colourKernel && !kernels.deblock) {
+    const planes = sizes.map(([r, c]) => plane(r, c, fill));
+    const out = new Uint8ClampedArray(bytes);
+    return { planes, out, filterPlane: deblockPlane, toRgba: () => planesToRgba(planes, width, height, out) };
   }
-  const planes = sizes.map(([r, c]) => plane(r, c, fill));
-  const out = new Uint8ClampedArray(bytes);
+  let at = align(bytes + 64); // the colour kernel writes up to 15 pixels past a row
+  const offsets = sizes.map(([r, c]) => [at, (at = align(at + r * c + 16))][0]); // and reads 16 bytes past one
+  const scratch = align(((cols * B) / 2 + 32) * 2);
+  const [vb, vr] = [at, at + scratch];
+  at += 2 * scratch;
+  const grids = sizes.map(([r, c]) => [at, (at = align(at + (r / GRID) * (c / GRID)))][0]); // S of each 8x8 block
+  let memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
+  } catch {
+    return workspace(head, {}, fill); // no room for one memory this large: plain arrays
+  }
+  const exports = (module) => (module ? new WebAssembly.Instance(module, { env: { memory } }).exports : {});
+  const { rgba } = exports(colourKernel);
+  const { deblock: filter } = exports(kernels.deblock);
+  const planes = sizes.map(([r, c], k) => {
+    const data = new Uint8Array(memory.buffer, offsets[k], r * c);
+    return { rows: r, cols: c, data: fill ? data.fill(128) : data };
+  });
+  const out = new Uint8ClampedArray(memory.buffer, 0, bytes);
+  const [Y, Cb] = planes;
   const toRgba = () => {
-    if (!colour) return planeToGrey(planes[0], width, height, out);
-    planesToRgb(planes, width, height, out, 4);
-    const out32 = new Uint32Array(out.buffer);
-    for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
+    if (!rgba) return planesToRgba(planes, width, height, out);
+    for (let y = 0; y < height; y += KERNEL_BAND) {
+      rgba(offsets[0], Y.cols, offsets[1], offsets[2], Cb.cols, Cb.rows, width, y, Math.min(y + KERNEL_BAND, height), 0, vb, vr);
+    }
   };
-  return { planes, out, toRgba };
+  const filterPlane = (p, grid, a, b, k) => {
+    if (!filter) return deblockPlane(p, grid, a, b);
+    new Uint8Array(memory.buffer, grids[k], grid.data.length).set(grid.data);
+    for (let i = 0; i < grid.rows; i += DEBLOCK_BAND) {
+      filter(offsets[k], p.cols, grids[k], grid.cols, i, Math.min(i + DEBLOCK_BAND, grid.rows), a, b);
+    }
+  };
+  return { planes, out, filterPlane, toRgba };
+}
+
+/**
+ * §11.8 on one plane of rows x cols samples (multiples of 8), S of each of its 8x8 blocks in strengths (row by row):
+ * a filtered copy, by the SIMD kernel unless kernels is false. For tests and tools: decode() filters its planes.
+ */
+export async function deblockSamples(samples, rows, cols, strengths, a, b, { kernels = true } = {}) {
+  const grid = { rows: rows / GRID, cols: cols / GRID, data: Uint8Array.from(strengths) };
+  const head = { rows: grid.rows, cols: grid.cols, blockSize: GRID, colour: 'L', width: cols, height: rows };
+  const work = workspace(head, await planeKernels(head, true, { kernels }), false);
+  work.planes[0].data.set(samples);
+  work.filterPlane(work.planes[0], grid, a, b, 0);
+  return work.planes[0].data.slice();
+}
+
+/** §11.5-§11.6 (or the grey image of modes 1 and 2) in plain JavaScript: the planes to RGBA (alpha 255) in out. */
+function planesToRgba(planes, width, height, out) {
+  if (planes.length === 1) return planeToGrey(planes[0], width, height, out);
+  planesToRgb(planes, width, height, out, 4);
+  const out32 = new Uint32Array(out.buffer, out.byteOffset, width * height);
+  for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
 }
 
 // ---------------------------------------------------------------- §7.5, §11.7: canvases (WebP, AVIF)
@@ -1654,8 +1691,8 @@ async function decodePlanes(file, coded, blocks, options) {
   const boxes = regionBoxes(head, file.map);
   const jobs = coded.flatMap((layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes)));
   const strengths = file.deblock ? regionStrengths(jobs) : null;
-  const kernel = options.kernels !== false && head.colour === 'RGB' ? await colourKernel() : null;
-  const work = workspace(head, kernel, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
+  const kernels = await planeKernels(head, Boolean(strengths), options);
+  const work = workspace(head, kernels, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
   const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;
   const scaled = [];
   await Promise.all(
@@ -1668,7 +1705,7 @@ async function decodePlanes(file, coded, blocks, options) {
     }),
   );
   placeScaledLayers(head, scaled, work.planes, blocks);
-  if (strengths) deblock(head, file.map, work.planes, strengths, file.deblock);
+  if (strengths) deblock(head, file.map, work.planes, strengths, file.deblock, work.filterPlane);
   work.toRgba();
   return work.out;
 }
