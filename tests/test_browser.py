@@ -211,7 +211,10 @@ def test_the_filter_is_the_per_edge_transcription_by_both_paths(web: Browser, fa
     for shape in [(8, 8), (16, 40), (48, 24), (264, 72), (1048, 24)]:
         grid = (shape[0] // 8, shape[1] // 8)
         for plane in (rng.integers(0, 256, shape, dtype=np.uint8), blocky(rng, shape)):
-            for strengths in (rng.integers(0, 256, grid), np.where(rng.random(grid) < 0.5, rng.integers(0, 40, grid), 0)):
+            for strengths in (
+                rng.integers(0, 256, grid),
+                np.where(rng.random(grid) < 0.5, rng.integers(0, 40, grid), 0),
+            ):
                 cases.append((plane, strengths))
     for kernels in (True, False):
         got = web.page.evaluate(
