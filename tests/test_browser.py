@@ -664,7 +664,7 @@ def test_bitmap_canvas_and_fetch_helpers(web: Browser, files: dict[str, bytes]) 
 
 
 def test_inspect_tells_what_rcodec_info_tells(web: Browser, files: dict[str, bytes]) -> None:
-    for name in ("two-regions.rgc", "alpha-metadata.rgc", "rgb-scale-4-b64", "grey-b16-levels", "webp"):
+    for name in ("two-regions.rgc", "alpha-metadata.rgc", "rgb-scale-4-b64", "grey-b16-levels", "webp", "rgb-bg-avif"):
         data = files[name]
         info = regioncodec.read_info(data)
         got = web.page.evaluate(
@@ -678,6 +678,8 @@ def test_inspect_tells_what_rcodec_info_tells(web: Browser, files: dict[str, byt
             info.block_size,
         )
         assert got["fileBytes"] == info.file_bytes and got["alphaBytes"] == info.alpha_bytes
+        deblock = container.read(data).deblock
+        assert got["deblock"] == (deblock and {"method": deblock.method, "a": deblock.a, "b": deblock.b})
         names = {"exif": "exif", "iccProfile": "icc_profile", "xmp": "xmp"}
         assert {names[k]: v for k, v in got["metadata"].items()} == info.metadata
         for mine, theirs in zip(got["regions"], info.regions, strict=True):

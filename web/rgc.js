@@ -547,7 +547,10 @@ function finish(head, state, size, offset) {
   return { head, map, counts, alpha, deblock, layers, metadata, orientation: exifOrientation(metadata.exif), size };
 }
 
-/** Size, mode, and per region its role, codec, quality, scale, bytes and share of the pixels, as `rcodec info`. */
+/**
+ * Size, mode, and per region its role, codec, quality, scale, bytes and share of the pixels, as `rcodec info`; and
+ * the deblocking filter the file asks for.
+ */
 export function inspect(input) {
   const file = parse(input, { maxPixels: MAX_DIMENSION * MAX_DIMENSION });
   const { head, map, layers } = file;
@@ -574,6 +577,7 @@ export function inspect(input) {
     alphaBytes: file.alpha ? file.alpha.data.length : 0,
     metadata,
     orientation: file.orientation,
+    deblock: file.deblock, // {method, a, b} of the DBLK chunk (§7.8), or null: nothing is deblocked
   };
 }
 
