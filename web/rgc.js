@@ -1570,32 +1570,42 @@ function squareCr(r, g, b) {
 
 /**
  * §11.9: a canvas among JPEG layers placed into the planes. The box's h x w RGB picture (enlarged, §11.7) is
- * extended to whole blocks by repeating its last column and row (a source index clamped to h - 1, w - 1), each of
- * the region's blocks converted to Y per pixel and, with chroma planes, Cb and Cr per 2x2 square, and written.
+ * extended to whole blocks by repeating its last column and row (source columns and rows clamped to w - 1 and
+ * h - 1), and each of the region's blocks converted to Y per pixel and, with chroma planes, to Cb and Cr per 2x2
+ * square, and written.
  */
 function placeCanvas(picture, geometry, blocks, head, planes) {
   const { blockSize: B, cols: gridCols } = head;
   const { top, left, h, w } = geometry;
   const [Y, Cb, Cr] = planes;
-  const at = (y, x) => (Math.min(y - top, h - 1) * w + Math.min(x - left, w - 1)) * 3; // extended picture's pixel
+  const extended = Math.ceil(w / B) * B;
+  const column = new Int32Array(extended); // the picture's sample of each column of the extended picture
+  for (let x = 0; x < extended; x++) column[x] = Math.min(x, w - 1) * 3;
+  const row = (y) => Math.min(y - top, h - 1) * w * 3; // and of each row
   for (let i = 0; i < blocks.length; i++) {
     const y0 = Math.floor(blocks[i] / gridCols) * B;
     const x0 = (blocks[i] % gridCols) * B;
     for (let y = y0; y < y0 + B; y++) {
-      for (let x = x0, o = y * Y.cols + x0; x < x0 + B; x++, o++) {
-        const p = at(y, x);
+      const r = row(y);
+      for (let x = x0 - left, o = y * Y.cols + x0; x < x0 - left + B; x++, o++) {
+        const p = r + column[x];
         Y.data[o] = rgbToGrey(picture[p], picture[p + 1], picture[p + 2]);
       }
     }
     if (!Cb) continue;
     for (let y = y0; y < y0 + B; y += 2) {
-      for (let x = x0, o = (y / 2) * Cb.cols + x0 / 2; x < x0 + B; x += 2, o++) {
-        const [a, b, c, d] = [at(y, x), at(y, x + 1), at(y + 1, x), at(y + 1, x + 1)];
-        const r = picture[a] + picture[b] + picture[c] + picture[d];
-        const g = picture[a + 1] + picture[b + 1] + picture[c + 1] + picture[d + 1];
-        const bl = picture[a + 2] + picture[b + 2] + picture[c + 2] + picture[d + 2];
-        Cb.data[o] = squareCb(r, g, bl);
-        Cr.data[o] = squareCr(r, g, bl);
+      const r0 = row(y);
+      const r1 = row(y + 1);
+      for (let x = x0 - left, o = (y / 2) * Cb.cols + x0 / 2; x < x0 - left + B; x += 2, o++) {
+        const a = r0 + column[x];
+        const b = r0 + column[x + 1];
+        const c = r1 + column[x];
+        const d = r1 + column[x + 1];
+        const red = picture[a] + picture[b] + picture[c] + picture[d];
+        const green = picture[a + 1] + picture[b + 1] + picture[c + 1] + picture[d + 1];
+        const blue = picture[a + 2] + picture[b + 2] + picture[c + 2] + picture[d + 2];
+        Cb.data[o] = squareCb(red, green, blue);
+        Cr.data[o] = squareCr(red, green, blue);
       }
     }
   }
