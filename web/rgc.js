@@ -1687,11 +1687,11 @@ function canvasJob(head, layer, boxes) {
   return { layer, k: 0, stream, geometry };
 }
 
-/** A canvas decoded by the browser, as the box's h x w RGB picture (§11.7: enlarged if its scale is above 1). */
+/** A canvas decoded by the browser: its RGB samples at the layer's scale (canvasPicture makes the box's picture). */
 async function decodeCanvas({ layer, stream, geometry }) {
   const type = CANVAS_TYPES[layer.codec];
   const bitmap = await browserDecode(stream.data, type, geometry.cols, geometry.rows, stream.what, stream.offset);
-  return canvasPicture(readBitmap(bitmap, 3), geometry, layer.scale);
+  return readBitmap(bitmap, 3);
 }
 
 /**
@@ -1703,7 +1703,8 @@ async function decodeCanvas({ layer, stream, geometry }) {
 async function decodePlanes(file, coded, blocks, options) {
   const { head } = file;
   const boxes = regionBoxes(head, file.map);
-  const jobs = coded.flatMap((layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes)));
+  const jobFor = (layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes));
+  const jobs = coded.flatMap(jobFor); // every header checked, in layer order (§11.1 step 5)
   const strengths = file.deblock ? regionStrengths(jobs) : null;
   const kernels = await planeKernels(head, Boolean(strengths), options);
   const work = workspace(head, kernels, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
@@ -1712,7 +1713,10 @@ async function decodePlanes(file, coded, blocks, options) {
   await Promise.all(
     jobs.map(async (job) => {
       const region = blocks[job.layer.region];
-      if (job.geometry) return placeCanvas(await decodeCanvas(job), job.geometry, region, head, work.planes);
+      if (job.geometry) {
+        const picture = canvasPicture(await decodeCanvas(job), job.geometry, job.layer.scale); // enlarged, §11.7
+        return placeCanvas(picture, job.geometry, region, head, work.planes);
+      }
       const samples = await decodeJpeg(job.stream, job.rows, job.cols, job.header, useImageDecoder);
       if (job.layer.scale === 1) scatterStream(job, samples, work.planes, head, blocks);
       else scaled.push({ job, samples });
@@ -1732,7 +1736,9 @@ async function decodeCanvasLayers(file, coded, blocks) {
   const pictures = await Promise.all(jobs.map(decodeCanvas));
   const { width, height } = head;
   const rgba = new Uint8ClampedArray(width * height * 4);
-  jobs.forEach(({ layer, geometry }, i) => pasteRegion(pictures[i], geometry, blocks[layer.region], head, rgba));
+  jobs.forEach(({ layer, geometry }, i) => {
+    pasteRegion(canvasPicture(pictures[i], geometry, layer.scale), geometry, blocks[layer.region], head, rgba);
+  });
   if (head.colour === 'L') {
     for (let p = 0; p < rgba.length; p += 4) rgba[p] = rgba[p + 1] = rgba[p + 2] = rgbToGrey(rgba[p], rgba[p + 1], rgba[p + 2]);
   }
