@@ -1466,7 +1466,7 @@ function planesToRgba(planes, width, height, out) {
   for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
 }
 
-// ---------------------------------------------------------------- §7.5, §11.7: canvases (WebP, AVIF)
+// ---------------------------------------------------------------- §7.5, §11.7, §11.9: canvases (WebP, AVIF)
 
 /** Each region's bounding box in blocks, {r0, c0, r1, c1} inclusive, or null for a region with no blocks. */
 function regionBoxes(head, map) {
