@@ -21,7 +21,16 @@ MEDIA_TYPES = {  # what browsers need to run the viewer's modules and read the f
     ".css": "text/css; charset=utf-8",
     ".rgc": "image/x-rgc",
 }
-VIEWER_FILES = ("index.html", "viewer.js", "viewer.css", "rgc.js", "rgc-img.js", "vendor/fzstd.js", "kernels/colour.js")
+VIEWER_FILES = (
+    "index.html",
+    "viewer.js",
+    "viewer.css",
+    "rgc.js",
+    "rgc-img.js",
+    "vendor/fzstd.js",
+    "kernels/colour.js",
+    "kernels/deblock.js",
+)
 
 
 def web_root() -> Path:

@@ -13,6 +13,7 @@
  */
 import { decompress as zstdDecompress } from './vendor/fzstd.js';
 import { WASM as COLOUR_WASM } from './kernels/colour.js';
+import { WASM as DEBLOCK_WASM } from './kernels/deblock.js';
 
 /** An .rgc file broke the spec, or a stream in it could not be decoded; offset is the byte of the file at fault. */
 export class RgcError extends Error {
@@ -45,6 +46,9 @@ const CANVAS_LIMITS = { // §12: [largest side, most pixels] a canvas codec's de
   avif: [32768, 16384 * 16384], // libavif's default imageDimensionLimit and imageSizeLimit
 };
 const JPEG_CODE = 1; // §7: the layer codec whose bytes bound its blocks (§6)
+const DEBLOCK_METHODS = [1]; // §7.8: 1 = the ramp filter of §11.8
+const DEBLOCK_A = 16; // §7.8: A is 1..16, the alpha factor in eighths of an edge's strength
+const DEBLOCK_B = 15; // §7.8: B is 1..15, the beta factor in sixteenths
 const CHROMA_SHARE = 1.5; // §6: Cb and Cr mosaics add half the luma mosaic's samples in modes 3 and 4
 const BLOCK_BITS = 8 * 8 * 8; // §6, §7.2: a JPEG stream spends at least a bit on each 8x8 block
 const TILE_PIXELS = 1 << 22; // a stream is read back from the browser 4 Mpixel (16 MB of RGBA) at a time
@@ -359,6 +363,28 @@ function alphaPlane(alpha, head) {
   return plane;
 }
 
+// ---------------------------------------------------------------- §7.8: DBLK
+
+/** A DBLK chunk checked against §7.8: placed after BMAP, before any LAYR, once; a known method; factors in range. */
+function readDeblock(data, state, offset) {
+  if (!state.map || state.layers.length || state.deblock) {
+    const where = !state.map ? 'before the BMAP chunk' : state.layers.length ? 'after a LAYR chunk' : 'twice';
+    throw new RgcError(`DBLK chunk at byte ${offset} comes ${where}`, offset);
+  }
+  if (data.length !== 3) throw new RgcError(`DBLK chunk at byte ${offset} is ${data.length} bytes, not 3`, offset);
+  const [method, a, b] = data;
+  if (!DEBLOCK_METHODS.includes(method)) {
+    throw new RgcError(`DBLK chunk at byte ${offset} names filter method ${method}; only 1 is defined`, offset);
+  }
+  if (a < 1 || a > DEBLOCK_A || b < 1 || b > DEBLOCK_B) {
+    throw new RgcError(
+      `DBLK chunk at byte ${offset} has A = ${a}, B = ${b}; A must be 1..${DEBLOCK_A}, B 1..${DEBLOCK_B}`,
+      offset,
+    );
+  }
+  return { method, a, b };
+}
+
 // ---------------------------------------------------------------- §9: metadata
 
 const TIFF_HEADERS = [
@@ -466,13 +492,14 @@ function layerStreams(colour, codec, first, second, offset) {
 
 /**
  * Parse and check a whole .rgc file without decoding any pixels (§3-§10): {head, map, counts, layers, alpha,
- * metadata, orientation, size}. Stream headers are checked by decode(), which needs the mosaic sizes.
+ * deblock ({method, a, b} of the DBLK chunk, or null), metadata, orientation, size}. Stream headers are checked by
+ * decode(), which needs the mosaic sizes.
  */
 export function parse(input, { maxPixels = DEFAULT_MAX_PIXELS } = {}) {
   const bytes = asBytes(input);
   const reader = chunks(bytes);
   const head = readHead(reader.next().value, maxPixels);
-  const state = { map: null, counts: null, alpha: null, layers: [], metadata: {} };
+  const state = { map: null, counts: null, alpha: null, deblock: null, layers: [], metadata: {} };
   for (const { type, data, offset } of reader) {
     if (type === 'DONE') {
       if (data.length) throw new RgcError(`DONE chunk at byte ${offset} is not empty`, offset);
@@ -487,6 +514,8 @@ export function parse(input, { maxPixels = DEFAULT_MAX_PIXELS } = {}) {
       Object.assign(state, readMap(data, head, offset));
     } else if (type === 'ALPH') {
       state.alpha = readAlpha(data, head, state, offset);
+    } else if (type === 'DBLK') {
+      state.deblock = readDeblock(data, state, offset);
     } else if (type === 'LAYR') {
       if (!state.map) throw new RgcError(`LAYR chunk at byte ${offset} comes before the BMAP chunk`, offset);
       if (head.hasAlpha && !state.alpha) {
@@ -514,13 +543,14 @@ function finish(head, state, size, offset) {
   if (state.layers.length !== head.regions) {
     throw new RgcError(`file has ${state.layers.length} LAYR chunks; HEAD declares ${head.regions}`, offset);
   }
-  const layouts = new Set(state.layers.filter((l) => l.streams.length).map((l) => l.codec === 'jpeg'));
-  if (layouts.size > 1) throw new RgcError('file mixes JPEG layers with WebP or AVIF layers', offset);
-  const { map, counts, alpha, layers, metadata } = state;
-  return { head, map, counts, alpha, layers, metadata, orientation: exifOrientation(metadata.exif), size };
+  const { map, counts, alpha, deblock, layers, metadata } = state;
+  return { head, map, counts, alpha, deblock, layers, metadata, orientation: exifOrientation(metadata.exif), size };
 }
 
-/** Size, mode, and per region its role, codec, quality, scale, bytes and share of the pixels, as `rcodec info`. */
+/**
+ * Size, mode, and per region its role, codec, quality, scale, bytes and share of the pixels, as `rcodec info`; and
+ * the deblocking filter the file asks for.
+ */
 export function inspect(input) {
   const file = parse(input, { maxPixels: MAX_DIMENSION * MAX_DIMENSION });
   const { head, map, layers } = file;
@@ -547,6 +577,7 @@ export function inspect(input) {
     alphaBytes: file.alpha ? file.alpha.data.length : 0,
     metadata,
     orientation: file.orientation,
+    deblock: file.deblock, // {method, a, b} of the DBLK chunk (§7.8), or null: nothing is deblocked
   };
 }
 
@@ -657,6 +688,68 @@ function bareJpeg(data, frame) {
   }
   out.set(data.subarray(frame), at);
   return out;
+}
+
+// ---------------------------------------------------------------- §11.8: a stream's quantisation table
+
+const DQT = 0xdb; // T.81 B.1.1.3: define quantisation tables
+const SOS = 0xda; // and start of scan
+// T.81 B.2.4.1: DQT segments list a table's steps in zigzag order; ZIGZAG[k] is the natural place of the k-th
+const ZIGZAG = [
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+  54, 47, 55, 62, 63,
+];
+const MAX_STRENGTH = 255; // §11.8: S is capped, so that 16-bit tables overflow nothing
+
+/**
+ * The quantisation table (64 steps, natural order) of a one-component JPEG stream's component (§11.8): table Tq
+ * of its frame header, as the last DQT segment defining it before the first SOS leaves it. The segments are walked
+ * by their lengths, as §7.2 walks them, and only those of §7.2 may stand between the frame header and the first
+ * SOS; RgcError where the walk fails or the table is never defined (§11.1 step 5, before anything is decoded).
+ */
+export function streamTable(data, what, offset) {
+  const tables = new Map();
+  let wanted = null;
+  let at = 2;
+  while (at + 4 <= data.length) {
+    const marker = data[at + 1];
+    const length = u16(data, at + 2);
+    const known = BEFORE_FRAME.has(marker) || marker === SOS || (SOF_HUFFMAN.has(marker) && wanted === null);
+    if (data[at] !== 0xff || !known || length < 2 || at + 2 + length > data.length) {
+      throw new RgcError(`${what} has no readable JPEG segment at byte ${at}, before its first scan`, offset);
+    }
+    if (marker === SOS) {
+      if (wanted === null || !tables.has(wanted)) break;
+      return tables.get(wanted);
+    }
+    if (marker === DQT) readTables(data, at + 4, at + 2 + length, tables, what, offset);
+    else if (SOF_HUFFMAN.has(marker)) {
+      if (length - 2 < 9) break;
+      wanted = data[at + 4 + 8]; // the component's Tq (T.81 B.2.2: its third byte), the whole byte as libjpeg reads it
+    }
+    at += 2 + length;
+  }
+  throw new RgcError(`${what} does not define the quantisation table of its component before its first scan`, offset);
+}
+
+/** The tables of a DQT segment's data (data[start, end)) into tables by Tq (T.81 B.2.4.1: Pq Tq, 64 steps each). */
+function readTables(data, start, end, tables, what, offset) {
+  for (let at = start; at < end; ) {
+    const precision = data[at] >> 4;
+    const index = data[at] & 0x0f;
+    const size = 64 * (precision ? 2 : 1);
+    if (precision > 1 || at + 1 + size > end) throw new RgcError(`${what} has a damaged DQT segment`, offset);
+    const table = new Int32Array(64);
+    for (let k = 0; k < 64; k++) table[ZIGZAG[k]] = precision ? u16(data, at + 1 + 2 * k) : data[at + 1 + k];
+    tables.set(index, table);
+    at += 1 + size;
+  }
+}
+
+/** §11.8: a block's strength S from its table (natural order): the mean of T[0][1] and T[1][0], halves up, capped. */
+export function strength(table) {
+  return Math.min(MAX_STRENGTH, (table[1] + table[8] + 1) >> 1);
 }
 
 // ---------------------------------------------------------------- §7.5: canvas headers
@@ -1078,6 +1171,119 @@ function placeScaledLayers(head, decoded, planes, blocks) {
   }
 }
 
+// ---------------------------------------------------------------- §11.8: deblocking
+
+const GRID = 8; // §11.8: the filter works on each plane's own 8x8 DCT blocks
+const MAX_ALPHA = 120; // §11.8: alpha's cap
+const SKIP_BELOW = 24; // §11.8: where A·Q < 24, alpha <= 2 and every correction rounds to 0
+
+/**
+ * §11.8: S of each region's luma and chroma streams, [luma, chroma] indexed by region, read from the tables of the
+ * JPEG streams of scale 1 (0 for canvases and scaled layers): every table is read before anything is decoded.
+ */
+function regionStrengths(jobs) {
+  const strengths = [new Uint8Array(256), new Uint8Array(256)]; // block map entries are bytes (§6)
+  for (const { layer, k, stream } of jobs) {
+    if (layer.codec === 'jpeg' && layer.scale === 1) {
+      strengths[k][layer.region] = strength(streamTable(stream.data, stream.what, stream.offset));
+    }
+  }
+  return strengths;
+}
+
+/** §11.8: S of each 8x8 block of a plane whose map blocks are cell 8x8 blocks a side: {rows, cols, data}. */
+function strengthGrid(head, map, perRegion, cell) {
+  const rows = head.rows * cell;
+  const cols = head.cols * cell;
+  const data = new Uint8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const mapRow = Math.floor(r / cell) * head.cols;
+    for (let c = 0; c < cols; c++) data[r * cols + c] = perRegion[map[mapRow + Math.floor(c / cell)]];
+  }
+  return { rows, cols, data };
+}
+
+/** §11.8: a plane's alpha and beta for each edge strength Q = 0..255, given the DBLK chunk's A and B. */
+function thresholds(a, b) {
+  const alpha = new Int32Array(MAX_STRENGTH + 1);
+  const beta = new Int32Array(MAX_STRENGTH + 1);
+  for (let q = 0; q <= MAX_STRENGTH; q++) {
+    alpha[q] = Math.min((a * q) >> 3, MAX_ALPHA);
+    beta[q] = (b * q) >> 4;
+  }
+  return { alpha, beta };
+}
+
+/**
+ * §11.8, one line: the samples p3 p2 p1 p0 | q0 q1 q2 q3 at data[at - 4·step] .. data[at + 3·step], filtered in
+ * place when the step across the edge is within alpha and both sides are flat within beta. data is a
+ * Uint8ClampedArray, so storing clamps as §11.8 does; >> floors, as §11 says.
+ */
+function filterLine(data, at, step, alpha, beta) {
+  const p0 = data[at - step];
+  const q0 = data[at];
+  const p1 = data[at - 2 * step];
+  const q1 = data[at + step];
+  const d2 = 3 * (q0 - p0) - (q1 - p1);
+  if (d2 > alpha || -d2 > alpha) return;
+  const p2 = data[at - 3 * step];
+  const p3 = data[at - 4 * step];
+  if (Math.abs(p0 - p1) + Math.abs(p1 - p2) + Math.abs(p2 - p3) > beta) return;
+  const q2 = data[at + 2 * step];
+  const q3 = data[at + 3 * step];
+  if (Math.abs(q0 - q1) + Math.abs(q1 - q2) + Math.abs(q2 - q3) > beta) return;
+  const c0 = (7 * d2 + 16) >> 5; // c_k = (d2 (7 - 2k) + 16) >> 5, all from the samples before any changes
+  const c1 = (5 * d2 + 16) >> 5;
+  const c2 = (3 * d2 + 16) >> 5;
+  const c3 = (d2 + 16) >> 5;
+  data[at - step] = p0 + c0;
+  data[at] = q0 - c0;
+  data[at - 2 * step] = p1 + c1;
+  data[at + step] = q1 - c1;
+  data[at - 3 * step] = p2 + c2;
+  data[at + 2 * step] = q2 - c2;
+  data[at - 4 * step] = p3 + c3;
+  data[at + 3 * step] = q3 - c3;
+}
+
+/**
+ * §11.8 on one plane, in place: every vertical edge (x = 8j, every row), then every horizontal edge (y = 8i, every
+ * column) of the first pass's result. grid holds S of each 8x8 block; an edge whose alpha is 2 or less is skipped
+ * (no sample of it could change). The readable version; kernels/deblock.wat runs the same arithmetic in SIMD.
+ */
+function deblockPlane(plane, grid, a, b) {
+  const { cols, data } = plane;
+  const samples = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
+  const { alpha, beta } = thresholds(a, b);
+  const S = grid.data;
+  for (let i = 0; i < grid.rows; i++) {
+    for (let j = 1; j < grid.cols; j++) {
+      const q = (S[i * grid.cols + j - 1] + S[i * grid.cols + j] + 1) >> 1;
+      if (a * q < SKIP_BELOW) continue;
+      for (let y = GRID * i; y < GRID * (i + 1); y++) filterLine(samples, y * cols + GRID * j, 1, alpha[q], beta[q]);
+    }
+  }
+  for (let i = 1; i < grid.rows; i++) {
+    for (let j = 0; j < grid.cols; j++) {
+      const q = (S[(i - 1) * grid.cols + j] + S[i * grid.cols + j] + 1) >> 1;
+      if (a * q < SKIP_BELOW) continue;
+      const row = GRID * i * cols;
+      for (let x = GRID * j; x < GRID * (j + 1); x++) filterLine(samples, row + x, cols, alpha[q], beta[q]);
+    }
+  }
+}
+
+/**
+ * §11.8 over the planes: each 8x8 block's strength from its region's stream, then Y filtered with the luma
+ * strengths, Cb and Cr each with the chroma ones, by filterPlane (deblockPlane, or the workspace's kernel).
+ */
+function deblock(head, map, planes, strengths, { a, b }, filterPlane = deblockPlane) {
+  const cell = head.blockSize / GRID;
+  const grids = [strengthGrid(head, map, strengths[0], cell)];
+  if (planes.length === 3) grids.push(strengthGrid(head, map, strengths[1], cell / 2));
+  planes.forEach((p, k) => filterPlane(p, grids[Math.min(k, 1)], a, b, k));
+}
+
 // ---------------------------------------------------------------- §11.5, §11.6: chroma and colour
 
 /** §11.6 in lookup tables: the Cr term of R, the Cb term of B, and G's two terms before their one shift. */
@@ -1158,69 +1364,109 @@ function planeToGrey(Y, width, height, out) {
   }
 }
 
-// ---------------------------------------------------------------- the SIMD colour kernel and the planes' memory
+// ---------------------------------------------------------------- the SIMD kernels and the planes' memory
 
-let colourModule; // the compiled kernel (a promise), or null where WebAssembly SIMD is missing
+const KERNELS = { colour: COLOUR_WASM, deblock: DEBLOCK_WASM }; // kernels/NAME.wat, assembled
+const compiled = {}; // name -> the compiled kernel (a promise), or null where WebAssembly SIMD is missing
 
-/** The compiled WebAssembly kernel of §11.5-§11.6 (kernels/colour.wat), or null where it cannot run. */
-function colourKernel() {
-  if (colourModule === undefined) {
-    const bytes = Uint8Array.from(atob(COLOUR_WASM), (c) => c.charCodeAt(0));
-    colourModule =
-      typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? WebAssembly.compile(bytes).catch(() => null) : null;
+/** The compiled WebAssembly kernel NAME (colour: §11.5-§11.6; deblock: §11.8), or null where it cannot run. */
+function compiledKernel(name) {
+  if (!(name in compiled)) {
+    const bytes = Uint8Array.from(atob(KERNELS[name]), (c) => c.charCodeAt(0));
+    const usable = typeof WebAssembly === 'object' && WebAssembly.validate(bytes);
+    compiled[name] = usable ? WebAssembly.compile(bytes).catch(() => null) : null;
   }
-  return colourModule;
+  return compiled[name];
 }
 
-const KERNEL_BAND = 32; // rows of the image converted per call of the kernel (see colour.wat)
+/** The kernels the planes of a file use, {colour, deblock}, each a module or null (all null with kernels: false). */
+async function planeKernels(head, deblocking, options) {
+  if (options.kernels === false) return { colour: null, deblock: null };
+  const colour = head.colour === 'RGB' ? compiledKernel('colour') : null;
+  const [c, d] = await Promise.all([colour, deblocking ? compiledKernel('deblock') : null]);
+  return { colour: c, deblock: d };
+}
+
+const KERNEL_BAND = 32; // rows of the image converted per call of the colour kernel (see colour.wat)
+const DEBLOCK_BAND = 4; // rows of 8x8 blocks deblocked per call of the deblock kernel (see deblock.wat)
 const align = (n) => (n + 63) & ~63;
 
 /**
  * The planes of §11.2 (filled with 128 where scaled layers will read them) and the RGBA image they become:
- * {planes, out, toRgba()}. With the colour kernel, all live in one WebAssembly memory (the image first, so out
- * is a view of it); else in arrays.
+ * {planes, out, filterPlane(plane, grid, a, b, k), toRgba()}. With a kernel, all live in one WebAssembly memory
+ * (the image first, so out is a view of it, then the planes, then what the kernels work in); else in arrays, and
+ * the plain JavaScript versions run.
  */
-function workspace(head, kernel, fill) {
+function workspace(head, kernels, fill) {
   const { rows, cols, blockSize: B, width, height } = head;
   const colour = head.colour === 'RGB';
   const sizes = [[rows * B, cols * B], ...(colour ? [[(rows * B) / 2, (cols * B) / 2], [(rows * B) / 2, (cols * B) / 2]] : [])];
   const bytes = width * height * 4;
-  if (kernel && colour) {
-    let at = align(bytes + 64); // the kernel writes up to 15 pixels past a row
-    const offsets = sizes.map(([r, c]) => [at, (at = align(at + r * c + 16))][0]); // and reads 16 bytes past one
-    const scratch = align(((cols * B) / 2 + 32) * 2);
-    const [vb, vr] = [at, at + scratch];
-    let memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: Math.ceil((at + 2 * scratch) / 65536) });
-    } catch {
-      return workspace(head, null, fill); // no room for one memory this large: plain arrays
-    }
-    const { rgba } = new WebAssembly.Instance(kernel, { env: { memory } }).exports;
-    const planes = sizes.map(([r, c], k) => {
-      const data = new Uint8Array(memory.buffer, offsets[k], r * c);
-      return { rows: r, cols: c, data: fill ? data.fill(128) : data };
-    });
-    const [Y, Cb] = planes;
-    const toRgba = () => {
-      for (let y = 0; y < height; y += KERNEL_BAND) {
-        rgba(offsets[0], Y.cols, offsets[1], offsets[2], Cb.cols, Cb.rows, width, y, Math.min(y + KERNEL_BAND, height), 0, vb, vr);
-      }
-    };
-    return { planes, out: new Uint8ClampedArray(memory.buffer, 0, bytes), toRgba };
+  const colourKernel = colour ? kernels.colour : null;
+  if (!colourKernel && !kernels.deblock) {
+    const planes = sizes.map(([r, c]) => plane(r, c, fill));
+    const out = new Uint8ClampedArray(bytes);
+    return { planes, out, filterPlane: deblockPlane, toRgba: () => planesToRgba(planes, width, height, out) };
   }
-  const planes = sizes.map(([r, c]) => plane(r, c, fill));
-  const out = new Uint8ClampedArray(bytes);
+  let at = align(bytes + 64); // the colour kernel writes up to 15 pixels past a row
+  const offsets = sizes.map(([r, c]) => [at, (at = align(at + r * c + 16))][0]); // and reads 16 bytes past one
+  const scratch = align(((cols * B) / 2 + 32) * 2);
+  const [vb, vr] = [at, at + scratch];
+  at += 2 * scratch;
+  const grids = sizes.map(([r, c]) => [at, (at = align(at + (r / GRID) * (c / GRID)))][0]); // S of each 8x8 block
+  let memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
+  } catch {
+    return workspace(head, {}, fill); // no room for one memory this large: plain arrays
+  }
+  const exports = (module) => (module ? new WebAssembly.Instance(module, { env: { memory } }).exports : {});
+  const { rgba } = exports(colourKernel);
+  const { deblock: filter } = exports(kernels.deblock);
+  const planes = sizes.map(([r, c], k) => {
+    const data = new Uint8Array(memory.buffer, offsets[k], r * c);
+    return { rows: r, cols: c, data: fill ? data.fill(128) : data };
+  });
+  const out = new Uint8ClampedArray(memory.buffer, 0, bytes);
+  const [Y, Cb] = planes;
   const toRgba = () => {
-    if (!colour) return planeToGrey(planes[0], width, height, out);
-    planesToRgb(planes, width, height, out, 4);
-    const out32 = new Uint32Array(out.buffer);
-    for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
+    if (!rgba) return planesToRgba(planes, width, height, out);
+    for (let y = 0; y < height; y += KERNEL_BAND) {
+      rgba(offsets[0], Y.cols, offsets[1], offsets[2], Cb.cols, Cb.rows, width, y, Math.min(y + KERNEL_BAND, height), 0, vb, vr);
+    }
   };
-  return { planes, out, toRgba };
+  const filterPlane = (p, grid, a, b, k) => {
+    if (!filter) return deblockPlane(p, grid, a, b);
+    new Uint8Array(memory.buffer, grids[k], grid.data.length).set(grid.data);
+    for (let i = 0; i < grid.rows; i += DEBLOCK_BAND) {
+      filter(offsets[k], p.cols, grids[k], grid.cols, i, Math.min(i + DEBLOCK_BAND, grid.rows), a, b);
+    }
+  };
+  return { planes, out, filterPlane, toRgba };
 }
 
-// ---------------------------------------------------------------- §7.5, §11.7: canvases (WebP, AVIF)
+/**
+ * §11.8 on one plane of rows x cols samples (multiples of 8), S of each of its 8x8 blocks in strengths (row by row):
+ * a filtered copy, by the SIMD kernel unless kernels is false. For tests and tools: decode() filters its planes.
+ */
+export async function deblockSamples(samples, rows, cols, strengths, a, b, { kernels = true } = {}) {
+  const grid = { rows: rows / GRID, cols: cols / GRID, data: Uint8Array.from(strengths) };
+  const head = { rows: grid.rows, cols: grid.cols, blockSize: GRID, colour: 'L', width: cols, height: rows };
+  const work = workspace(head, await planeKernels(head, true, { kernels }), false);
+  work.planes[0].data.set(samples);
+  work.filterPlane(work.planes[0], grid, a, b, 0);
+  return work.planes[0].data.slice();
+}
+
+/** §11.5-§11.6 (or the grey image of modes 1 and 2) in plain JavaScript: the planes to RGBA (alpha 255) in out. */
+function planesToRgba(planes, width, height, out) {
+  if (planes.length === 1) return planeToGrey(planes[0], width, height, out);
+  planesToRgb(planes, width, height, out, 4);
+  const out32 = new Uint32Array(out.buffer, out.byteOffset, width * height);
+  for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
+}
+
+// ---------------------------------------------------------------- §7.5, §11.7, §11.9: canvases (WebP, AVIF)
 
 /** Each region's bounding box in blocks, {r0, c0, r1, c1} inclusive, or null for a region with no blocks. */
 function regionBoxes(head, map) {
@@ -1308,6 +1554,63 @@ function rgbToGrey(r, g, b) {
   return (19595 * r + 38470 * g + 7471 * b + 32768) >> 16;
 }
 
+const CHROMA_BIAS = (128 << 18) + (1 << 17); // §11.9: 128 and a half, in units of 2^-18
+
+/** §11.9: Cb of a 2x2 square from the sums of its R, G and B, T.871's factors in units of 2^-18, halves up. */
+function squareCb(r, g, b) {
+  const v = (-11059 * r - 21709 * g + 32768 * b + CHROMA_BIAS) >> 18;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/** §11.9: Cr of a 2x2 square, as squareCb. */
+function squareCr(r, g, b) {
+  const v = (32768 * r - 27439 * g - 5329 * b + CHROMA_BIAS) >> 18;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+/**
+ * §11.9: a canvas among JPEG layers placed into the planes. The box's h x w RGB picture (enlarged, §11.7) is
+ * extended to whole blocks by repeating its last column and row (source columns and rows clamped to w - 1 and
+ * h - 1), and each of the region's blocks converted to Y per pixel and, with chroma planes, to Cb and Cr per 2x2
+ * square, and written.
+ */
+function placeCanvas(picture, geometry, blocks, head, planes) {
+  const { blockSize: B, cols: gridCols } = head;
+  const { top, left, h, w } = geometry;
+  const [Y, Cb, Cr] = planes;
+  const extended = Math.ceil(w / B) * B;
+  const column = new Int32Array(extended); // the picture's sample of each column of the extended picture
+  for (let x = 0; x < extended; x++) column[x] = Math.min(x, w - 1) * 3;
+  const row = (y) => Math.min(y - top, h - 1) * w * 3; // and of each row
+  for (let i = 0; i < blocks.length; i++) {
+    const y0 = Math.floor(blocks[i] / gridCols) * B;
+    const x0 = (blocks[i] % gridCols) * B;
+    for (let y = y0; y < y0 + B; y++) {
+      const r = row(y);
+      for (let x = x0 - left, o = y * Y.cols + x0; x < x0 - left + B; x++, o++) {
+        const p = r + column[x];
+        Y.data[o] = rgbToGrey(picture[p], picture[p + 1], picture[p + 2]);
+      }
+    }
+    if (!Cb) continue;
+    for (let y = y0; y < y0 + B; y += 2) {
+      const r0 = row(y);
+      const r1 = row(y + 1);
+      for (let x = x0 - left, o = (y / 2) * Cb.cols + x0 / 2; x < x0 - left + B; x += 2, o++) {
+        const a = r0 + column[x];
+        const b = r0 + column[x + 1];
+        const c = r1 + column[x];
+        const d = r1 + column[x + 1];
+        const red = picture[a] + picture[b] + picture[c] + picture[d];
+        const green = picture[a + 1] + picture[b + 1] + picture[c + 1] + picture[d + 1];
+        const blue = picture[a + 2] + picture[b + 2] + picture[c + 2] + picture[d + 2];
+        Cb.data[o] = squareCb(red, green, blue);
+        Cr.data[o] = squareCr(red, green, blue);
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- §11.1: decoding
 
 /** A name and place for each stream of a layer, for checks and errors. */
@@ -1336,8 +1639,9 @@ export async function decode(input, options = {}) {
   const alpha = head.hasAlpha ? alphaPlane(file.alpha, head) : null;
   const coded = file.layers.filter((l) => l.streams.length);
   const blocks = regionBlocks(file.map, file.counts);
-  const canvases = coded.length && coded[0].codec !== 'jpeg';
-  const rgba = await (canvases ? decodeCanvasLayers(file, coded, blocks) : decodeJpegLayers(file, coded, blocks, options));
+  const canvasesOnly = coded.every((layer) => layer.codec !== 'jpeg'); // §11.1 step 8, else 7
+  const decodeLayers = canvasesOnly ? decodeCanvasLayers : decodePlanes;
+  const rgba = await decodeLayers(file, coded, blocks, options);
   if (alpha) for (let i = 0; i < alpha.length; i++) rgba[4 * i + 3] = alpha[i];
   const data = layout === 'rgba' ? rgba : modeChannels(rgba, head.channels);
   const metadata = Object.fromEntries(Object.entries(file.metadata).map(([k, v]) => [k, v.slice()]));
@@ -1361,58 +1665,75 @@ function modeChannels(rgba, channels) {
   return out;
 }
 
+/** The check of a JPEG layer's streams against its mosaics (§7.1, §7.2): a job per stream, to decode and scatter. */
+function mosaicJobs(head, layer) {
+  const b = head.blockSize / layer.scale;
+  const [mr, mc] = mosaicShape(layer.blocks, head.cols);
+  const sizes = [
+    [mr * b, mc * b],
+    [mr * b, (mc * b) / 2],
+  ];
+  return namedStreams(layer).map((stream, k) => {
+    const [rows, cols] = sizes[k];
+    return { layer, k, stream, rows, cols, header: checkJpeg(stream, rows, cols) };
+  });
+}
+
+/** The check of a canvas against its region's box (§7.5): a job to decode and place it. */
+function canvasJob(head, layer, boxes) {
+  const [stream] = namedStreams(layer);
+  const geometry = canvasGeometry(head, boxes[layer.region], layer.scale);
+  checkCanvas(stream, layer.codec, geometry);
+  return { layer, k: 0, stream, geometry };
+}
+
+/** A canvas decoded by the browser: its RGB samples at the layer's scale (canvasPicture makes the box's picture). */
+async function decodeCanvas({ layer, stream, geometry }) {
+  const type = CANVAS_TYPES[layer.codec];
+  const bitmap = await browserDecode(stream.data, type, geometry.cols, geometry.rows, stream.what, stream.offset);
+  return readBitmap(bitmap, 3);
+}
+
 /**
- * §11.1 steps 5, 7, 9 for JPEG layers: every stream's header checked, then the streams decoded at once, each of
- * scale 1 scattered as it arrives, the scaled ones placed (§11.4), and the planes converted to RGBA.
+ * §11.1 steps 5, 7, 9 for a file with JPEG layers: every stream's header checked (with a DBLK chunk, every JPEG
+ * table read too), then the streams decoded at once, each JPEG stream of scale 1 scattered (§11.3) and each
+ * canvas placed (§11.9) as it arrives, the scaled layers placed (§11.4), the planes deblocked (§11.8) and
+ * converted to RGBA.
  */
-async function decodeJpegLayers(file, coded, blocks, options) {
+async function decodePlanes(file, coded, blocks, options) {
   const { head } = file;
-  const jobs = [];
-  for (const layer of coded) {
-    const b = head.blockSize / layer.scale;
-    const [mr, mc] = mosaicShape(layer.blocks, head.cols);
-    const sizes = [
-      [mr * b, mc * b],
-      [mr * b, (mc * b) / 2],
-    ];
-    namedStreams(layer).forEach((stream, k) => {
-      const [rows, cols] = sizes[k];
-      jobs.push({ layer, k, stream, rows, cols, header: checkJpeg(stream, rows, cols) });
-    });
-  }
-  const kernel = options.kernels !== false && head.colour === 'RGB' ? await colourKernel() : null;
-  const work = workspace(head, kernel, coded.some((layer) => layer.scale > 1));
+  const boxes = regionBoxes(head, file.map);
+  const jobFor = (layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes));
+  const jobs = coded.flatMap(jobFor); // every header checked, in layer order (§11.1 step 5)
+  const strengths = file.deblock ? regionStrengths(jobs) : null;
+  const kernels = await planeKernels(head, Boolean(strengths), options);
+  const work = workspace(head, kernels, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
   const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;
   const scaled = [];
   await Promise.all(
     jobs.map(async (job) => {
+      const region = blocks[job.layer.region];
+      if (job.geometry) {
+        const picture = canvasPicture(await decodeCanvas(job), job.geometry, job.layer.scale); // enlarged, §11.7
+        return placeCanvas(picture, job.geometry, region, head, work.planes);
+      }
       const samples = await decodeJpeg(job.stream, job.rows, job.cols, job.header, useImageDecoder);
       if (job.layer.scale === 1) scatterStream(job, samples, work.planes, head, blocks);
       else scaled.push({ job, samples });
     }),
   );
   placeScaledLayers(head, scaled, work.planes, blocks);
+  if (strengths) deblock(head, file.map, work.planes, strengths, file.deblock, work.filterPlane);
   work.toRgba();
   return work.out;
 }
 
-/** §11.1 steps 5, 8 for canvases: every header checked, the canvases decoded at once, enlarged and pasted. */
+/** §11.1 steps 5, 8 for a file of canvases only: every header checked, the canvases decoded at once and pasted. */
 async function decodeCanvasLayers(file, coded, blocks) {
   const { head } = file;
   const boxes = regionBoxes(head, file.map);
-  const jobs = coded.map((layer) => {
-    const [stream] = namedStreams(layer);
-    const geometry = canvasGeometry(head, boxes[layer.region], layer.scale);
-    checkCanvas(stream, layer.codec, geometry);
-    return { layer, stream, geometry };
-  });
-  const pictures = await Promise.all(
-    jobs.map(async ({ layer, stream, geometry }) => {
-      const type = CANVAS_TYPES[layer.codec];
-      const bitmap = await browserDecode(stream.data, type, geometry.cols, geometry.rows, stream.what, stream.offset);
-      return readBitmap(bitmap, 3);
-    }),
-  );
+  const jobs = coded.map((layer) => canvasJob(head, layer, boxes));
+  const pictures = await Promise.all(jobs.map(decodeCanvas));
   const { width, height } = head;
   const rgba = new Uint8ClampedArray(width * height * 4);
   jobs.forEach(({ layer, geometry }, i) => {

@@ -225,6 +225,7 @@ function renderInfo(entry) {
   if (info.alphaBytes) facts.push(['Alpha', `${info.alphaBytes.toLocaleString()} bytes, lossless`]);
   for (const [name, bytes] of Object.entries(info.metadata)) facts.push([name, `${bytes.toLocaleString()} bytes`]);
   if (info.orientation !== 1) facts.push(['Orientation', `EXIF ${info.orientation}, applied`]);
+  if (info.deblock) facts.push(['Deblocking', `on (A = ${info.deblock.a}, B = ${info.deblock.b})`]);
   facts.push(['Decoded in', `${ms.toFixed(1)} ms`]);
   if (db !== undefined && db !== null) facts.push(['PSNR vs original', Number.isFinite(db) ? `${db.toFixed(2)} dB` : 'identical']);
   const regions = info.regions.map((r) => {
