@@ -36,6 +36,8 @@ MAX_ALPHA = 120  # §11.8: alpha is capped well below 255, so |d2| saturated to 
 SKIP_BELOW = 24  # §11.8: A Q < 24 means alpha <= 2, where every correction rounds to 0
 BAND_ROWS = 512  # rows per job, about (a multiple of 8): few long calls share two threads far better than many short
 # ones, which queue for the GIL (256 rows: 0.4 ms slower at 768x512); a 768x512 image makes 1 job of luma, 1 of chroma
+BAND_SAMPLES = BAND_ROWS * 768  # but no more samples than that per band: a band's temporaries (a transposed copy,
+# its steps, d2 in 16 bits) are several times its samples, and wide planes' bands would hold more than the image
 _WEIGHTS = (7, 5, 3, 1)  # §11.8: c_k = (d2 (7 - 2k) + 16) >> 5 for k = 0..3
 
 # T.81 B.2.4.1: DQT segments list their entries in zigzag order; tables are used here in natural (row-major) order
@@ -122,14 +124,16 @@ _HALF_UP, _HALF_DOWN = 1 / 64, -1 / 64
 _CORRECTIONS = _corrections()
 
 
-def band_starts(rows: int) -> list[int]:
-    """Where the bands of a plane of rows start: 0, then rows 8k + 4, about BAND_ROWS apart.
+def band_starts(rows: int, width: int) -> list[int]:
+    """Where the bands of a plane of rows (width samples wide) start: 0, then rows 8k + 4, about BAND_ROWS apart,
+    closer in planes wider than 768 (BAND_SAMPLES).
 
     The eight rows across a horizontal edge at row 8i are 8i - 4 .. 8i + 3,
     so a band from 8a + 4 to 8b + 4 holds every row of its edges, and
     filtering it alone gives exactly what filtering the whole plane gives.
     """
-    return [0, *range(BAND_ROWS + 4, rows - GRID, BAND_ROWS)]
+    step = max(GRID, min(BAND_ROWS, BAND_SAMPLES // max(width, 1)) // GRID * GRID)
+    return [0, *range(step + 4, rows - GRID, step)]
 
 
 def plane_jobs(
@@ -163,7 +167,7 @@ def plane_jobs(
 
     across = [lines(vertical.T, table) for table in (alpha, beta)]  # (edges, rows of the plane)
     down = [lines(horizontal, table) for table in (alpha, beta)]  # (edges, columns)
-    starts = band_starts(height)
+    starts = band_starts(height, plane.shape[1])
     jobs: list[tuple[int, Callable[[], None]]] = []
     for start, end in zip(starts, [*starts[1:], height], strict=True):
         first, last = start // GRID, (end - 1) // GRID  # block rows the band touches
