@@ -35,6 +35,8 @@ OUT = ROOT / "spec" / "conformance"
 # Pillow (libwebp 1.6.0, libavif 1.4.2) against dwebp 1.2.4 and avifdec 0.11.1 with libyuv: none.
 CANVAS_TOLERANCE = {"webp": 0, "avif": 0}
 SAMPLE = ROOT / "samples" / "kodim04.jpg"
+ICC_DATE = slice(24, 36)  # ICC.1 7.2.1: the profile header's creation date and time, six big-endian u16
+FIXED_DATE = bytes.fromhex("07ea00010001000000000000")  # 2026-01-01 00:00:00
 
 
 def photo(width: int, height: int, left: int = 180, top: int = 200) -> np.ndarray:
@@ -92,10 +94,15 @@ def with_metadata_and_unknown_chunk() -> bytes:
     """RGBA with EXIF, an ICC profile and XMP, and an unknown ancillary chunk before DONE."""
     exif = Image.Exif()
     exif[0x0112] = 6
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[ICC_DATE] = FIXED_DATE  # Little CMS stamps the time of making: a fixed date keeps the vector the same
     rgba = np.dstack([photo(48, 40), ramp_alpha(48, 40)])
     data = regioncodec.encode(
-        rgba, mask=left_half(48, 40), exif=exif.tobytes(), icc_profile=icc, xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+        rgba,
+        mask=left_half(48, 40),
+        exif=exif.tobytes(),
+        icc_profile=bytes(icc),
+        xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>',
     )
     done = data.rindex(b"DONE") - 4
     return data[:done] + container.pack_chunk(b"vrSn", b"any ancillary chunk is skipped") + data[done:]
