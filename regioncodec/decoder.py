@@ -283,7 +283,7 @@ def block_strengths(
 ) -> list[np.ndarray]:
     """S for each 8x8 block of each plane (§11.8): from the table of the stream that coded it, 0 for blocks of
     canvases and of layers of scale > 1. Reads every table before anything of the image's size is allocated."""
-    per_region = region_strengths(layers, shapes)
+    per_region = region_strengths(header, layers, shapes)
     cell = header.block_size // 8  # 8x8 blocks across a block of the luma plane
     grids = [np.repeat(np.repeat(per_region[0][block_map], cell, axis=0), cell, axis=1)]
     if header.colour == "RGB":
@@ -292,14 +292,18 @@ def block_strengths(
     return grids
 
 
-def region_strengths(layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]) -> np.ndarray:
+def region_strengths(
+    header: Header, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
+) -> np.ndarray:
     """S of each region's luma and chroma (2, 256), read from its streams' tables: FormatError where a stream does
-    not define its table before its first scan (§11.8, §11.1 step 5). 0 for canvases and layers of scale > 1."""
+    not define its table before its first scan (§11.8, §11.1 step 5). 0 for the last region (the foreground,
+    which decodes as its JPEG streams say), canvases and layers of scale > 1."""
     per_region = np.zeros((2, 256), np.uint8)  # luma, chroma; block map entries are bytes (§6)
     for layer in layers:
         if CODECS[layer.codec].layout == MOSAIC and layer.scale == 1:
             for kind, (stream, (_, what)) in enumerate(zip(layer.streams, shapes[layer.region], strict=True)):
                 per_region[kind, layer.region] = strength(stream_table(stream, what))
+    per_region[:, header.regions - 1] = 0
     return per_region
 
 

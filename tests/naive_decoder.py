@@ -47,7 +47,7 @@ def decode(data: bytes) -> np.ndarray:
             assert method == 1
             planes = [
                 _deblock(plane, s, a, b)
-                for plane, s in zip(planes, _strengths(coded, block_map, block, colour), strict=True)
+                for plane, s in zip(planes, _strengths(coded, block_map, block, colour, regions), strict=True)
             ]
         image = planes[0] if not colour else _rgb(planes[0], _fancy(planes[1]), _fancy(planes[2]))
         image = image[:height, :width]
@@ -193,13 +193,14 @@ def _table(stream: bytes) -> list[int]:
         offset += 2 + length
 
 
-def _strengths(layers: list[dict], block_map: np.ndarray, block: int, colour: bool) -> list[np.ndarray]:
-    """§11.8: S per 8x8 block of each plane: min(255, (T[0][1] + T[1][0] + 1) >> 1) of the block's stream, else 0."""
+def _strengths(layers: list[dict], block_map: np.ndarray, block: int, colour: bool, regions: int) -> list[np.ndarray]:
+    """§11.8: S per 8x8 block of each plane: min(255, (T[0][1] + T[1][0] + 1) >> 1) of the block's stream, else 0
+    (and 0 in the last region)."""
     out = []
     for stream, cell in [(0, block // 8)] + [(1, block // 16)] * (2 if colour else 0):
         grid = np.zeros(block_map.shape, np.int64)
         for layer in layers:
-            if layer["codec"] not in CANVAS_CODES and layer["scale"] == 1:
+            if layer["codec"] not in CANVAS_CODES and layer["scale"] == 1 and layer["region"] != regions - 1:
                 table = _table(layer["streams"][stream])
                 grid[block_map == layer["region"]] = min(255, (table[1] + table[8] + 1) >> 1)
         out.append(np.kron(grid, np.ones((cell, cell), np.int64)))

@@ -1179,13 +1179,15 @@ const SKIP_BELOW = 24; // §11.8: where A·Q < 24, alpha <= 2 and every correcti
 
 /**
  * §11.8: S of each region's luma and chroma streams, [luma, chroma] indexed by region, read from the tables of the
- * JPEG streams of scale 1 (0 for canvases and scaled layers): every table is read before anything is decoded.
+ * JPEG streams of scale 1 (0 for canvases, scaled layers and the last region, the foreground, whose table is read
+ * all the same): every table is read before anything is decoded.
  */
-function regionStrengths(jobs) {
+function regionStrengths(head, jobs) {
   const strengths = [new Uint8Array(256), new Uint8Array(256)]; // block map entries are bytes (§6)
   for (const { layer, k, stream } of jobs) {
     if (layer.codec === 'jpeg' && layer.scale === 1) {
-      strengths[k][layer.region] = strength(streamTable(stream.data, stream.what, stream.offset));
+      const s = strength(streamTable(stream.data, stream.what, stream.offset));
+      strengths[k][layer.region] = layer.region === head.regions - 1 ? 0 : s;
     }
   }
   return strengths;
@@ -1705,7 +1707,7 @@ async function decodePlanes(file, coded, blocks, options) {
   const boxes = regionBoxes(head, file.map);
   const jobFor = (layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes));
   const jobs = coded.flatMap(jobFor); // every header checked, in layer order (§11.1 step 5)
-  const strengths = file.deblock ? regionStrengths(jobs) : null;
+  const strengths = file.deblock ? regionStrengths(head, jobs) : null;
   const kernels = await planeKernels(head, Boolean(strengths), options);
   const work = workspace(head, kernels, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
   const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;
