@@ -8,6 +8,7 @@ scale) code and measure real layers (search.py); nothing is predicted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import cast
 
@@ -49,11 +50,12 @@ def encode(
     _check_fits(colour, settings)
     if source is not None:
         sources.check_matches(source, colour if alpha is None else pixels)
-    prepared, alpha_data, planes_at_1, (kept, why_not) = _prepare(colour, alpha, settings, mask, quality_map, source)
+    ceiling = sources.ceiling(source, settings.force_quality)
+    planned = _capped(settings, ceiling)  # levels step evenly between the qualities coded, not those asked
+    prepared, alpha_data, planes_at_1, (kept, why_not) = _prepare(colour, alpha, planned, mask, quality_map, source)
     block_map, qualities = prepared
     if settings.transition:  # settings keep levels below MAX_LEVELS with it, and refuse it with a quality map
         block_map, qualities = plan.with_transition(block_map, qualities)
-    ceiling = sources.ceiling(source, settings.force_quality)
     if ceiling is not None:
         qualities = [min(q, ceiling) for q in qualities]
     background, rest = settings.codecs
@@ -171,6 +173,15 @@ def _prepare(
     if source is not None and mosaic:
         kept = cast(tuple[KeptSource | None, str | None], made[len(jobs) - 1])
     return cast(tuple[np.ndarray, list[int]], made[0]), alpha_data, planes_at_1, kept
+
+
+def _capped(settings: EncodeSettings, ceiling: int | None) -> EncodeSettings:
+    """settings with both qualities at most ceiling (a JPEG source's quality), so that the levels between them (a
+    middle level, levels > 2, a transition ring) are planned between the qualities that will be coded."""
+    if ceiling is None:  # with a quality map the qualities are its own, capped after planning
+        return settings
+    low, high = settings.qualities
+    return replace(settings, quality=None, fg_quality=min(high, ceiling), bg_quality=min(low, ceiling))
 
 
 def _planes_at_1(colour: np.ndarray, settings: EncodeSettings) -> tuple[Planes | None, list[Callable[[], None]]]:
