@@ -112,11 +112,11 @@ def _planes(
     return planes
 
 
-def _place_canvas(
-    layer: dict, block_map: np.ndarray, block: int, size: tuple[int, int], planes: list[np.ndarray]
-) -> None:
-    """§11.9: the box's picture (enlarged, §11.7), extended by its last row and column to whole blocks, converted to
-    Y per pixel and Cb, Cr per 2x2 square in integers; the region's blocks copied into the planes."""
+def _canvas_box(
+    layer: dict, block_map: np.ndarray, block: int, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, int, int, int, int, np.ndarray]:
+    """§11.7: the region's blocks (rows, cols), its box (top, left, bottom, right) and the canvas's picture
+    enlarged by its scale and cropped to the box."""
     height, width = size
     rows, cols = np.nonzero(block_map == layer["region"])
     top, left = rows.min() * block, cols.min() * block
@@ -125,7 +125,15 @@ def _place_canvas(
         picture = np.asarray(opened.convert("RGB")).astype(np.int64)
     if layer["scale"] > 1:
         picture = np.dstack([_enlarge(picture[..., i], layer["scale"]) for i in range(3)])
-    picture = picture[: bottom - top, : right - left]
+    return rows, cols, top, left, bottom, right, picture[: bottom - top, : right - left]
+
+
+def _place_canvas(
+    layer: dict, block_map: np.ndarray, block: int, size: tuple[int, int], planes: list[np.ndarray]
+) -> None:
+    """§11.9: the box's picture (enlarged, §11.7), extended by its last row and column to whole blocks, converted to
+    Y per pixel and Cb, Cr per 2x2 square in integers; the region's blocks copied into the planes."""
+    rows, cols, top, left, bottom, right, picture = _canvas_box(layer, block_map, block, size)
     extended_rows = -(-(bottom - top) // block) * block
     extended_cols = -(-(right - left) // block) * block
     picture = np.pad(picture, ((0, extended_rows - picture.shape[0]), (0, extended_cols - picture.shape[1]), (0, 0)),
@@ -280,14 +288,7 @@ def _canvases(layers: list[dict], block_map: np.ndarray, block: int, height: int
     """§11.7: each canvas enlarged by its scale and cropped to its box; the region's blocks copied."""
     image = np.zeros((height, width, 3), np.int64)
     for layer in layers:
-        rows, cols = np.nonzero(block_map == layer["region"])
-        top, left = rows.min() * block, cols.min() * block
-        bottom, right = min((rows.max() + 1) * block, height), min((cols.max() + 1) * block, width)
-        with Image.open(io.BytesIO(layer["streams"][0])) as opened:
-            picture = np.asarray(opened.convert("RGB")).astype(np.int64)
-        if layer["scale"] > 1:
-            picture = np.dstack([_enlarge(picture[..., i], layer["scale"]) for i in range(3)])
-        picture = picture[: bottom - top, : right - left]
+        rows, cols, top, left, bottom, right, picture = _canvas_box(layer, block_map, block, (height, width))
         for r, c in zip(rows, cols, strict=True):
             ys = slice(r * block, min((r + 1) * block, height))
             xs = slice(c * block, min((c + 1) * block, width))

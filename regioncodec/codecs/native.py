@@ -23,6 +23,7 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,16 @@ def release_freed_memory() -> None:
         trim(0)
 
 
+def _typed(lib: ctypes.CDLL, signatures: dict[str, tuple[Any, Any]]) -> ctypes.CDLL | None:
+    """lib with each named function given its (restype, argtypes), or None if one is missing (an older library)."""
+    for name, (restype, argtypes) in signatures.items():
+        function = getattr(lib, name, None)
+        if function is None:
+            return None
+        function.restype, function.argtypes = restype, argtypes
+    return lib
+
+
 @functools.cache
 def _webp() -> ctypes.CDLL | None:
     """libwebp with the functions used here typed, or None."""
@@ -121,12 +132,7 @@ def _webp() -> ctypes.CDLL | None:
         "WebPGetFeaturesInternal": (status, [ctypes.c_char_p, size, pointer, ctypes.c_int]),
         "WebPDecode": (status, [ctypes.c_char_p, size, pointer]),
     }
-    for name, (restype, argtypes) in signatures.items():
-        function = getattr(lib, name, None)
-        if function is None:
-            return None
-        function.restype, function.argtypes = restype, argtypes
-    return lib
+    return _typed(lib, signatures)
 
 
 def webp_available() -> bool:
@@ -228,12 +234,7 @@ def _avif() -> ctypes.CDLL | None:
         "avifImageYUVToRGB": (result, [pointer, ctypes.c_void_p]),
         "avifResultToString": (ctypes.c_char_p, [result]),
     }
-    for name, (restype, argtypes) in signatures.items():
-        function = getattr(lib, name, None)
-        if function is None:
-            return None
-        function.restype, function.argtypes = restype, argtypes
-    return lib
+    return _typed(lib, signatures)
 
 
 def avif_available() -> bool:
