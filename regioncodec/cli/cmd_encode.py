@@ -53,18 +53,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     """Encode IN to OUT; note when OUT was made in a folder, when no foreground was found, or when OUT is larger."""
     from .. import imagefiles
-    from ..errors import OptionError
     from ..info import read_info
 
     settings = common.settings_from(args)
     settings.check_guides(mask=args.mask is not None, quality_map=args.quality_map is not None)
-    output, into_folder = common.output_of(args, RGC_SUFFIX)
-    named = None if output is None else common.extension_format(output)
-    if output is not None and named not in (None, "RGC") and not args.force:
-        raise OptionError(
-            f"{output}: its extension says {named}, but encode writes .rgc; name it "
-            f"{output.with_suffix(RGC_SUFFIX).name}, or give --force to write .rgc data under this name"
-        )
+    output, into_folder = common.fixed_output(args, RGC_SUFFIX, "RGC", "encode", ".rgc")
     mask = None if args.mask is None else imagefiles.open_image(args.mask)  # non-zero = foreground
     quality_map = None if args.quality_map is None else imagefiles.open_image(args.quality_map)
     data = common.read_input(args)

@@ -34,16 +34,10 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     """Export IN to OUT."""
     from ..container import read
-    from ..errors import OptionError, named
+    from ..errors import named
     from ..jpegdct import export_jpeg, pixel_regions
 
-    output, into_folder = common.output_of(args, JPEG_SUFFIX)
-    kind = None if output is None else common.extension_format(output)
-    if output is not None and kind not in (None, "JPEG") and not args.force:
-        raise OptionError(
-            f"{output}: its extension says {kind}, but export writes JPEG; name it "
-            f"{output.with_suffix(JPEG_SUFFIX).name}, or give --force to write JPEG data under this name"
-        )
+    output, into_folder = common.fixed_output(args, JPEG_SUFFIX, "JPEG", "export", "JPEG")
     data = common.read_input(args)
     _, name = common.input_of(args)
     with named(name), common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings go to descriptor 2

@@ -99,6 +99,24 @@ def output_of(args: argparse.Namespace, suffix: str) -> tuple[Path | None, bool]
     return path / (source.stem + suffix), True
 
 
+def fixed_output(
+    args: argparse.Namespace, suffix: str, kind: str, command: str, label: str
+) -> tuple[Path | None, bool]:
+    """output_of for a command that writes one format (kind, as extension_format names it; label in messages).
+
+    OptionError if OUT's extension names another format, unless --force
+    (then the data is written under that name as it is).
+    """
+    output, into_folder = output_of(args, suffix)
+    named = None if output is None else extension_format(output)
+    if output is not None and named not in (None, kind) and not args.force:
+        raise OptionError(
+            f"{output}: its extension says {named}, but {command} writes {label}; name it "
+            f"{output.with_suffix(suffix).name}, or give --force to write {label} data under this name"
+        )
+    return output, into_folder
+
+
 def write(path: Path | None, write_to: Callable[[BinaryIO], object], args: argparse.Namespace) -> None:
     """Write an output: to standard output (None), or atomically to path, never over IN, as --force says."""
     from ..files import write_stdout
