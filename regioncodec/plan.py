@@ -113,6 +113,21 @@ def lowest_quality(code: Callable[[int], Coded], good_enough: Callable[[Coded], 
     return found
 
 
+def last_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int:
+    """The t in low..high - 1 where fits turns false, by bisection: fits(low) is known true, fits(high) false.
+
+    Each fits(t) is a measurement (a file coded at t); sizes are not quite
+    monotonic in quality, so the t found fits but a larger one might too.
+    """
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 def fit_to_size(target: int, qualities: list[int], size_of: Callable[[list[int]], int]) -> list[int]:
     """Qualities whose file is as large as possible but at most target bytes.
 
@@ -129,14 +144,7 @@ def fit_to_size(target: int, qualities: list[int], size_of: Callable[[list[int]]
     def shifted(offset: int) -> list[int]:
         return [min(100, max(1, q + offset)) for q in qualities]
 
-    low, high = -100, 100  # size_of(shifted(-100)) == smallest fits
-    while high - low > 1:
-        middle = (low + high) // 2
-        if size_of(shifted(middle)) <= target:
-            low = middle
-        else:
-            high = middle
-    best = shifted(low)
+    best = shifted(last_fitting(-100, 100, lambda offset: size_of(shifted(offset)) <= target))  # -100 fits
     for region in sorted(range(len(best)), key=lambda r: -best[r]):
         while best[region] < 100:
             trial = best[:region] + [best[region] + 1] + best[region + 1 :]

@@ -38,6 +38,7 @@ from PIL import Image
 
 from . import jpegdct, pixels
 from .errors import InputError, RegionCodecError
+from .plan import last_fitting
 
 JPEG_FORMATS = ("JPEG", "MPO")  # Pillow's names for a JPEG file (MPO: a camera's JPEG with its previews after it)
 MODES = {"L": "L", "RGB": "YCbCr"}  # Pillow mode of a JPEG -> the colour space whose coefficients can be kept
@@ -196,11 +197,5 @@ def step_down(size_of: Callable[[list[int]], int], qualities: list[int], most: i
 
     if size_of(capped(1)) > most:
         return None
-    low, high = 1, max(qualities)  # capped(low) fits; capped(high), the qualities themselves, does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if size_of(capped(middle)) <= most:
-            low = middle
-        else:
-            high = middle
-    return capped(low)
+    # capped(1) fits; capped(max), the qualities themselves, does not
+    return capped(last_fitting(1, max(qualities), lambda top: size_of(capped(top)) <= most))
