@@ -136,7 +136,8 @@ def part_sources(paths: list[Path]) -> list[tuple[str, float, float, bool]]:
     worst_level, interior_pixels, worst_edge = 0, 0, 0
     for name, data, _, kind, quality in files:
         start = time.perf_counter()
-        rgc, notes = api.encode_noting(data, fg_quality=FG, bg_quality=BG)
+        notes: list[str] = []
+        rgc = api.encode(data, fg_quality=FG, bg_quality=BG, notes=notes)
         seconds.append(time.perf_counter() - start)
         decoded_input = np.asarray(Image.open(io.BytesIO(data)))
         start = time.perf_counter()

@@ -45,6 +45,7 @@ def encode(
     icc_profile: bytes | None = None,
     xmp: bytes | str | None = None,
     source: bytes | None = None,
+    notes: list[str] | None = None,
     **options: Any,
 ) -> bytes:
     """Code image as .rgc: foreground blocks at fg_quality, the rest at bg_quality.
@@ -72,28 +73,10 @@ def encode(
     layout allows (greyscale or 4:2:0 colour; else it is coded from pixels).
     A PIL image opened from a JPEG, given without source, gets the cap only.
     The cap also bounds levels, the transition ring and a target size's
-    search; a target size above the JPEG's size is lowered to it.
+    search; a target size above the JPEG's size is lowered to it. notes, if
+    given, gets a line for each thing a JPEG input changed (a cap,
+    coefficients kept or not, the guard).
     """
-    return encode_noting(
-        image, settings, mask=mask, quality_map=quality_map, exif=exif, icc_profile=icc_profile, xmp=xmp,
-        source=source, **options,
-    )[0]  # fmt: skip
-
-
-def encode_noting(
-    image: ImageLike | bytes,
-    /,
-    settings: EncodeSettings | None = None,
-    *,
-    mask: np.ndarray | ImageLike | None = None,
-    quality_map: ImageLike | None = None,
-    exif: Any = None,
-    icc_profile: bytes | None = None,
-    xmp: bytes | str | None = None,
-    source: bytes | None = None,
-    **options: Any,
-) -> tuple[bytes, list[str]]:
-    """encode, and a line for each thing a JPEG input changed (a cap, coefficients kept or not, the guard)."""
     chosen = EncodeSettings.build(settings, **options)
     if isinstance(image, (bytes, bytearray, memoryview)):
         if source is not None:
@@ -106,11 +89,9 @@ def encode_noting(
             raise InputError("source must be the bytes of a JPEG file")
         jpeg = jpeg or sources.of_image(image)
     metadata = pixels.metadata(image, chosen.strip, exif=exif, icc_profile=icc_profile, xmp=xmp)
-    notes: list[str] = []
-    coded = encoder.encode(
+    return encoder.encode(
         as_pixels(image), chosen, mask=mask, quality_map=quality_map, metadata=metadata, source=jpeg, notes=notes
     )
-    return coded, notes
 
 
 def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS, reduce: int = 1) -> np.ndarray:

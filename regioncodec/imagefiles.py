@@ -63,10 +63,7 @@ def encode_image(
     """
     source = data if data is not None and image.format in sources.JPEG_FORMATS else None
     with named(name):
-        coded, said = api.encode_noting(image, settings, source=source, **guides)
-    if notes is not None:
-        notes.extend(said)
-    return coded
+        return api.encode(image, settings, source=source, notes=notes, **guides)
 
 
 def decode_data(

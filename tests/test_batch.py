@@ -312,10 +312,8 @@ def test_one_job_runs_opencv_on_one_thread_and_restores_it(tmp_path: Path, monke
     import cv2
 
     seen = []
-    encode = regioncodec.api.encode_noting
-    monkeypatch.setattr(
-        regioncodec.api, "encode_noting", lambda *a, **k: seen.append(cv2.getNumThreads()) or encode(*a, **k)
-    )
+    encode = regioncodec.api.encode
+    monkeypatch.setattr(regioncodec.api, "encode", lambda *a, **k: seen.append(cv2.getNumThreads()) or encode(*a, **k))
     cv2.setNumThreads(2)
     regioncodec.encode_many(SAMPLES[:2], tmp_path, jobs=1)
     assert seen == [1, 1] and cv2.getNumThreads() == 2

@@ -223,3 +223,17 @@ def test_preview_dims_the_background_and_outlines_the_foreground(photo: np.ndarr
 def test_preview_checks_the_mask_size(photo: np.ndarray) -> None:
     with pytest.raises(InputError, match="mask is 5x5 but the image is 512x768"):
         regioncodec.preview(photo, np.zeros((5, 5), bool))
+
+
+def test_subjects_get_a_middle_region_with_two_levels_and_rise_to_the_nearest_level_with_more() -> None:
+    """plan.with_subjects: subject blocks leave the lowest level; the foreground is never lowered."""
+    from regioncodec.plan import with_subjects
+
+    block_map = np.array([[0, 0, 1], [0, 0, 1]], np.uint8)
+    subjects = np.array([[True, False, True], [False, False, False]])
+    lifted, qualities = with_subjects(block_map, [30, 90], subjects)
+    assert qualities == [30, 60, 90] and lifted.tolist() == [[1, 0, 2], [0, 0, 2]]
+    assert with_subjects(block_map, [30, 90], np.zeros_like(subjects))[1] == [30, 90]  # none: no region added
+    three = np.array([[0, 1, 2], [0, 0, 2]], np.uint8)
+    lifted, qualities = with_subjects(three, [30, 50, 90], np.ones_like(subjects))
+    assert qualities == [30, 50, 90] and lifted.tolist() == [[1, 1, 2], [1, 1, 2]]

@@ -23,6 +23,12 @@ from .test_jpegdct import jpeg_bytes, needs_jpeglib, photo
 B = 16
 
 
+def encode_noting(image: Any, **options: Any) -> tuple[bytes, list[str]]:
+    """regioncodec.encode's file and the notes it gave."""
+    notes: list[str] = []
+    return api.encode(image, notes=notes, **options), notes
+
+
 def qualities(rgc: bytes) -> list[int]:
     return [region.quality for region in regioncodec.read_info(rgc).regions]
 
@@ -36,7 +42,7 @@ def left_half(height: int, width: int) -> np.ndarray:
 @needs_jpeglib
 def test_a_jpeg_files_bytes_are_capped_at_its_quality_and_keep_its_foreground_coefficients() -> None:
     data = jpeg_bytes(photo(96, 160), 80)
-    rgc, notes = api.encode_noting(data, mask=left_half(96, 160), fg_quality=90, bg_quality=30)
+    rgc, notes = encode_noting(data, mask=left_half(96, 160), fg_quality=90, bg_quality=30)
     assert qualities(rgc) == [30, 80]
     assert any("quality-80 JPEG" in note for note in notes) and any("keep the source's DCT" in note for note in notes)
     parsed = container.read(rgc)
@@ -72,14 +78,14 @@ def test_decoded_foreground_is_within_a_level_of_libjpeg_away_from_the_mask_and_
 
 def test_a_pil_image_opened_from_a_jpeg_gets_the_cap_only() -> None:
     image = Image.open(io.BytesIO(jpeg_bytes(photo(64, 96), 75)))
-    rgc, notes = api.encode_noting(image, mask=left_half(64, 96), fg_quality=90, bg_quality=30)
+    rgc, notes = encode_noting(image, mask=left_half(64, 96), fg_quality=90, bg_quality=30)
     assert qualities(rgc) == [30, 75]
     assert any("only the image was given" in note for note in notes)
 
 
 def test_force_quality_codes_at_the_qualities_asked() -> None:
     data = jpeg_bytes(photo(64, 96), 75)
-    rgc, notes = api.encode_noting(data, mask=left_half(64, 96), fg_quality=90, bg_quality=30, force_quality=True)
+    rgc, notes = encode_noting(data, mask=left_half(64, 96), fg_quality=90, bg_quality=30, force_quality=True)
     assert qualities(rgc) == [30, 90] and notes == []
     with pytest.raises(OptionError, match="force_quality"):
         regioncodec.EncodeSettings(force_quality=1)
@@ -98,7 +104,7 @@ def test_tables_that_match_no_quality_are_not_a_cap() -> None:
     odd = [200 + (i % 7) for i in range(64)]
     out = io.BytesIO()
     Image.fromarray(photo(48, 64)).save(out, "JPEG", qtables=[odd, odd])
-    rgc, notes = api.encode_noting(out.getvalue(), fg_quality=90, bg_quality=30, force_quality=False)
+    rgc, notes = encode_noting(out.getvalue(), fg_quality=90, bg_quality=30, force_quality=False)
     assert max(qualities(rgc)) == 90 or any("lowered" in note for note in notes)
     assert any("match no JPEG quality" in note for note in notes)
 
@@ -112,7 +118,7 @@ def test_an_output_that_would_be_larger_is_stepped_down_unless_forced() -> None:
     forced = regioncodec.encode(data, mask=everything, fg_quality=90, bg_quality=30, force_quality=True)
     kept = regioncodec.encode(data, mask=everything, fg_quality=70, bg_quality=30, force_quality=True)
     assert len(kept) > len(data)  # the source's own coefficients, as a mosaic stream in a container: larger
-    rgc, notes = api.encode_noting(data, mask=everything, fg_quality=90, bg_quality=30)
+    rgc, notes = encode_noting(data, mask=everything, fg_quality=90, bg_quality=30)
     assert len(rgc) <= len(data) < len(forced)
     assert qualities(rgc)[-1] < 70 and any("lowered from 30/70" in note for note in notes)
     fitted = regioncodec.encode(data, mask=everything, target_size=10 * len(data))
@@ -123,14 +129,14 @@ def test_an_output_that_would_be_larger_is_stepped_down_unless_forced() -> None:
 @pytest.mark.parametrize(("subsampling", "why"), [(0, "4:4:4"), (1, "4:2:2")])
 def test_other_chroma_layouts_are_capped_and_coded_from_pixels(subsampling: int, why: str) -> None:
     data = jpeg_bytes(photo(64, 96), 80, subsampling)
-    rgc, notes = api.encode_noting(data, mask=left_half(64, 96), fg_quality=90, bg_quality=30)
+    rgc, notes = encode_noting(data, mask=left_half(64, 96), fg_quality=90, bg_quality=30)
     assert qualities(rgc) == [30, 80] and any(why in note and "from its pixels" in note for note in notes)
 
 
 @needs_jpeglib
 def test_greyscale_jpegs_keep_their_coefficients_with_8_pixel_blocks() -> None:
     data = jpeg_bytes(photo(120, 200), 85, mode="L")
-    rgc, notes = api.encode_noting(data, mask=left_half(120, 200), block_size=8)
+    rgc, notes = encode_noting(data, mask=left_half(120, 200), block_size=8)
     assert any("keep the source's DCT" in note for note in notes)
     grid = jpegdct.grid_planes(jpegdct.read_coefficients(data), 8)
     parsed = container.read(rgc)
@@ -141,7 +147,7 @@ def test_greyscale_jpegs_keep_their_coefficients_with_8_pixel_blocks() -> None:
 def test_without_jpeglib_a_jpeg_is_capped_and_coded_from_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jpegdct, "available", lambda: False)
     asked = {"fg_quality": 90, "bg_quality": 30}
-    rgc, notes = api.encode_noting(jpeg_bytes(photo(64, 96), 80), mask=left_half(64, 96), **asked)
+    rgc, notes = encode_noting(jpeg_bytes(photo(64, 96), 80), mask=left_half(64, 96), **asked)
     assert qualities(rgc) == [30, 80] and any("pip install 'regioncodec[jpeg]'" in note for note in notes)
 
 
