@@ -62,8 +62,8 @@ def read(data: bytes) -> None:
         except regioncodec.RegionCodecError:
             pass
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
+        with Image.open(io.BytesIO(data), formats=["RGC"]) as image:  # ours alone: a mutant may look like a TGA,
+            image.load()  # whose Pillow reader has its own bugs (ValueError "unknown raw mode"), not ours to find
     except PILLOW_ERRORS:
         pass
 

@@ -143,8 +143,9 @@ READERS = {
 
 
 def pillow_load(data: bytes) -> None:
-    """The Pillow plugin: open and load, raising only what Pillow's own plugins raise."""
-    with Image.open(io.BytesIO(data)) as image:
+    """The Pillow plugin (alone: Pillow's other readers' bugs are not ours): open and load, raising only what
+    Pillow's own plugins raise."""
+    with Image.open(io.BytesIO(data), formats=["RGC"]) as image:
         image.load()
 
 
