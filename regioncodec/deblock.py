@@ -137,14 +137,22 @@ def band_starts(rows: int, width: int) -> list[int]:
 
 
 def plane_jobs(
-    plane: np.ndarray, strengths: np.ndarray, a: int, b: int, *, cuts: tuple[int, ...] = ()
+    plane: np.ndarray,
+    strengths: np.ndarray,
+    a: int,
+    b: int,
+    *,
+    inside: np.ndarray | None = None,
+    cuts: tuple[int, ...] = (),
 ) -> list[tuple[int, Callable[[], None]]]:
     """(cost, job) of the jobs that filter plane in place (§11.8), one per band; none when no edge could change.
     The cost is the band's samples.
 
-    strengths holds S for each 8x8 block of the plane (one per block). cuts
-    are block columns whose left edge is not an edge (where two planes side
-    by side meet, so that both are filtered at once): they are never filtered.
+    strengths holds S for each 8x8 block of the plane (one per block);
+    inside, if given, is True for the blocks of the last region: an edge
+    between two of them is never filtered. cuts are block columns whose left
+    edge is not an edge (where two planes side by side meet, so that both are
+    filtered at once): they are never filtered.
     """
     import cv2
 
@@ -156,6 +164,9 @@ def plane_jobs(
     for cut in cuts:
         vertical[:, cut - 1] = 0  # alpha 0: only a line with d2 = 0 passes, and c_k is then 0
     horizontal = (strengths[:-1] + strengths[1:] + 1) >> 1  # Q of each horizontal edge, per block column
+    if inside is not None:  # Q 0, so alpha 0: as with cuts
+        vertical[inside[:, :-1] & inside[:, 1:]] = 0
+        horizontal[inside[:-1] & inside[1:]] = 0
     height = plane.shape[0]
 
     def lines(grid: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -265,45 +265,44 @@ def canvas_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _deblock_jobs(
-    planes: Planes, strengths: list[np.ndarray], deblock: Deblock
+    planes: Planes, grids: list[tuple[np.ndarray, np.ndarray]], deblock: Deblock
 ) -> list[tuple[int, Callable[[], None]]]:
     """(cost, job) of the jobs filtering the planes in place: luma, and Cb and Cr as one array (they lie side by
     side, _planes), the edge where they meet left out."""
-    jobs = plane_jobs(planes[0], strengths[0], deblock.a, deblock.b)
+    strengths, inside = grids[0]
+    jobs = plane_jobs(planes[0], strengths, deblock.a, deblock.b, inside=inside)
     if len(planes) == 3:
         pair = planes[1].base  # the array _planes made both in
         assert isinstance(pair, np.ndarray) and pair.shape[1] == 2 * planes[1].shape[1]
-        both = np.hstack(strengths[1:])
-        jobs += plane_jobs(pair, both, deblock.a, deblock.b, cuts=(strengths[1].shape[1],))
+        strengths, inside = (np.hstack([grid, grid]) for grid in grids[1])
+        jobs += plane_jobs(pair, strengths, deblock.a, deblock.b, inside=inside, cuts=(grids[1][0].shape[1],))
     return jobs
 
 
 def block_strengths(
     header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
-) -> list[np.ndarray]:
-    """S for each 8x8 block of each plane (§11.8): from the table of the stream that coded it, 0 for blocks of
-    canvases and of layers of scale > 1. Reads every table before anything of the image's size is allocated."""
-    per_region = region_strengths(header, layers, shapes)
-    cell = header.block_size // 8  # 8x8 blocks across a block of the luma plane
-    grids = [np.repeat(np.repeat(per_region[0][block_map], cell, axis=0), cell, axis=1)]
-    if header.colour == "RGB":
-        chroma = np.repeat(np.repeat(per_region[1][block_map], cell // 2, axis=0), cell // 2, axis=1)
-        grids += [chroma, chroma]
-    return grids
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For luma and (RGB) chroma: S for each 8x8 block of the plane (§11.8), from the table of the stream that
+    coded it, 0 for blocks of canvases and of layers of scale > 1; and whether the block is in the last region,
+    inside which no edge is filtered. Reads every table before anything of the image's size is allocated."""
+    per_region = region_strengths(layers, shapes)
+    last = block_map == header.regions - 1
+    cells = [header.block_size // 8] + ([header.block_size // 16] if header.colour == "RGB" else [])
+
+    def spread(grid: np.ndarray, cell: int) -> np.ndarray:
+        return np.repeat(np.repeat(grid, cell, axis=0), cell, axis=1)
+
+    return [(spread(per_region[kind][block_map], cell), spread(last, cell)) for kind, cell in enumerate(cells)]
 
 
-def region_strengths(
-    header: Header, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
-) -> np.ndarray:
+def region_strengths(layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]) -> np.ndarray:
     """S of each region's luma and chroma (2, 256), read from its streams' tables: FormatError where a stream does
-    not define its table before its first scan (§11.8, §11.1 step 5). 0 for the last region (the foreground,
-    which decodes as its JPEG streams say), canvases and layers of scale > 1."""
+    not define its table before its first scan (§11.8, §11.1 step 5). 0 for canvases and layers of scale > 1."""
     per_region = np.zeros((2, 256), np.uint8)  # luma, chroma; block map entries are bytes (§6)
     for layer in layers:
         if CODECS[layer.codec].layout == MOSAIC and layer.scale == 1:
             for kind, (stream, (_, what)) in enumerate(zip(layer.streams, shapes[layer.region], strict=True)):
                 per_region[kind, layer.region] = strength(stream_table(stream, what))
-    per_region[:, header.regions - 1] = 0
     return per_region
 
 

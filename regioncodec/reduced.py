@@ -127,7 +127,7 @@ def _colour(
     coded = [layer for layer in layers if layer.streams]
     shapes = decoder.check_streams(header, block_map, coded)
     if deblocked:
-        decoder.region_strengths(header, coded, shapes)
+        decoder.region_strengths(coded, shapes)
     width, height = reduced_size(header.width, header.height, factor)
     mosaics = [layer for layer in coded if CODECS[layer.codec].layout == MOSAIC]
     canvases = [layer for layer in coded if CODECS[layer.codec].layout != MOSAIC]

@@ -45,10 +45,8 @@ def decode(data: bytes) -> np.ndarray:
         if deblock:
             method, a, b = deblock[0]
             assert method == 1
-            planes = [
-                _deblock(plane, s, a, b)
-                for plane, s in zip(planes, _strengths(coded, block_map, block, colour, regions), strict=True)
-            ]
+            strengths, inside = _strengths(coded, block_map, block, colour, regions)
+            planes = [_deblock(plane, s, a, b, last) for plane, s, last in zip(planes, strengths, inside, strict=True)]
         image = planes[0] if not colour else _rgb(planes[0], _fancy(planes[1]), _fancy(planes[2]))
         image = image[:height, :width]
     if mode in (2, 4):
@@ -201,26 +199,33 @@ def _table(stream: bytes) -> list[int]:
         offset += 2 + length
 
 
-def _strengths(layers: list[dict], block_map: np.ndarray, block: int, colour: bool, regions: int) -> list[np.ndarray]:
-    """§11.8: S per 8x8 block of each plane: min(255, (T[0][1] + T[1][0] + 1) >> 1) of the block's stream, else 0
-    (and 0 in the last region)."""
-    out = []
+def _strengths(
+    layers: list[dict], block_map: np.ndarray, block: int, colour: bool, regions: int
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """§11.8: S per 8x8 block of each plane, min(255, (T[0][1] + T[1][0] + 1) >> 1) of the block's stream (0 for
+    canvases and scaled layers); and per 8x8 block of each plane, whether it is in the last region."""
+    strengths, inside = [], []
     for stream, cell in [(0, block // 8)] + [(1, block // 16)] * (2 if colour else 0):
         grid = np.zeros(block_map.shape, np.int64)
         for layer in layers:
-            if layer["codec"] not in CANVAS_CODES and layer["scale"] == 1 and layer["region"] != regions - 1:
+            if layer["codec"] not in CANVAS_CODES and layer["scale"] == 1:
                 table = _table(layer["streams"][stream])
                 grid[block_map == layer["region"]] = min(255, (table[1] + table[8] + 1) >> 1)
-        out.append(np.kron(grid, np.ones((cell, cell), np.int64)))
-    return out
+        strengths.append(np.kron(grid, np.ones((cell, cell), np.int64)))
+        inside.append(np.kron(block_map == regions - 1, np.ones((cell, cell), bool)))
+    return strengths, inside
 
 
-def _deblock(plane: np.ndarray, s: np.ndarray, a: int, b: int) -> np.ndarray:
-    """§11.8: vertical edges on every row, then horizontal edges on the result, one edge and one line at a time."""
+def _deblock(plane: np.ndarray, s: np.ndarray, a: int, b: int, inside: np.ndarray | None = None) -> np.ndarray:
+    """§11.8: vertical edges on every row, then horizontal edges on the result, one edge and one line at a time;
+    none between two blocks of the last region (inside)."""
     out = plane.copy()
-    for work, strength in ((out, s), (out.T, s.T)):  # the second pass works on the transpose (a view)
+    last = np.zeros(s.shape, bool) if inside is None else inside
+    for work, strength, within in ((out, s, last), (out.T, s.T, last.T)):  # the second pass works on the transpose
         for x in range(8, work.shape[1], 8):
             for y in range(work.shape[0]):
+                if within[y // 8, x // 8 - 1] and within[y // 8, x // 8]:
+                    continue
                 q = (strength[y // 8, x // 8 - 1] + strength[y // 8, x // 8] + 1) >> 1
                 alpha, beta = min((a * q) >> 3, 120), (b * q) >> 4
                 p = [int(work[y, x - 1 - k]) for k in range(4)]

@@ -205,7 +205,7 @@ def test_conformance_vectors(web: Browser) -> None:
 def test_the_filter_is_the_per_edge_transcription_by_both_paths(web: Browser, factors: tuple[int, int]) -> None:
     """rgc.deblockSamples (the SIMD kernel, and deblockPlane with kernels: false) against tests/naive_decoder.py on
     random planes (noise, and flat blocks a step apart) and strengths from 0 to 255: clamping, alpha's cap, skipped
-    edges and the kernel's bands (a plane of 1048 rows makes 33) included."""
+    edges, edges inside the last region and the kernel's bands (a plane of 1048 rows makes 33) included."""
     rng = np.random.default_rng(factors[0] * 16 + factors[1])
     cases = []
     for shape in [(8, 8), (16, 40), (48, 24), (264, 72), (1048, 24)]:
@@ -215,21 +215,25 @@ def test_the_filter_is_the_per_edge_transcription_by_both_paths(web: Browser, fa
                 rng.integers(0, 256, grid),
                 np.where(rng.random(grid) < 0.5, rng.integers(0, 40, grid), 0),
             ):
-                cases.append((plane, strengths))
+                cases.append((plane, strengths, rng.random(grid) < 0.6))  # the last region's blocks
     for kernels in (True, False):
         got = web.page.evaluate(
-            """async ([cases, a, b, kernels]) => Promise.all(cases.map(async ([b64, rows, cols, s]) => {
+            """async ([cases, a, b, kernels]) => Promise.all(cases.map(async ([b64, rows, cols, s, inside]) => {
                 const samples = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-                return window.toBase64(await window.rgc.deblockSamples(samples, rows, cols, s, a, b, { kernels }));
+                const options = { kernels, inside };
+                return window.toBase64(await window.rgc.deblockSamples(samples, rows, cols, s, a, b, options));
             }))""",
             [
-                [[base64.b64encode(p.tobytes()).decode(), *p.shape, s.ravel().tolist()] for p, s in cases],
+                [
+                    [base64.b64encode(p.tobytes()).decode(), *p.shape, s.ravel().tolist(), i.ravel().tolist()]
+                    for p, s, i in cases
+                ],
                 *factors,
                 kernels,
             ],
         )
-        for (plane, strengths), b64 in zip(cases, got, strict=True):
-            expected = naive_decoder._deblock(plane.astype(np.int64), strengths, *factors)
+        for (plane, strengths, inside), b64 in zip(cases, got, strict=True):
+            expected = naive_decoder._deblock(plane.astype(np.int64), strengths, *factors, inside)
             filtered = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(plane.shape)
             assert np.array_equal(filtered, expected), f"{plane.shape} kernels={kernels}"
 

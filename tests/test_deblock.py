@@ -52,6 +52,21 @@ def test_vectorised_filter_is_the_per_edge_transcription(shape: tuple[int, int],
         for strengths in (rng.integers(0, 256, grid), np.where(rng.random(grid) < 0.5, rng.integers(0, 40, grid), 0)):
             expected = naive_decoder._deblock(plane.astype(np.int64), strengths, *factors)
             assert np.array_equal(filtered(plane, strengths, *factors), expected)
+            inside = rng.random(grid) < 0.6  # blocks of the last region, between which no edge is filtered
+            expected = naive_decoder._deblock(plane.astype(np.int64), strengths, *factors, inside)
+            assert np.array_equal(filtered(plane, strengths, *factors, inside=inside), expected)
+
+
+def test_edges_inside_the_last_region_are_left_alone_and_its_border_is_filtered() -> None:
+    """§11.8: the last region's blocks keep their strength on its border, but no edge between two of them moves."""
+    plane = blocky(np.random.default_rng(3), (64, 64))
+    strengths = np.full((8, 8), 40)
+    inside = np.zeros((8, 8), bool)
+    inside[2:6, 2:6] = True
+    out = filtered(plane, strengths, 5, 4, inside=inside)
+    assert np.array_equal(out[20:44, 20:44], plane[20:44, 20:44])  # 4 samples in from the region's border
+    assert not np.array_equal(out[16:48, 16:48], plane[16:48, 16:48])  # its border edges were smoothed
+    assert not np.array_equal(out[:16], plane[:16])
 
 
 def test_weak_strengths_change_nothing_and_make_no_jobs() -> None:

@@ -1179,30 +1179,37 @@ const SKIP_BELOW = 24; // §11.8: where A·Q < 24, alpha <= 2 and every correcti
 
 /**
  * §11.8: S of each region's luma and chroma streams, [luma, chroma] indexed by region, read from the tables of the
- * JPEG streams of scale 1 (0 for canvases, scaled layers and the last region, the foreground, whose table is read
- * all the same): every table is read before anything is decoded.
+ * JPEG streams of scale 1 (0 for canvases and scaled layers): every table is read before anything is decoded.
  */
-function regionStrengths(head, jobs) {
+function regionStrengths(jobs) {
   const strengths = [new Uint8Array(256), new Uint8Array(256)]; // block map entries are bytes (§6)
   for (const { layer, k, stream } of jobs) {
     if (layer.codec === 'jpeg' && layer.scale === 1) {
-      const s = strength(streamTable(stream.data, stream.what, stream.offset));
-      strengths[k][layer.region] = layer.region === head.regions - 1 ? 0 : s;
+      strengths[k][layer.region] = strength(streamTable(stream.data, stream.what, stream.offset));
     }
   }
   return strengths;
 }
 
-/** §11.8: S of each 8x8 block of a plane whose map blocks are cell 8x8 blocks a side: {rows, cols, data}. */
+/**
+ * §11.8: S of each 8x8 block of a plane whose map blocks are cell 8x8 blocks a side, and 1 in inside where the block
+ * is in the last region (no edge between two such blocks is filtered): {rows, cols, data, inside}.
+ */
 function strengthGrid(head, map, perRegion, cell) {
   const rows = head.rows * cell;
   const cols = head.cols * cell;
   const data = new Uint8Array(rows * cols);
+  const inside = new Uint8Array(rows * cols);
+  const last = head.regions - 1;
   for (let r = 0; r < rows; r++) {
     const mapRow = Math.floor(r / cell) * head.cols;
-    for (let c = 0; c < cols; c++) data[r * cols + c] = perRegion[map[mapRow + Math.floor(c / cell)]];
+    for (let c = 0; c < cols; c++) {
+      const region = map[mapRow + Math.floor(c / cell)];
+      data[r * cols + c] = perRegion[region];
+      inside[r * cols + c] = region === last ? 1 : 0;
+    }
   }
-  return { rows, cols, data };
+  return { rows, cols, data, inside };
 }
 
 /** §11.8: a plane's alpha and beta for each edge strength Q = 0..255, given the DBLK chunk's A and B. */
@@ -1250,16 +1257,19 @@ function filterLine(data, at, step, alpha, beta) {
 
 /**
  * §11.8 on one plane, in place: every vertical edge (x = 8j, every row), then every horizontal edge (y = 8i, every
- * column) of the first pass's result. grid holds S of each 8x8 block; an edge whose alpha is 2 or less is skipped
- * (no sample of it could change). The readable version; kernels/deblock.wat runs the same arithmetic in SIMD.
+ * column) of the first pass's result. grid holds S of each 8x8 block, and inside 1 for those of the last region:
+ * an edge between two of them, or whose alpha is 2 or less (no sample of it could change), is skipped. The
+ * readable version; kernels/deblock.wat runs the same arithmetic in SIMD.
  */
 function deblockPlane(plane, grid, a, b) {
   const { cols, data } = plane;
   const samples = new Uint8ClampedArray(data.buffer, data.byteOffset, data.length);
   const { alpha, beta } = thresholds(a, b);
   const S = grid.data;
+  const inside = grid.inside;
   for (let i = 0; i < grid.rows; i++) {
     for (let j = 1; j < grid.cols; j++) {
+      if (inside[i * grid.cols + j - 1] & inside[i * grid.cols + j]) continue;
       const q = (S[i * grid.cols + j - 1] + S[i * grid.cols + j] + 1) >> 1;
       if (a * q < SKIP_BELOW) continue;
       for (let y = GRID * i; y < GRID * (i + 1); y++) filterLine(samples, y * cols + GRID * j, 1, alpha[q], beta[q]);
@@ -1267,6 +1277,7 @@ function deblockPlane(plane, grid, a, b) {
   }
   for (let i = 1; i < grid.rows; i++) {
     for (let j = 0; j < grid.cols; j++) {
+      if (inside[(i - 1) * grid.cols + j] & inside[i * grid.cols + j]) continue;
       const q = (S[(i - 1) * grid.cols + j] + S[i * grid.cols + j] + 1) >> 1;
       if (a * q < SKIP_BELOW) continue;
       const row = GRID * i * cols;
@@ -1415,7 +1426,8 @@ function workspace(head, kernels, fill) {
   const scratch = align(((cols * B) / 2 + 32) * 2);
   const [vb, vr] = [at, at + scratch];
   at += 2 * scratch;
-  const grids = sizes.map(([r, c]) => [at, (at = align(at + (r / GRID) * (c / GRID)))][0]); // S of each 8x8 block
+  // S of each 8x8 block, then whether it is in the last region
+  const grids = sizes.map(([r, c]) => [at, (at = align(at + 2 * (r / GRID) * (c / GRID)))][0]);
   let memory;
   try {
     memory = new WebAssembly.Memory({ initial: Math.ceil(at / 65536) });
@@ -1439,20 +1451,24 @@ function workspace(head, kernels, fill) {
   };
   const filterPlane = (p, grid, a, b, k) => {
     if (!filter) return deblockPlane(p, grid, a, b);
-    new Uint8Array(memory.buffer, grids[k], grid.data.length).set(grid.data);
+    const blocks = grid.data.length;
+    new Uint8Array(memory.buffer, grids[k], blocks).set(grid.data);
+    new Uint8Array(memory.buffer, grids[k] + blocks, blocks).set(grid.inside);
     for (let i = 0; i < grid.rows; i += DEBLOCK_BAND) {
-      filter(offsets[k], p.cols, grids[k], grid.cols, i, Math.min(i + DEBLOCK_BAND, grid.rows), a, b);
+      filter(offsets[k], p.cols, grids[k], blocks, grid.cols, i, Math.min(i + DEBLOCK_BAND, grid.rows), a, b);
     }
   };
   return { planes, out, filterPlane, toRgba };
 }
 
 /**
- * §11.8 on one plane of rows x cols samples (multiples of 8), S of each of its 8x8 blocks in strengths (row by row):
- * a filtered copy, by the SIMD kernel unless kernels is false. For tests and tools: decode() filters its planes.
+ * §11.8 on one plane of rows x cols samples (multiples of 8), S of each of its 8x8 blocks in strengths (row by row),
+ * and 1 in inside (if given) for those of the last region: a filtered copy, by the SIMD kernel unless kernels is
+ * false. For tests and tools: decode() filters its planes.
  */
-export async function deblockSamples(samples, rows, cols, strengths, a, b, { kernels = true } = {}) {
-  const grid = { rows: rows / GRID, cols: cols / GRID, data: Uint8Array.from(strengths) };
+export async function deblockSamples(samples, rows, cols, strengths, a, b, { kernels = true, inside = null } = {}) {
+  const data = Uint8Array.from(strengths);
+  const grid = { rows: rows / GRID, cols: cols / GRID, data, inside: inside ? Uint8Array.from(inside) : new Uint8Array(data.length) };
   const head = { rows: grid.rows, cols: grid.cols, blockSize: GRID, colour: 'L', width: cols, height: rows };
   const work = workspace(head, await planeKernels(head, true, { kernels }), false);
   work.planes[0].data.set(samples);
@@ -1707,7 +1723,7 @@ async function decodePlanes(file, coded, blocks, options) {
   const boxes = regionBoxes(head, file.map);
   const jobFor = (layer) => (layer.codec === 'jpeg' ? mosaicJobs(head, layer) : canvasJob(head, layer, boxes));
   const jobs = coded.flatMap(jobFor); // every header checked, in layer order (§11.1 step 5)
-  const strengths = file.deblock ? regionStrengths(head, jobs) : null;
+  const strengths = file.deblock ? regionStrengths(jobs) : null;
   const kernels = await planeKernels(head, Boolean(strengths), options);
   const work = workspace(head, kernels, coded.some((layer) => layer.codec === 'jpeg' && layer.scale > 1));
   const useImageDecoder = options.imageDecoder !== false && HAS_IMAGE_DECODER;

@@ -174,19 +174,25 @@
     (local.set $a (i32.add (local.get $a) (local.get $stride)))
     (v128.store64_lane 1 (local.get $a) (local.get $t3)))
 
-  ;; Edge strength Q = (S_a + S_b + 1) >> 1 of the blocks at $sa and $sb (bytes of the strength grid).
-  (func $strength (param $sa i32) (param $sb i32) (result i32)
-    (i32.shr_u (i32.add (i32.add (i32.load8_u (local.get $sa)) (i32.load8_u (local.get $sb))) (i32.const 1)) (i32.const 1)))
+  ;; Edge strength Q = (S_a + S_b + 1) >> 1 of the blocks at $sa and $sb (bytes of the strength grid), or 0 when
+  ;; both are in the last region: their flags (1 or 0) lie $inside bytes after their strengths.
+  (func $strength (param $sa i32) (param $sb i32) (param $inside i32) (result i32)
+    (select
+      (i32.const 0)
+      (i32.shr_u (i32.add (i32.add (i32.load8_u (local.get $sa)) (i32.load8_u (local.get $sb))) (i32.const 1)) (i32.const 1))
+      (i32.and (i32.load8_u (i32.add (local.get $sa) (local.get $inside)))
+               (i32.load8_u (i32.add (local.get $sb) (local.get $inside))))))
 
   ;; Block rows $first..$last-1 of the plane at $plane ($stride samples a row, $gcols 8x8 blocks across, their
-  ;; strengths S a byte each at $grid, row by row): first their vertical edges (x = 8j, 1 <= j < $gcols), then
+  ;; strengths S a byte each at $grid, row by row, then $inside bytes on a byte each, 1 for a block of the last
+  ;; region, between two of which no edge is filtered): first their vertical edges (x = 8j, 1 <= j < $gcols), then
   ;; the horizontal edges y = 8i for $first <= i < $last, i >= 1. Edge i reads rows 8i-4 .. 8i+3, of block rows
   ;; i - 1 and i, which the first pass has done by then, and no later band's first pass reads a row a horizontal
   ;; edge wrote: so the plane may go in bands, in order, and the result is that of the two whole passes. Edges with
   ;; A·Q < 24 (alpha <= 2) are skipped: no sample of them could change. The caller goes in bands of a few block
   ;; rows: a function's first call runs in V8's baseline code until it returns, later ones in optimised code.
   (func (export "deblock")
-    (param $plane i32) (param $stride i32) (param $grid i32) (param $gcols i32)
+    (param $plane i32) (param $stride i32) (param $grid i32) (param $inside i32) (param $gcols i32)
     (param $first i32) (param $last i32) (param $A i32) (param $B i32)
     (local $i i32) (local $j i32) (local $row i32) (local $q i32) (local $aq i32)
     ;; vertical edges
@@ -200,7 +206,8 @@
           (loop $next
             (br_if $done (i32.ge_u (local.get $j) (local.get $gcols)))
             (local.set $q (call $strength
-              (i32.add (local.get $row) (i32.sub (local.get $j) (i32.const 1))) (i32.add (local.get $row) (local.get $j))))
+              (i32.add (local.get $row) (i32.sub (local.get $j) (i32.const 1))) (i32.add (local.get $row) (local.get $j))
+              (local.get $inside)))
             (local.set $aq (i32.mul (local.get $A) (local.get $q)))
             (if (i32.ge_u (local.get $aq) (i32.const 24))
               (then
@@ -227,7 +234,8 @@
           (loop $next
             (br_if $done (i32.ge_u (local.get $j) (local.get $gcols)))
             (local.set $q (call $strength
-              (i32.sub (i32.add (local.get $row) (local.get $j)) (local.get $gcols)) (i32.add (local.get $row) (local.get $j))))
+              (i32.sub (i32.add (local.get $row) (local.get $j)) (local.get $gcols)) (i32.add (local.get $row) (local.get $j))
+              (local.get $inside)))
             (local.set $aq (i32.mul (local.get $A) (local.get $q)))
             (if (i32.ge_u (local.get $aq) (i32.const 24))
               (then
