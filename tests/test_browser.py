@@ -741,6 +741,15 @@ def test_element_shows_the_image_and_its_errors(web: Browser, files: dict[str, b
         assert "a broken file" in page.locator("#broken").evaluate("(e) => e.shadowRoot.textContent")
         page.locator("#lazy").scroll_into_view_if_needed()
         page.wait_for_function("document.getElementById('lazy').matches(':state(loaded)')")
+        page.evaluate(  # back to the image shown while another is on its way: that one is dropped
+            f"""() => {{ const e = document.getElementById('good');
+                e.setAttribute('src', '{turned}'); e.setAttribute('src', '{good}'); }}"""
+        )
+        page.wait_for_function("document.getElementById('good').complete")
+        page.wait_for_timeout(300)  # time for the dropped file to arrive, were it not dropped
+        assert page.evaluate(
+            "[document.getElementById('good').naturalWidth, document.getElementById('good').naturalHeight]"
+        ) == [230, 150]
         page.evaluate("document.getElementById('good').setAttribute('src', 'missing.rgc')")
         page.wait_for_function("document.getElementById('good').matches(':state(error)')")
     finally:

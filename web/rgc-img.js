@@ -9,7 +9,7 @@
  * set to the same, for browsers without custom states); `complete`,
  * `naturalWidth`, `naturalHeight`, `error` and `decode()` answer as <img>'s do.
  */
-import { decodeImageData } from './rgc.js';
+import { fetchImageData } from './rgc.js';
 
 const STYLE = `
 :host { display: inline-block; position: relative; overflow: hidden; vertical-align: baseline; }
@@ -31,7 +31,7 @@ export class RgcImg extends HTMLElement {
   #abort = null; // cancels the load in flight
   #observer = null; // waits for a lazy image to near the viewport
   #settled = null; // {promise, resolve, reject} of the current load, for decode()
-  #loadedSrc = null;
+  #src = null; // the source shown, or being fetched and decoded
   error = null; // the Error of the last failed load, or null
 
   constructor() {
@@ -138,12 +138,13 @@ export class RgcImg extends HTMLElement {
     const src = this.getAttribute('src');
     if (!src) {
       this.#cancel();
-      this.#loadedSrc = null;
+      this.#src = null;
       this.#state(null);
       return;
     }
-    if (this.src === this.#loadedSrc && !this.#is('error')) return;
+    if (this.src === this.#src && !this.#is('error')) return; // shown, or on its way
     this.#cancel();
+    this.#src = this.src;
     this.#state('loading');
     this.#pending();
     if (this.loading === 'lazy' && typeof IntersectionObserver !== 'undefined') {
@@ -168,14 +169,11 @@ export class RgcImg extends HTMLElement {
     const abort = new AbortController();
     this.#abort = abort;
     try {
-      const response = await fetch(src, { signal: abort.signal });
-      if (!response.ok) throw new Error(`${src}: HTTP ${response.status} ${response.statusText}`.trim());
-      const image = await decodeImageData(new Uint8Array(await response.arrayBuffer()));
+      const image = await fetchImageData(src, { signal: abort.signal });
       if (abort.signal.aborted) return;
       this.#canvas.width = image.width;
       this.#canvas.height = image.height;
       this.#canvas.getContext('2d').putImageData(image, 0, 0);
-      this.#loadedSrc = src;
       this.error = null;
       this.#state('loaded');
       this.#settled?.resolve();
@@ -185,7 +183,6 @@ export class RgcImg extends HTMLElement {
       if (abort.signal.aborted) return;
       this.#canvas.width = 0;
       this.#canvas.height = 0;
-      this.#loadedSrc = src;
       this.error = error;
       this.#state('error');
       this.#settled?.reject(error);

@@ -1823,7 +1823,7 @@ export async function drawToCanvas(input, canvas, options = {}) {
 /** Fetch an .rgc file and decode it to an ImageData; HTTP failures become Errors too. */
 export async function fetchImageData(url, { signal, ...options } = {}) {
   const response = await fetch(url, { signal });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
   return decodeImageData(new Uint8Array(await response.arrayBuffer()), options);
 }
 
