@@ -1125,17 +1125,25 @@ function enlargeTaps(n, s, size, start = 0) {
  * filter, one rounding after both directions, written to out at (outIndex + r * outStride + c * outStep).
  */
 export function enlarge(src, sh, sw, s, top, left, rows, cols, out, outIndex, outStride, step = 1, channel = 0, outStep = 1) {
+  const taps = { rows: enlargeTaps(rows, s, sh, top), cols: enlargeTaps(cols, s, sw, left) };
+  enlargeWith(taps, 0, 0, src, sw, s, rows, cols, out, outIndex, outStride, step, channel, outStep);
+}
+
+/**
+ * enlarge, with the taps of every output row and column made beforehand (enlargeTaps): the output's row y and
+ * column x take the taps at top + y and left + x, so one set of taps serves every block of a plane.
+ */
+function enlargeWith(taps, top, left, src, sw, s, rows, cols, out, outIndex, outStride, step = 1, channel = 0, outStep = 1) {
   const shift = Math.log2(4 * s * s);
   const bias = 2 * s * s;
-  const r = enlargeTaps(rows, s, sh, top);
-  const c = enlargeTaps(cols, s, sw, left);
+  const { rows: r, cols: c } = taps;
   for (let y = 0; y < rows; y++) {
-    const a = r.own[y] * sw;
-    const b = r.other[y] * sw;
-    const na = r.near[y];
-    const fb = r.far[y];
+    const a = r.own[top + y] * sw;
+    const b = r.other[top + y] * sw;
+    const na = r.near[top + y];
+    const fb = r.far[top + y];
     let o = outIndex + y * outStride;
-    for (let x = 0; x < cols; x++, o += outStep) {
+    for (let x = left; x < left + cols; x++, o += outStep) {
       const j0 = c.own[x] * step + channel;
       const j1 = c.other[x] * step + channel;
       const v0 = na * src[a * step + j0] + fb * src[b * step + j0];
@@ -1147,10 +1155,11 @@ export function enlarge(src, sh, sw, s, top, left, rows, cols, out, outIndex, ou
 
 /** §11.4 step 3: a region's blocks (cell x cell in the full plane) taken from the reduced plane enlarged by s. */
 function enlargeBlocks(reduced, s, blocks, gridCols, cell, target) {
+  const taps = { rows: enlargeTaps(target.rows, s, reduced.rows), cols: enlargeTaps(target.cols, s, reduced.cols) };
   for (let i = 0; i < blocks.length; i++) {
     const top = Math.floor(blocks[i] / gridCols) * cell;
     const left = (blocks[i] % gridCols) * cell;
-    enlarge(reduced.data, reduced.rows, reduced.cols, s, top, left, cell, cell, target.data, top * target.cols + left, target.cols);
+    enlargeWith(taps, top, left, reduced.data, reduced.cols, s, cell, cell, target.data, top * target.cols + left, target.cols);
   }
 }
 
@@ -1541,7 +1550,8 @@ function canvasPicture(rgb, geometry, s) {
   const { rows, cols, h, w } = geometry;
   if (s === 1) return rgb;
   const out = new Uint8Array(h * w * 3);
-  for (let k = 0; k < 3; k++) enlarge(rgb, rows, cols, s, 0, 0, h, w, out, k, w * 3, 3, k, 3);
+  const taps = { rows: enlargeTaps(h, s, rows), cols: enlargeTaps(w, s, cols) }; // the same for each channel
+  for (let k = 0; k < 3; k++) enlargeWith(taps, 0, 0, rgb, cols, s, h, w, out, k, w * 3, 3, k, 3);
   return out;
 }
 
