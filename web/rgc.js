@@ -211,7 +211,7 @@ function zstdFrame(data, what, offset) {
   }
   const end = blocks + 4 * checksum;
   if (end !== data.length) throw new RgcError(`${what} is not exactly one zstd frame`, offset);
-  return { contentSize, headerEnd, blocksEnd: blocks, lastBlock };
+  return { contentSize, blocksEnd: blocks, lastBlock };
 }
 
 /** FormatError-style check of §6 and §8: data is one zstd frame that declares exactly expected bytes. */
@@ -1349,9 +1349,10 @@ function upsampleRow(v, cols, width, out) {
 
 /**
  * §11.5 and §11.6 over the cropped image: the chroma planes upsampled row by row and every pixel converted from
- * YCbCr to RGB, written to out (`step` channels a pixel, R, G, B first).
+ * YCbCr to RGB, written to out as RGBA (alpha 255).
  */
-function planesToRgb(planes, width, height, out, step) {
+function planesToRgba(planes, width, height, out) {
+  if (planes.length === 1) return planeToGrey(planes[0], width, height, out);
   const [Y, Cb, Cr] = planes;
   const vb = new Int32Array(Cb.cols);
   const vr = new Int32Array(Cr.cols);
@@ -1364,14 +1365,15 @@ function planesToRgb(planes, width, height, out, step) {
     upsampleRow(vb, Cb.cols, width, cb);
     upsampleRow(vr, Cr.cols, width, cr);
     const row = y * Y.cols;
-    let o = y * width * step;
-    for (let x = 0; x < width; x++, o += step) {
+    let o = y * width * 4;
+    for (let x = 0; x < width; x++, o += 4) {
       const l = Y.data[row + x];
       const u = cb[x];
       const w = cr[x];
       out[o] = l + rCr[w]; // out is a Uint8ClampedArray: storing clamps to 0..255
       out[o + 1] = l + ((gCb[u] + gCr[w]) >> 14);
       out[o + 2] = l + bCb[u];
+      out[o + 3] = 255;
     }
   }
 }
@@ -1483,14 +1485,6 @@ export async function deblockSamples(samples, rows, cols, strengths, a, b, { ker
   work.planes[0].data.set(samples);
   work.filterPlane(work.planes[0], grid, a, b, 0);
   return work.planes[0].data.slice();
-}
-
-/** §11.5-§11.6 (or the grey image of modes 1 and 2) in plain JavaScript: the planes to RGBA (alpha 255) in out. */
-function planesToRgba(planes, width, height, out) {
-  if (planes.length === 1) return planeToGrey(planes[0], width, height, out);
-  planesToRgb(planes, width, height, out, 4);
-  const out32 = new Uint32Array(out.buffer, out.byteOffset, width * height);
-  for (let i = 0; i < out32.length; i++) out32[i] |= 0xff000000;
 }
 
 // ---------------------------------------------------------------- §7.5, §11.7, §11.9: canvases (WebP, AVIF)
