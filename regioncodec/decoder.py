@@ -64,7 +64,7 @@ def decode_layers(
         return _canvas_image(header, block_map, coded, shapes)
     strengths = None if deblock is None else block_strengths(header, block_map, coded, shapes)
     planes = _planes(header, block_map, coded, shapes)
-    if strengths is not None and deblock is not None:
+    if strengths is not None and deblock is not None:  # both or neither; mypy sees two
         jobs = _deblock_jobs(planes, strengths, deblock)
         threads.run([job for _, job in jobs], header.width * header.height, [cost for cost, _ in jobs])
     if header.colour == "L":
@@ -123,9 +123,9 @@ def _planes(
     rows, cols = header.grid_shape
     b = header.block_size
     covered = _covers(block_map, layers)
-    planes = [_start((rows * b, cols * b), covered)]
+    planes = [start_plane((rows * b, cols * b), covered)]
     if header.colour == "RGB":  # Cb and Cr side by side in one array, so that the filter takes both at once
-        pair = _start((rows * b // 2, cols * b), covered)
+        pair = start_plane((rows * b // 2, cols * b), covered)
         planes += [pair[:, : cols * b // 2], pair[:, cols * b // 2 :]]
     pixels = header.width * header.height
     mosaics = [layer for layer in layers if CODECS[layer.codec].layout == MOSAIC]
@@ -158,12 +158,17 @@ def _covers(block_map: np.ndarray, layers: list[Layer]) -> bool:
     of its blocks), so no sample keeps its starting value."""
     if any(layer.scale != 1 and CODECS[layer.codec].layout == MOSAIC for layer in layers):
         return False  # larger scales of JPEG layers filter across the starting values (§11.4)
+    return codes_every_block(block_map, layers)
+
+
+def codes_every_block(block_map: np.ndarray, layers: list[Layer]) -> bool:
+    """Whether the layers code every block of the map."""
     coded = np.zeros(256, bool)  # block map entries are bytes (§6)
     coded[[layer.region for layer in layers]] = True
     return bool(coded[block_map].all())
 
 
-def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
+def start_plane(shape: tuple[int, int], covered: bool) -> np.ndarray:
     """A plane before any layer is written (§11.2): PLANE_START, or left unset when the layers write every sample."""
     return np.empty(shape, np.uint8) if covered else np.full(shape, PLANE_START, np.uint8)
 

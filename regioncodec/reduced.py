@@ -157,9 +157,10 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
     side = header.block_size // factor  # a block's side in every plane
     kinds = [LUMA] if header.colour == "L" else [LUMA, CHROMA]
     shape = (rows * side, cols * side)
-    everywhere = _codes_every_block(block_map, layers)
+    everywhere = decoder.codes_every_block(block_map, layers)
     planes = {
-        kind: [_start(shape, everywhere and _all_straight(layers, kind, factor)) for _ in kind.planes] for kind in kinds
+        kind: [decoder.start_plane(shape, everywhere and _all_straight(layers, kind, factor)) for _ in kind.planes]
+        for kind in kinds
     }
     full_pixels = header.width * header.height  # the entropy decoding, most of the work, is of every coefficient
     for coarser in sorted({kind.coarser(layer, factor) for layer in layers for kind in kinds}):
@@ -185,22 +186,10 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
     return [plane for kind in kinds for plane in planes[kind]]
 
 
-def _codes_every_block(block_map: np.ndarray, layers: list[Layer]) -> bool:
-    """Whether the layers code every block of the map."""
-    coded = np.zeros(256, bool)  # block map entries are bytes (§6)
-    coded[[layer.region for layer in layers]] = True
-    return bool(coded[block_map].all())
-
-
 def _all_straight(layers: list[Layer], kind: StreamKind, factor: int) -> bool:
     """Whether every layer's stream of kind goes straight into the planes; a coarser one is placed by §11.4, whose
     filter reads the planes' starting values."""
     return all(kind.coarser(layer, factor) == 1 for layer in layers)
-
-
-def _start(shape: tuple[int, int], covered: bool) -> np.ndarray:
-    """A plane before any layer is written (§11.2): 128, or left unset when the layers write every sample straight."""
-    return np.empty(shape, np.uint8) if covered else np.full(shape, decoder.PLANE_START, np.uint8)
 
 
 def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, layers: list[Layer], by: int) -> None:
@@ -222,19 +211,7 @@ def _scatter(
     cells = block_map == layer.region
     rows = mosaic.shape[0] // len(planes)
     for index, plane in enumerate(planes):
-        unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
-
-
-def unpack(mosaic: np.ndarray, cells: np.ndarray, cell: int, plane: np.ndarray) -> None:
-    """layout.unpack (§11.3) a row of blocks at a time: for each of a block's cell rows, one boolean-mask copy of
-    that row of every block, each row one item of cell bytes. For blocks of 1 to 8 samples, as reduced planes
-    have, this is 4-10x faster than indexing every block."""
-    items = np.dtype((np.void, cell))
-    target = plane.view(items).reshape(cells.shape[0], cell, cells.shape[1])
-    source = mosaic.view(items).reshape(mosaic.shape[0] // cell, cell, mosaic.shape[1] // cell)
-    count = int(np.count_nonzero(cells))
-    for row in range(cell):
-        target[:, row, :][cells] = source[:, row, :].reshape(-1)[:count]  # mosaic order is the region's raster order
+        layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
 
 
 def _to_rgb(planes: decoder.Planes, height: int, width: int) -> np.ndarray:
