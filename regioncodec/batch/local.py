@@ -113,7 +113,5 @@ def _alive(pid: int) -> bool:
 
 
 def default_jobs() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    """The cores this process may run on: a batch's jobs when none are asked for."""
+    return threads.cores()

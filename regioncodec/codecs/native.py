@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
+from ..threads import cores
 
 PROC_MAPS = Path("/proc/self/maps")  # where a Linux process sees which shared libraries it has loaded
 POINTER_BYTES = 8  # the struct offsets below are those of 64-bit builds
@@ -278,7 +279,7 @@ class AvifPicture:
             raise MemoryError("libavif could not create a decoder")
         try:
             if threads is None:  # every core, as Pillow sets it
-                threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+                threads = cores()
             ctypes.c_int32.from_address(self.decoder + AVIF_DECODER_MAX_THREADS).value = threads
             self._ok(self.lib.avifDecoderSetIOMemory(self.decoder, data, len(data)))
             self._ok(self.lib.avifDecoderParse(self.decoder))
