@@ -36,6 +36,7 @@ import numpy as np
 from . import quantise
 from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
 from .errors import InputError, OptionError, WriteError
+from .layout import mosaic_shape
 
 DCT = 8  # side of a JPEG DCT block
 MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma blocks are whole DCT blocks
@@ -238,8 +239,7 @@ def pack_blocks(plane: np.ndarray, cells: np.ndarray, per_cell: int) -> np.ndarr
     count = len(blocks)
     if not count:
         raise InputError("a region with no blocks has no mosaic")
-    cols = min(count, grid_cols)
-    rows = -(-count // cols)
+    rows, cols = mosaic_shape(count, grid_cols)
     spare = rows * cols - count
     if spare:
         flat = np.zeros((spare, per_cell, per_cell, DCT, DCT), plane.dtype)
@@ -531,8 +531,8 @@ def quantised_blocks(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 def _mosaic_blocks(count: int, grid_cols: int, per: int) -> tuple[int, int]:
     """Rows and columns of 8x8 blocks in the luma mosaic of count cells (spec §7.1)."""
-    cols = min(count, grid_cols)
-    return -(-count // cols) * per, cols * per
+    rows, cols = mosaic_shape(count, grid_cols)
+    return rows * per, cols * per
 
 
 def _check_blocks(blocks: np.ndarray, shape: tuple[int, int], region: int) -> None:

@@ -42,7 +42,6 @@ from .plan import last_fitting
 
 JPEG_FORMATS = ("JPEG", "MPO")  # Pillow's names for a JPEG file (MPO: a camera's JPEG with its previews after it)
 MODES = {"L": "L", "RGB": "YCbCr"}  # Pillow mode of a JPEG -> the colour space whose coefficients can be kept
-SAMPLING_420 = ((2, 2), (1, 1), (1, 1))  # (h, v) of Y, Cb, Cr
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,7 @@ class JpegSource:
             return "its quantisation tables match no JPEG quality, so no region is known to be at the source's"
         if self.mode not in MODES:
             return f"a {self.mode} JPEG is converted to RGB"
-        if self.mode == "RGB" and self.sampling != SAMPLING_420:
+        if self.mode == "RGB" and self.sampling != jpegdct.SUBSAMPLING_420:
             names: dict[tuple[tuple[int, int], ...], str] = {((1, 1),) * 3: "4:4:4", ((2, 1), (1, 1), (1, 1)): "4:2:2"}
             return f"its chroma is {names.get(self.sampling, 'not 4:2:0')}, and regioncodec's is 4:2:0"
         mcu = jpegdct.MCU_420 if self.mode == "RGB" else jpegdct.DCT
@@ -152,9 +151,6 @@ def kept(source: JpegSource, block_size: int) -> tuple[KeptSource | None, str | 
         return None, problem
     try:
         coefficients = jpegdct.read_coefficients(source.data)
-        problem = jpegdct.unsupported_layout(coefficients, block_size)
-        if problem is not None:
-            return None, problem
         return KeptSource(jpegdct.grid_planes(coefficients, block_size), source.quality), None
     except RegionCodecError as exc:  # libjpeg read the pixels but not the coefficients: code from pixels
         return None, str(exc)
