@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import container, decoder, layout
+from . import container, layout
 from .container import Container, Metadata
 
 BACKGROUND = 0  # region index of the background; the others rise in quality
@@ -88,6 +88,8 @@ def read_mask(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS)
     A file decode would refuse is refused: every stream's header is checked
     against its mosaic or canvas, as decode checks them, before the mask is made.
     """
+    from . import decoder  # only read_mask checks streams: rcodec info starts without the decoder
+
     parsed = container.read(data, max_pixels=max_pixels)
     decoder.check_streams(parsed.header, parsed.block_map, parsed.layers)
     h = parsed.header

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from ..info import Info
@@ -26,11 +25,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     """Print the file's description."""
     from ..errors import named
-    from ..files import read_bytes
     from ..info import read_info
+    from . import common
 
-    name = Path("<stdin>") if args.input == "-" else Path(args.input)
-    data = sys.stdin.buffer.read() if args.input == "-" else read_bytes(name)
+    _, name = common.input_of(args)
+    data = common.read_input(args)
     with named(name):
         info = read_info(data)
     print(json.dumps(info.as_dict(), indent=2) if args.json else table(name, info))
