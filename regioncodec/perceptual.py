@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError, RegionCodecError
+from .planes import to_rgb
 
 # The 108 weights of SSIMULACRA 2.1, libjxl tools/ssimulacra2.cc Msssim::Score (identical in the PyPI
 # package), indexed [channel X, Y, B][scale 1:1 .. 1:32][norm 1, 4][map SSIM, ringing, blurring]; a row per norm.
@@ -232,7 +233,7 @@ def _pair(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray | None
         raise InputError(f"reference {reference.shape} and distorted {distorted.shape} differ in shape")
     if where is not None:
         distorted = _in_region(reference, distorted, where)
-    return _rgb(reference), _rgb(distorted)
+    return to_rgb(reference), to_rgb(distorted)
 
 
 def _in_region(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray) -> np.ndarray:
@@ -242,11 +243,6 @@ def _in_region(reference: np.ndarray, distorted: np.ndarray, where: np.ndarray) 
         raise InputError(f"where must be H x W {reference.shape[:2]}, not of shape {mask.shape}")
     mask = mask.astype(bool, copy=False)
     return np.where(mask[..., None] if reference.ndim == 3 else mask, distorted, reference)
-
-
-def _rgb(image: np.ndarray) -> np.ndarray:
-    """An H x W x 3 view or copy of image: grey replicated into R, G and B."""
-    return image if image.ndim == 3 else cv2.merge([image, image, image])
 
 
 def _linear_rgb(image: np.ndarray) -> np.ndarray:

@@ -52,7 +52,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Encode IN to OUT; note when OUT was made in a folder, when no foreground was found, or when OUT is larger."""
-    from .. import imagefiles
+    from .. import imagefiles, sources
     from ..info import read_info
 
     settings = common.settings_from(args)
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> None:
     if len(coded) > len(data):
         common.note(
             f"{shown} ({len(coded):,} B) is larger than {name} ({len(data):,} B): "
-            + ("try a lower quality (-q)" if image.format in ("JPEG", "MPO") else _LOSSLESS_HINT)
+            + ("try a lower quality (-q)" if image.format in sources.JPEG_FORMATS else _LOSSLESS_HINT)
         )
     sys.stderr.flush()
 
