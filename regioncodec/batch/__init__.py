@@ -24,7 +24,7 @@ from .. import imagefiles
 from ..container import DEFAULT_MAX_PIXELS
 from ..errors import OptionError
 from ..settings import EncodeSettings
-from .cluster import cluster_workers
+from .cluster import check_scheduler, cluster_workers
 from .local import default_jobs, local_workers
 from .outputs import output_paths, plan_tasks
 from .progress import Progress
@@ -128,6 +128,8 @@ class _Batch:
             raise OptionError(f"jobs must be a positive integer, not {self.jobs!r}")
         if isinstance(paths, (str, bytes, os.PathLike)):
             raise OptionError(f"paths must be several paths (a list, say), not one {type(paths).__name__}: [{paths!r}]")
+        if self.scheduler:
+            check_scheduler(self.scheduler)  # fail fast: before any file is planned or the progress bar shows
         sources = [Path(p).resolve() for p in paths]
         root = None if self.root is None else Path(self.root).resolve()
         outputs = output_paths(sources, Path(out_dir).resolve(), root, self.suffix)

@@ -56,8 +56,7 @@ def _host_port(place: str) -> tuple[str, int]:
 
 @contextmanager
 def cluster_workers(address: str, ship_bytes: bool) -> Iterator[Workers]:
-    """Yield the workers that run tasks on the Dask cluster whose scheduler is at address."""
-    check_scheduler(address)
+    """Yield the workers that run tasks on the Dask cluster whose scheduler is at address (check_scheduler first)."""
     try:
         from distributed import Client
     except ImportError:

@@ -62,10 +62,6 @@ def run(args: argparse.Namespace) -> None:
 
     settings = common.settings_from(args)
     inputs = _inputs(args)
-    if args.scheduler:
-        from ..batch.cluster import check_scheduler
-
-        check_scheduler(args.scheduler)  # fail fast, before the progress bar shows
     how = batch.BatchSettings(
         jobs=args.jobs,
         root=args.input,
