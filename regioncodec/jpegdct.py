@@ -412,7 +412,9 @@ def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return source.planes[0], source.tables[0]
 
 
-def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = None) -> bytes:
+def export_jpeg(
+    rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = None, redone: list[tuple[int, str]] | None = None
+) -> bytes:
     """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, from its DCT coefficients.
 
     The highest-quality region that has blocks (the foreground) keeps its
@@ -427,7 +429,8 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
     with the same tables, as a JPEG encoder would; not lossless there. A file
     of canvases only gets libjpeg's tables at its top quality. A file with
     alpha is refused (InputError): JPEG has none. FormatError and LimitError
-    as for decode; MissingDependency without jpeglib.
+    as for decode; MissingDependency without jpeglib. redone, if given, gets
+    each region that took the pixel step and why (pixel_regions).
     """
     from . import container  # the container reader is only needed here
 
@@ -439,7 +442,10 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
             "(rcodec decode IN.rgc OUT.jpg flattens it onto a background colour)"
         )
     coded = [layer for layer in parsed.layers if layer.streams]
-    redone = dict(pixel_regions(parsed))
+    pixel_step = pixel_regions(parsed)
+    if redone is not None:
+        redone.extend(pixel_step)
+    stepped = dict(pixel_step)
     per = header.block_size // DCT
     rows, cols = header.grid_shape
     colour = header.colour == "RGB"
@@ -447,7 +453,7 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
     chroma = np.zeros((2, rows * per // 2, cols * per // 2, DCT, DCT), np.int16) if colour else None
     top = coded[-1]  # layers come in region order, rising in quality
     chroma_table: np.ndarray | None
-    if top.region in redone:
+    if top.region in stepped:
         luma_table, chroma_table = standard_tables(top.quality)
     else:
         luma_table, chroma_table = read_greyscale(top.streams[0])[1], None
@@ -455,7 +461,7 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
             chroma_table = read_greyscale(top.streams[1])[1]
     chroma_table = chroma_table if colour else None
     for layer in coded:
-        if layer.region in redone:
+        if layer.region in stepped:
             continue
         cells = parsed.block_map == layer.region
         mosaic_rows, mosaic_cols = _mosaic_blocks(int(cells.sum()), cols, per)
@@ -468,8 +474,8 @@ def export_jpeg(rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = 
             stack = requantise(stack, table, chroma_table)
             for index, part in enumerate(np.split(stack, 2)):
                 unpack_blocks(part, cells, per // 2, chroma[index])
-    if redone:
-        _pixel_step(parsed, np.isin(parsed.block_map, list(redone)), luma, chroma, luma_table, chroma_table)
+    if stepped:
+        _pixel_step(parsed, np.isin(parsed.block_map, list(stepped)), luma, chroma, luma_table, chroma_table)
     data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
     if strip:
         return data

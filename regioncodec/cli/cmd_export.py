@@ -33,16 +33,15 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Export IN to OUT."""
-    from ..container import read
     from ..errors import named
-    from ..jpegdct import export_jpeg, pixel_regions
+    from ..jpegdct import export_jpeg
 
     output, into_folder = common.fixed_output(args, JPEG_SUFFIX, "JPEG", "export", "JPEG")
     data = common.read_input(args)
     _, name = common.input_of(args)
     with named(name), common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings go to descriptor 2
-        exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels)
-        redone = pixel_regions(read(data, max_pixels=args.max_pixels))
+        redone: list[tuple[int, str]] = []
+        exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels, redone=redone)
     common.write(output, lambda handle: handle.write(exported), args)
     if into_folder:
         common.note(f"wrote {output}")
