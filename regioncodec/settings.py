@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .container import BLOCK_SIZES, SCALES
 from .errors import OptionError
 from .fields import check_bool, check_int, is_int, option
-from .segmentation import SegmentOptions, method_names
+
+if TYPE_CHECKING:  # segmentation brings OpenCV: imported where a method is checked or used, so that
+    from .segmentation import SegmentOptions  # importing settings (the Pillow plugin does) stays light
 
 # Chosen on the Kodak images (README, "Defaults"): with the background's tables and the decoder's deblocking, fg 85
 # / bg 60 is within 3 points of uniform JPEG's SSIMULACRA2 at equal bytes on every image, with the foreground 2 dB
@@ -150,10 +152,8 @@ class EncodeSettings:
         if self.quality is not None and self.fg_quality is not None:
             raise OptionError("give quality or fg_quality, not both: quality is the foreground's")
         self._check_order()
-        if self.method is not None:
-            method_names(self.method)
-        if self.segmentation is not None and not isinstance(self.segmentation, SegmentOptions):
-            raise OptionError(f"segmentation must be SegmentOptions, not {type(self.segmentation).__name__}")
+        if self.method is not None or self.segmentation is not None:
+            self._check_segmentation()
         if self.block_size not in BLOCK_SIZES or not is_int(self.block_size):
             raise OptionError(f"block_size must be one of {', '.join(map(str, BLOCK_SIZES))}, not {self.block_size!r}")
         check_bool("transition", self.transition)
@@ -191,6 +191,15 @@ class EncodeSettings:
         if base is not None and not isinstance(base, EncodeSettings):
             raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
         return replace(base or cls(), **options)
+
+    def _check_segmentation(self) -> None:
+        """OptionError unless method names a segmentation method and segmentation is SegmentOptions."""
+        from .segmentation import SegmentOptions, method_names
+
+        if self.method is not None:
+            method_names(self.method)
+        if self.segmentation is not None and not isinstance(self.segmentation, SegmentOptions):
+            raise OptionError(f"segmentation must be SegmentOptions, not {type(self.segmentation).__name__}")
 
     def _check_order(self) -> None:
         """OptionError if the background's quality (given, or its default) is above the foreground's."""
@@ -233,6 +242,8 @@ class EncodeSettings:
     @property
     def segment_with(self) -> tuple[str, SegmentOptions]:
         """The segmentation method and its controls, defaults filled in."""
+        from .segmentation import SegmentOptions
+
         return self.method or DEFAULT_METHOD, self.segmentation or SegmentOptions()
 
 
