@@ -109,13 +109,16 @@ def test_grey_canvases_use_the_formula() -> None:
     assert np.array_equal(decoder.to_grey(rgb), naive_decoder._grey(rgb.astype(np.int64)))
 
 
+def modules_loaded(statement: str) -> list[str]:
+    """The regioncodec modules a fresh interpreter has loaded after running statement."""
+    code = f"import sys; {statement}; print(' '.join(sorted(m for m in sys.modules if m.startswith('regioncodec'))))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
 def test_the_decoder_reads_alone() -> None:
     """Importing the decoder (and decoding) loads nothing of the encoder side."""
-    code = (
-        "import sys, regioncodec.decoder as d; "
-        f"d.decode(open({str(VECTORS / 'rgb-48x32-b16.rgc')!r}, 'rb').read()); "
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('regioncodec'))))"
+    loaded = modules_loaded(
+        f"import regioncodec.decoder as d; d.decode(open({str(VECTORS / 'rgb-48x32-b16.rgc')!r}, 'rb').read())"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert "regioncodec.decoder" in loaded
     assert not set(loaded) & set(ENCODER_SIDE), set(loaded) & set(ENCODER_SIDE)

@@ -4,8 +4,6 @@ layers of every scale and codec, hostile input, threads, memory, and the command
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from regioncodec.codecs.jpeg import JPEG
 from .conftest import DATA, ROOT
 from .craft import LAYR, build, chunks_of, fix_crcs, frame, grey_jpeg, layer, replace
 from .helpers import psnr, random_image, rcodec
-from .test_conformance import ENCODER_SIDE
+from .test_conformance import ENCODER_SIDE, modules_loaded
 
 FACTORS = (2, 4, 8)
 CLOSE_DB = 37.0  # PSNR to the full decode box-reduced: every case measures 38.6 dB or more on kodim04 (report)
@@ -222,12 +220,9 @@ def test_memory_follows_the_reduced_size(factor: int) -> None:
 
 def test_reads_alone() -> None:
     """The reduced decode, like the decoder, loads nothing of the encoder side."""
-    code = (
-        "import sys, regioncodec.reduced as r; "
-        f"r.decode(open({str(DATA / 'alpha-metadata.rgc')!r}, 'rb').read(), 4); "
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('regioncodec'))))"
+    loaded = modules_loaded(
+        f"import regioncodec.reduced as r; r.decode(open({str(DATA / 'alpha-metadata.rgc')!r}, 'rb').read(), 4)"
     )
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert "regioncodec.reduced" in loaded
     assert not set(loaded) & set(ENCODER_SIDE), set(loaded) & set(ENCODER_SIDE)
 
