@@ -171,13 +171,15 @@ def plane_jobs(
 
     def lines(grid: np.ndarray, table: np.ndarray) -> np.ndarray:
         """The table's threshold of each line of each edge: 8 lines per block (INTER_NEAREST repeats exactly)."""
-        values = table[grid]
-        if not values.size:
-            return np.zeros((values.shape[0], values.shape[1] * GRID), np.uint8)
+        if not grid.size:
+            return np.zeros((grid.shape[0], grid.shape[1] * GRID), np.uint8)
+        values = cv2.LUT(grid, table)  # Q is a byte (S <= 255): a table lookup, several times numpy's indexing
         return cv2.resize(values, (values.shape[1] * GRID, values.shape[0]), interpolation=cv2.INTER_NEAREST)
 
-    across = [lines(vertical.T, table) for table in (alpha, beta)]  # (edges, rows of the plane)
-    down = [lines(horizontal, table) for table in (alpha, beta)]  # (edges, columns)
+    edges_across = np.ascontiguousarray(vertical.T, np.uint8)
+    edges_down = horizontal.astype(np.uint8)
+    across = [lines(edges_across, table) for table in (alpha, beta)]  # (edges, rows of the plane)
+    down = [lines(edges_down, table) for table in (alpha, beta)]  # (edges, columns)
     starts = band_starts(height, plane.shape[1])
     jobs: list[tuple[int, Callable[[], None]]] = []
     for start, end in zip(starts, [*starts[1:], height], strict=True):
