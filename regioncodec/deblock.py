@@ -27,7 +27,7 @@ from functools import partial
 
 import numpy as np
 
-from .codecs.jpeg import SEGMENTS_BEFORE_FRAME, SOF_HUFFMAN
+from .codecs.jpeg import SEGMENTS_BEFORE_FRAME, SOF_HUFFMAN, segments
 from .errors import FormatError
 
 GRID = 8  # §11.8: the filter works on each plane's own 8x8 DCT block grid
@@ -48,6 +48,7 @@ ZIGZAG = (
 )  # fmt: skip
 _ZIGZAG = np.array(ZIGZAG)
 _DQT, _SOS = 0xDB, 0xDA  # T.81 B.1.1.3: define quantisation tables, start of scan
+_TABLE_WALK = SEGMENTS_BEFORE_FRAME | {*SOF_HUFFMAN, _SOS}  # what the walk to the first scan may meet
 
 
 def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
@@ -62,14 +63,7 @@ def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
     """
     tables: dict[int, tuple[int, ...]] = {}
     wanted: int | None = None
-    offset = 2
-    while offset + 4 <= len(stream):
-        marker = stream[offset + 1]
-        length = int.from_bytes(stream[offset + 2 : offset + 4], "big")
-        known = marker in SEGMENTS_BEFORE_FRAME or marker == _SOS or (marker in SOF_HUFFMAN and wanted is None)
-        if stream[offset] != 0xFF or not known or length < 2 or offset + 2 + length > len(stream):
-            raise FormatError(f"{what} has no readable JPEG segment at byte {offset}, before its first scan")
-        body = stream[offset + 4 : offset + 2 + length]
+    for marker, _, body in segments(stream, what, _TABLE_WALK, "before its first scan"):
         if marker == _SOS:
             if wanted is None or wanted not in tables:
                 break
@@ -77,10 +71,11 @@ def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
         if marker == _DQT:
             _read_tables(body, tables, what)
         elif marker in SOF_HUFFMAN:
+            if wanted is not None:
+                raise FormatError(f"{what} has a second frame header before its first scan")
             if len(body) < 9:
                 break
             wanted = body[8]  # the component's Tq (T.81 B.2.2: its third byte)
-        offset += 2 + length
     raise FormatError(f"{what} does not define the quantisation table of its component before its first scan")
 
 

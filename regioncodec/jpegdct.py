@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quantise
-from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table
+from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table, segments
 from .errors import InputError, OptionError, WriteError
 from .layout import mosaic_shape
 
@@ -634,13 +634,10 @@ def _scratch() -> Iterator[str]:
 
 def _with_size(data: bytes, width: int, height: int) -> bytes:
     """data with its baseline frame header's size set to width x height (the MCU count must not change)."""
-    offset = 2
-    while offset + 4 <= len(data):
-        marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
+    for marker, offset, _ in segments(data, "libjpeg's output", range(0x100), "where libjpeg put it"):
         if marker == SOF0:
             at = offset + SOF_SIZE_OFFSET
             return data[:at] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[at + 4 :]
-        offset += 2 + length
     raise RuntimeError("libjpeg wrote no baseline frame header")
 
 

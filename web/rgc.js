@@ -604,6 +604,8 @@ const SOF_HUFFMAN = new Set([0xc0, 0xc1, 0xc2]); // baseline, extended, progress
 const SOF_OTHER = new Set([0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
 const BEFORE_FRAME = new Set([0xc4, 0xcc, 0xdb, 0xdd, 0xfe, ...Array.from({ length: 16 }, (_, i) => 0xe0 + i)]);
 
+const FRAME_WALK = new Set([...BEFORE_FRAME, ...SOF_HUFFMAN, ...SOF_OTHER]); // SOF_OTHER only to refuse it by name
+
 /**
  * The JPEG stream's frame header, read by following the segments before it (§7.2) without decoding:
  * {rows, cols, components, frame (its offset)}. Only DQT, DHT, DAC, DRI, APPn and COM may precede it, each
@@ -613,20 +615,9 @@ export function jpegFrameHeader(data, what, offset) {
   if (data.length < 2 || data[0] !== 0xff || data[1] !== 0xd8) {
     throw new RgcError(`${what} is not a JPEG stream (no SOI marker)`, offset);
   }
-  let at = 2;
-  while (at + 4 <= data.length) {
-    const marker = data[at + 1];
-    const length = u16(data, at + 2);
-    if (data[at] !== 0xff) throw new RgcError(`${what} has no JPEG marker at byte ${at}, where one should start`, offset);
+  for (const [marker, at, length] of segments(data, what, offset, FRAME_WALK, 'before its frame header')) {
     if (SOF_OTHER.has(marker)) {
       throw new RgcError(`${what} uses a JPEG process other than baseline or progressive Huffman`, offset);
-    }
-    if (!SOF_HUFFMAN.has(marker) && !BEFORE_FRAME.has(marker)) {
-      const hex = marker.toString(16).toUpperCase().padStart(2, '0');
-      throw new RgcError(`${what} has marker 0xFF${hex} at byte ${at}, before its frame header`, offset);
-    }
-    if (length < 2 || at + 2 + length > data.length) {
-      throw new RgcError(`${what} has a segment at byte ${at} of length ${length}, past its end`, offset);
     }
     if (SOF_HUFFMAN.has(marker)) {
       if (length - 2 < 6) {
@@ -637,9 +628,31 @@ export function jpegFrameHeader(data, what, offset) {
       }
       return { rows: u16(data, at + 5), cols: u16(data, at + 7), components: data[at + 9], frame: at };
     }
-    at += 2 + length;
   }
   throw new RgcError(`${what} has no readable JPEG frame header`, offset);
+}
+
+/**
+ * [marker, byte, length] of each segment after SOI, walked by their lengths (§7.2), while the caller reads.
+ * RgcError, naming the byte, where no marker starts (garbage, which libjpeg would skip), where the marker is not
+ * among allowed (a fill byte, 0xFF, never is; where says where the walk is), or where the segment runs past the
+ * stream.
+ */
+function* segments(data, what, offset, allowed, where) {
+  for (let at = 2; at + 4 <= data.length; ) {
+    const marker = data[at + 1];
+    const length = u16(data, at + 2);
+    if (data[at] !== 0xff) throw new RgcError(`${what} has no JPEG marker at byte ${at}, where one should start`, offset);
+    if (!allowed.has(marker)) {
+      const hex = marker.toString(16).toUpperCase().padStart(2, '0');
+      throw new RgcError(`${what} has marker 0xFF${hex} at byte ${at}, ${where}`, offset);
+    }
+    if (length < 2 || at + 2 + length > data.length) {
+      throw new RgcError(`${what} has a segment at byte ${at} of length ${length}, past its end`, offset);
+    }
+    yield [marker, at, length];
+    at += 2 + length;
+  }
 }
 
 /** RgcError unless a JPEG stream's frame header is one component of exactly rows x cols (§7.2). */
@@ -694,6 +707,7 @@ function bareJpeg(data, frame) {
 
 const DQT = 0xdb; // T.81 B.1.1.3: define quantisation tables
 const SOS = 0xda; // and start of scan
+const TABLE_WALK = new Set([...BEFORE_FRAME, ...SOF_HUFFMAN, SOS]); // what the walk to the first scan may meet
 // T.81 B.2.4.1: DQT segments list a table's steps in zigzag order; ZIGZAG[k] is the natural place of the k-th
 const ZIGZAG = [
   0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
@@ -711,24 +725,17 @@ const MAX_STRENGTH = 255; // §11.8: S is capped, so that 16-bit tables overflow
 export function streamTable(data, what, offset) {
   const tables = new Map();
   let wanted = null;
-  let at = 2;
-  while (at + 4 <= data.length) {
-    const marker = data[at + 1];
-    const length = u16(data, at + 2);
-    const known = BEFORE_FRAME.has(marker) || marker === SOS || (SOF_HUFFMAN.has(marker) && wanted === null);
-    if (data[at] !== 0xff || !known || length < 2 || at + 2 + length > data.length) {
-      throw new RgcError(`${what} has no readable JPEG segment at byte ${at}, before its first scan`, offset);
-    }
+  for (const [marker, at, length] of segments(data, what, offset, TABLE_WALK, 'before its first scan')) {
     if (marker === SOS) {
       if (wanted === null || !tables.has(wanted)) break;
       return tables.get(wanted);
     }
     if (marker === DQT) readTables(data, at + 4, at + 2 + length, tables, what, offset);
     else if (SOF_HUFFMAN.has(marker)) {
+      if (wanted !== null) throw new RgcError(`${what} has a second frame header before its first scan`, offset);
       if (length - 2 < 9) break;
       wanted = data[at + 4 + 8]; // the component's Tq (T.81 B.2.2: its third byte), the whole byte as libjpeg reads it
     }
-    at += 2 + length;
   }
   throw new RgcError(`${what} does not define the quantisation table of its component before its first scan`, offset);
 }

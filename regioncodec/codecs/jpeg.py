@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +36,8 @@ SOF_HUFFMAN = (0xC0, 0xC1, 0xC2)  # baseline, extended sequential, progressive (
 SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # lossless, hierarchical, arithmetic
 # Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
 SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
+FRAME_WALK = SEGMENTS_BEFORE_FRAME | {*SOF_HUFFMAN, *SOF_OTHER}  # what the walk to the frame header meets (SOF_OTHER
+# only to be refused by name)
 PRECISION = 8  # spec §7.2: 8-bit samples only
 OPENCV_MAX_PIXELS = 1 << 30  # OpenCV's CV_IO_MAX_IMAGE_PIXELS: imdecode refuses larger images with cv2.error
 MAX_SIDE = 65_500  # libjpeg's JPEG_MAX_DIMENSION (spec §12)
@@ -164,21 +166,33 @@ def frame_header(data: bytes, what: str) -> tuple[int, int, int]:
     """
     if data[:2] != SOI:
         raise FormatError(f"{what} is not a JPEG stream (no SOI marker)")
-    offset = 2
+    for marker, _, body in segments(data, what, FRAME_WALK, "before its frame header"):
+        if marker in SOF_OTHER:
+            raise FormatError(f"{what} uses a JPEG process other than baseline or progressive Huffman")
+        if marker in SOF_HUFFMAN:
+            return _frame_size(body, what)
+    raise FormatError(f"{what} has no readable JPEG frame header")
+
+
+def segments(data: bytes, what: str, allowed: Container[int], where: str) -> Iterator[tuple[int, int, bytes]]:
+    """(marker code, offset, data) of each segment after SOI, walked by their lengths (§7.2), while the caller reads.
+
+    FormatError, naming the byte, where no marker starts (garbage, which
+    libjpeg would skip), where the marker is not among allowed (a fill byte,
+    0xFF, never is; where says where the walk is, for the message), or where
+    the segment's length runs past the stream.
+    """
+    offset = len(SOI)
     while offset + 4 <= len(data):
         marker, length = data[offset + 1], int.from_bytes(data[offset + 2 : offset + 4], "big")
         if data[offset] != 0xFF:
             raise FormatError(f"{what} has no JPEG marker at byte {offset}, where one should start")
-        if marker in SOF_OTHER:
-            raise FormatError(f"{what} uses a JPEG process other than baseline or progressive Huffman")
-        if marker not in SOF_HUFFMAN and marker not in SEGMENTS_BEFORE_FRAME:
-            raise FormatError(f"{what} has marker 0xFF{marker:02X} at byte {offset}, before its frame header")
+        if marker not in allowed:
+            raise FormatError(f"{what} has marker 0xFF{marker:02X} at byte {offset}, {where}")
         if length < 2 or offset + 2 + length > len(data):
             raise FormatError(f"{what} has a segment at byte {offset} of length {length}, past its end")
-        if marker in SOF_HUFFMAN:
-            return _frame_size(data[offset + 4 : offset + 2 + length], what)
+        yield marker, offset, data[offset + 4 : offset + 2 + length]
         offset += 2 + length
-    raise FormatError(f"{what} has no readable JPEG frame header")
 
 
 def _frame_size(frame: bytes, what: str) -> tuple[int, int, int]:
