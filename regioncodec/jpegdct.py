@@ -266,28 +266,6 @@ def _cell_view(plane: np.ndarray, per_cell: int) -> np.ndarray:
     return plane.reshape(rows, per_cell, cols, per_cell, DCT, DCT).swapaxes(1, 2)
 
 
-def layer_streams(
-    planes: GridPlanes,
-    cells: np.ndarray,
-    block_size: int,
-    tables: tuple[np.ndarray, np.ndarray | None] | None = None,
-) -> tuple[bytes, ...]:
-    """A JPEG layer's streams (spec §7.1, §7.2) for the cells where cells is True, from coefficients.
-
-    With tables None the blocks keep planes' own coefficients and tables
-    exactly (a lossless layer); otherwise they are requantised to tables
-    (luma, chroma). Returns the luma stream and, for colour, the Cb-over-Cr
-    chroma stream: greyscale baseline JPEGs, Huffman-optimised.
-    """
-    per = block_size // DCT
-    luma_target, chroma_target = (None, None) if tables is None else tables
-    streams = [write_greyscale(*_mosaic([planes.luma], planes.luma_table, cells, per, luma_target))]
-    if planes.chroma is not None and planes.chroma_table is not None:
-        target = None if tables is None else chroma_target
-        streams.append(write_greyscale(*_mosaic(list(planes.chroma), planes.chroma_table, cells, per // 2, target)))
-    return tuple(streams)
-
-
 def region_stream(
     planes: Sequence[np.ndarray],
     table: np.ndarray,
@@ -304,9 +282,9 @@ def region_stream(
     coder picks one for its plane: its fidelity and size, without a second
     rounding to pixels.
     """
-    blocks, kept_table = _mosaic(planes, table, cells, per_cell, None)
+    blocks = np.concatenate([pack_blocks(plane, cells, per_cell) for plane in planes])
     if choose is None:
-        return write_greyscale(blocks, kept_table)
+        return write_greyscale(blocks, table)
     target = np.array(choose(samples_of(sampled_blocks(blocks), table)), np.uint16).reshape(DCT, DCT)
     return write_greyscale(requantise(blocks, table, target), target)
 
@@ -346,33 +324,6 @@ def _idct_matrix() -> np.ndarray:
 
 
 _IDCT = _idct_matrix()
-
-
-def matched_tables(
-    planes: GridPlanes, cells: np.ndarray, block_size: int, quality: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """The tables region_stream requantises these cells to at quality (quantise.matched_table's, on samples_of)."""
-    per = block_size // DCT
-    found = []
-    for stack, table, standard in (
-        ([planes.luma], planes.luma_table, standard_tables(quality)[0]),
-        ([] if planes.chroma is None else list(planes.chroma), planes.chroma_table, standard_tables(quality)[1]),
-    ):
-        if stack and table is not None:
-            blocks = _mosaic(stack, table, cells, per // (1 if stack[0] is planes.luma else 2), None)[0]
-            chosen = quantise.matched_table(samples_of(blocks, table), [int(v) for v in standard.ravel()])
-            found.append(np.array(chosen, np.uint16).reshape(DCT, DCT))
-    return found[0], found[1] if len(found) > 1 else None
-
-
-def _mosaic(
-    planes: Sequence[np.ndarray], table: np.ndarray, cells: np.ndarray, per_cell: int, target: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The mosaic of planes' cells (stacked), requantised to target if given, and its table."""
-    blocks = np.concatenate([pack_blocks(plane, cells, per_cell) for plane in planes])
-    if target is None:
-        return blocks, table
-    return requantise(blocks, table, target), target
 
 
 def available() -> bool:

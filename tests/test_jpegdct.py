@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+from functools import partial
 
 import cv2
 import numpy as np
@@ -16,6 +17,7 @@ from regioncodec import container, jpegdct, layout
 from regioncodec.codecs.jpeg import JPEG, LUMA_TABLE, quant_table
 from regioncodec.container import Container, Header, Layer
 from regioncodec.errors import InputError
+from regioncodec.layers import layer_table
 
 # Without jpeglib (a laptop without the extra) these skip with one line; under CI=true they run and fail, as CI
 # installs the test extra, which holds jpeglib.
@@ -100,7 +102,7 @@ def test_lossless_foreground_keeps_the_source_coefficients_and_planes(height: in
     grid = jpegdct.grid_planes(source, B)
     cells = np.zeros((-(-height // B), -(-width // B)), bool)
     cells[1:, 2:] = True
-    luma_stream, chroma_stream = jpegdct.layer_streams(grid, cells, B)
+    luma_stream, chroma_stream = layer_streams(grid, cells, B)
     blocks, luma_table = jpegdct.read_greyscale(luma_stream)
     stack, chroma_table = jpegdct.read_greyscale(chroma_stream)
     assert np.array_equal(luma_table, source.tables[0]) and np.array_equal(chroma_table, source.tables[1])
@@ -131,8 +133,8 @@ def test_rgc_of_source_coefficients_decodes_like_the_source_inside_the_foregroun
     cells[:, :4] = True
     background = jpegdct.standard_tables(30)
     layers = (
-        Layer(0, "jpeg", 30, 1, jpegdct.layer_streams(grid, ~cells, B, background)),
-        Layer(1, "jpeg", 85, 1, jpegdct.layer_streams(grid, cells, B)),
+        Layer(0, "jpeg", 30, 1, layer_streams(grid, ~cells, B, background)),
+        Layer(1, "jpeg", 85, 1, layer_streams(grid, cells, B)),
     )
     rgc = container.write(Container(Header(width, height, "RGB", B, 2), cells.astype(np.uint8), layers))
     decoded = regioncodec.decode(rgc).astype(int)
@@ -174,7 +176,7 @@ def test_requantised_background_stream_uses_the_target_tables() -> None:
     grid = jpegdct.grid_planes(source, B)
     cells = np.ones((4, 4), bool)
     target = jpegdct.standard_tables(30)
-    luma_stream, chroma_stream = jpegdct.layer_streams(grid, cells, B, target)
+    luma_stream, chroma_stream = layer_streams(grid, cells, B, target)
     blocks, luma_table = jpegdct.read_greyscale(luma_stream)
     assert np.array_equal(luma_table, target[0])
     assert np.array_equal(blocks, jpegdct.requantise(grid.luma, grid.luma_table, target[0]))
@@ -182,15 +184,33 @@ def test_requantised_background_stream_uses_the_target_tables() -> None:
 
 
 @needs_jpeglib
-def test_matched_tables_are_baseline_tables_no_finer_than_needed() -> None:
+def test_requantised_streams_use_the_table_the_pixel_path_would_choose() -> None:
+    """What the encoder does below the source's quality: the table layer_table picks for the mosaic's samples."""
     source = jpegdct.read_coefficients(jpeg_bytes(photo(64, 96, seed=4), 95))
     grid = jpegdct.grid_planes(source, B)
     cells = np.ones((4, 6), bool)
-    luma, chroma = jpegdct.matched_tables(grid, cells, B, 90)
-    assert chroma is not None and luma.shape == chroma.shape == (8, 8)
-    assert 1 <= int(luma.min()) and int(luma.max()) <= 255
-    streams = jpegdct.layer_streams(grid, cells, B, (luma, chroma))
-    assert np.array_equal(jpegdct.read_greyscale(streams[0])[1], luma)
+    choose = partial(layer_table, base=LUMA_TABLE, quality=90, matched=True)
+    blocks = jpegdct.pack_blocks(grid.luma, cells, B // jpegdct.DCT)
+    expected = np.array(choose(jpegdct.samples_of(jpegdct.sampled_blocks(blocks), grid.luma_table)), np.uint16)
+    assert 1 <= int(expected.min()) and int(expected.max()) <= 255  # a baseline table
+    stream = jpegdct.region_stream([grid.luma], grid.luma_table, cells, B // jpegdct.DCT, choose)
+    coefficients, table = jpegdct.read_greyscale(stream)
+    assert np.array_equal(table.ravel(), expected)
+    assert np.array_equal(coefficients, jpegdct.requantise(blocks, grid.luma_table, expected.reshape(8, 8)))
+
+
+def layer_streams(
+    grid: jpegdct.GridPlanes, cells: np.ndarray, block: int, tables: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[bytes, ...]:
+    """A JPEG layer's streams of cells from grid's coefficients: kept exactly, or requantised to tables."""
+    per = block // jpegdct.DCT
+    stacks = [([grid.luma], grid.luma_table, per)]
+    if grid.chroma is not None and grid.chroma_table is not None:
+        stacks.append((list(grid.chroma), grid.chroma_table, per // 2))
+    return tuple(
+        jpegdct.region_stream(planes, table, cells, cell, None if tables is None else lambda _, t=target: t.ravel())
+        for (planes, table, cell), target in zip(stacks, tables or (None, None), strict=False)
+    )
 
 
 @needs_jpeglib
