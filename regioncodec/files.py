@@ -119,21 +119,23 @@ def remove_temporaries(path: Path) -> None:
 
     A temporary file whose writer still runs is locked, and kept.
     """
-    prefix = f".{path.name}."
-    with contextlib.suppress(OSError):
-        for entry in os.scandir(path.parent):
-            if entry.name.startswith(prefix) and TEMP_NAME.fullmatch(entry.name):
-                _remove_if_dead(Path(entry.path), 0.0)  # its writer is known to be dead: however young
+    _remove_dead(path.parent, f".{path.name}.", 0.0)  # its writer is known to be dead: however young
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete every temporary file of write_atomic in folder whose writer is dead (unlocked, and not made in the
     last STALE_AFTER_SECONDS); return them."""
+    return _remove_dead(folder, "", STALE_AFTER_SECONDS)
+
+
+def _remove_dead(folder: Path, prefix: str, min_age: float) -> list[Path]:
+    """Delete write_atomic's temporary files in folder named prefix... that no live writer holds (_remove_if_dead)."""
     removed = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
-            if TEMP_NAME.fullmatch(entry.name) and _remove_if_dead(Path(entry.path), STALE_AFTER_SECONDS):
-                removed.append(Path(entry.path))
+            if entry.name.startswith(prefix) and TEMP_NAME.fullmatch(entry.name):
+                if _remove_if_dead(Path(entry.path), min_age):
+                    removed.append(Path(entry.path))
     return removed
 
 
