@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quantise
-from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table, segments
+from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table, segments, without_metadata
 from .errors import InputError, OptionError, WriteError
 from .layout import mosaic_shape
 
@@ -334,8 +334,9 @@ def available() -> bool:
 
 
 def write_greyscale(blocks: np.ndarray, table: np.ndarray) -> bytes:
-    """A greyscale baseline JPEG of coefficient blocks (rows, cols, 8, 8) quantised with table."""
-    return _write([blocks], [table], None)
+    """A greyscale baseline JPEG of coefficient blocks (rows, cols, 8, 8) quantised with table, a layer's stream
+    (without metadata segments, as every stream)."""
+    return without_metadata(_write([blocks], [table], None))
 
 
 def write_colour(planes: GridPlanes, width: int, height: int) -> bytes:

@@ -194,6 +194,7 @@ def test_requantised_streams_use_the_table_the_pixel_path_would_choose() -> None
     expected = np.array(choose(jpegdct.samples_of(jpegdct.sampled_blocks(blocks), grid.luma_table)), np.uint16)
     assert 1 <= int(expected.min()) and int(expected.max()) <= 255  # a baseline table
     stream = jpegdct.region_stream([grid.luma], grid.luma_table, cells, B // jpegdct.DCT, choose)
+    assert b"JFIF" not in stream  # a layer's stream carries no metadata segment (§7.2)
     coefficients, table = jpegdct.read_greyscale(stream)
     assert np.array_equal(table.ravel(), expected)
     assert np.array_equal(coefficients, jpegdct.requantise(blocks, grid.luma_table, expected.reshape(8, 8)))

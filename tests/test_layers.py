@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 import regioncodec
 from regioncodec import container, decoder, layout, planes
-from regioncodec.codecs.jpeg import JPEG
+from regioncodec.codecs.jpeg import APP_AND_COM, FRAME_WALK, JPEG, SOF_HUFFMAN, segments, without_metadata
 
 from .helpers import importance_mask, pillow_jpeg, psnr
 
@@ -58,6 +59,22 @@ def test_layer_streams_open_in_pillow_as_mosaics(photo: np.ndarray) -> None:
         assert (luma.format, luma.mode, luma.size) == ("JPEG", "L", (cols * 16, rows * 16))
         assert (chroma.format, chroma.mode, chroma.size) == ("JPEG", "L", (cols * 8, rows * 16))
         assert luma.quantization[0] != chroma.quantization[0]  # chroma has its own table
+
+
+def test_streams_carry_no_metadata_segments(photo: np.ndarray) -> None:
+    """No APPn or COM segment (JFIF's APP0 is 18 bytes a stream), and the bare streams still open anywhere."""
+    parsed = container.read(regioncodec.encode(photo, mask=importance_mask(photo), bg_scale=2))
+    for stream in (stream for layer in parsed.layers for stream in layer.streams):
+        walk = segments(stream, "stream", FRAME_WALK, "before its frame header")
+        markers = [marker for marker, _, _ in itertools.takewhile(lambda m: m[0] not in SOF_HUFFMAN, walk)]
+        assert markers and not set(markers) & APP_AND_COM
+        assert Image.open(io.BytesIO(stream)).format == "JPEG"
+    out = io.BytesIO()
+    Image.fromarray(photo).save(out, "JPEG", quality=80, comment=b"made here")
+    original = out.getvalue()
+    bare = without_metadata(original)
+    assert len(bare) == len(original) - 18 - 13  # JFIF's APP0, and the COM segment: marker, length, 9 bytes
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(bare))), np.asarray(Image.open(io.BytesIO(original))))
 
 
 @pytest.mark.parametrize("cell", [4, 8, 16])

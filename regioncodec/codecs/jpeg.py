@@ -36,6 +36,7 @@ SOF_HUFFMAN = (0xC0, 0xC1, 0xC2)  # baseline, extended sequential, progressive (
 SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # lossless, hierarchical, arithmetic
 # Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
 SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
+APP_AND_COM = frozenset((*range(0xE0, 0xF0), 0xFE))  # metadata segments: nothing a stream in .rgc needs (§7.2)
 FRAME_WALK = SEGMENTS_BEFORE_FRAME | {*SOF_HUFFMAN, *SOF_OTHER}  # what the walk to the frame header meets (SOF_OTHER
 # only to be refused by name)
 PRECISION = 8  # spec §7.2: 8-bit samples only
@@ -82,7 +83,7 @@ class JpegCodec:
 
         out = io.BytesIO()
         Image.fromarray(plane, "L").save(out, "JPEG", qtables=[list(table)], optimize=True)
-        return out.getvalue()
+        return without_metadata(out.getvalue())
 
     def check(self, data: bytes, shape: tuple[int, int], what: str) -> None:
         """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols).
@@ -193,6 +194,19 @@ def segments(data: bytes, what: str, allowed: Container[int], where: str) -> Ite
             raise FormatError(f"{what} has a segment at byte {offset} of length {length}, past its end")
         yield marker, offset, data[offset + 4 : offset + 2 + length]
         offset += 2 + length
+
+
+def without_metadata(data: bytes) -> bytes:
+    """A JPEG stream without the APPn and COM segments before its frame header, which a stream in .rgc does not
+    need (§7.2): JFIF's APP0, which Pillow and libjpeg write by default, is 18 bytes in every stream."""
+    kept, start = [], 0
+    for marker, offset, body in segments(data, "a JPEG stream", FRAME_WALK, "before its frame header"):
+        if marker in SOF_HUFFMAN or marker in SOF_OTHER:
+            break
+        if marker in APP_AND_COM:
+            kept.append(data[start:offset])
+            start = offset + 4 + len(body)
+    return b"".join([*kept, data[start:]])
 
 
 def _frame_size(frame: bytes, what: str) -> tuple[int, int, int]:
