@@ -16,13 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin
 
 from . import api, files, pixels, sources
 from .container import DEFAULT_MAX_PIXELS, Metadata
-from .errors import InputError, OpenError, OptionError, RegionCodecError, WriteError, named
+from .errors import InputError, OpenError, OptionError, WriteError, named
 from .info import read_info
 from .settings import EncodeSettings
+
+FIRST_FRAME_HINT = "; rcodec encode --first-frame codes the first"  # how a user gets a picture out of an animation
 
 # Pillow formats that hold each kind of metadata (checked against Pillow by the tests).
 METADATA_FORMATS = {
@@ -147,23 +149,10 @@ def open_image(file: Path | BinaryIO, name: Path | None = None, *, first_frame: 
     """
     name = name if name is not None else Path(str(file))
     try:
-        with Image.open(file) as image:
-            frames = pixels.frame_count(image)
-            if frames > 1 and not first_frame:
-                raise InputError(
-                    f"{name}: has {frames} frames (an animation, or pages) and .rgc holds one picture; "
-                    "rcodec encode --first-frame codes the first"
-                )
-            image.load()
-            return image
-    except RegionCodecError:
-        raise
+        with named(name):
+            return pixels.open_picture(file, first_frame=first_frame, hint=FIRST_FRAME_HINT)
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise OpenError(f"{name}: cannot open: {exc.strerror}") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{name}: not a readable image: Pillow knows no format that fits it") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputError(f"{name}: not a readable image: {exc}") from None
 
 
 def write_output(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from . import container
 from .container import Metadata
@@ -94,6 +94,30 @@ def as_pixels(image: ImageLike) -> np.ndarray:
     if not (1 <= width <= container.MAX_DIMENSION and 1 <= height <= container.MAX_DIMENSION):
         raise InputError(f"image is {width}x{height}; each side must be 1..{container.MAX_DIMENSION}")
     return np.ascontiguousarray(image)
+
+
+def open_picture(file: Any, *, first_frame: bool = False, load: bool = True, hint: str = "") -> Image.Image:
+    """The one picture Pillow reads from file (a path or a stream), decoded unless load is False.
+
+    InputError if it holds several (an animation, pages: .rgc holds one;
+    hint is added to that message) unless first_frame, or if Pillow cannot
+    read it. Errors about the file itself (not found, a folder, no
+    permission) are left to the caller, which knows what the file was.
+    """
+    try:
+        with Image.open(file) as image:
+            frames = frame_count(image)
+            if frames > 1 and not first_frame:
+                raise InputError(f"has {frames} frames (an animation, or pages) and .rgc holds one picture{hint}")
+            if load:
+                image.load()
+            return image
+    except (InputError, FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except UnidentifiedImageError:
+        raise InputError("not a readable image: Pillow knows no format that fits it") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputError(f"not a readable image: {exc}") from None
 
 
 def frame_count(image: Image.Image) -> int:

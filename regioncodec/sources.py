@@ -130,17 +130,7 @@ def of_bytes(data: bytes, *, load: bool = True) -> tuple[Image.Image, JpegSource
     coefficient reader would take as grey blocks), or if it holds several
     pictures (an animation: .rgc holds one).
     """
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            frames = pixels.frame_count(image)
-            if frames > 1:
-                raise InputError(f"has {frames} frames (an animation, or pages) and .rgc holds one picture")
-            if load:
-                image.load()
-    except RegionCodecError:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputError(f"not a readable image: {exc}") from None
+    image = pixels.open_picture(io.BytesIO(data), load=load)
     return image, of_image(image, data)
 
 
