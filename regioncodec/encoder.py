@@ -18,7 +18,7 @@ from . import container, plan, planes, search, segmentation, sources, threads
 from .codecs import MOSAIC, find
 from .codecs.jpeg import OPENCV_MAX_PIXELS
 from .codecs.picture import PictureCodec
-from .container import Container, Deblock, Header, Layer, Metadata
+from .container import Container, Deblock, Header, Metadata
 from .errors import InputError
 from .layers import LayerCoder, Planes
 from .pixels import CHANNEL_MODES, pixel_map, pixel_mask, split_alpha
@@ -79,7 +79,8 @@ def encode(
     layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
     data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata(), deblock))
     if most is not None and len(data) > most:
-        lowered = sources.step_down(_size_of(coder, header, scales, alpha_data, metadata, deblock), qualities, most)
+        size = search.file_size(coder, header, scales, alpha=alpha_data, metadata=metadata, deblock=deblock)
+        lowered = sources.step_down(size, qualities, most)
         if notes is not None:
             notes.append(_guard_note(qualities, lowered))
         if lowered is not None:
@@ -90,25 +91,6 @@ def encode(
         coded = [layer.quality for layer in layers if layer.streams]
         notes[:0] = _source_notes(source, settings, ceiling, kept, why_not, coded)
     return data
-
-
-def _size_of(
-    coder: LayerCoder,
-    header: Header,
-    scales: list[int],
-    alpha: bytes | None,
-    metadata: Metadata | None,
-    deblock: Deblock | None,
-) -> Callable[[list[int]], int]:
-    """The size of the file of a list of qualities, coding its layers (once each)."""
-    empty = tuple(Layer(r, coder.codecs[r], 1, s, ()) for r, s in enumerate(scales))
-    overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata(), deblock)))
-
-    def size_of(qualities: list[int]) -> int:
-        layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
-        return overhead + sum(layer.payload_bytes for layer in layers)
-
-    return size_of
 
 
 def _guard_note(asked: list[int], lowered: list[int] | None) -> str:

@@ -6,6 +6,7 @@ target is never exceeded and a reduced background never loses fidelity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from . import container, decoder, layout, metrics, plan
@@ -31,12 +32,29 @@ def fit(
     alpha, metadata and deblock are the file's other chunks (see Container): they count towards the target.
     """
 
-    def payload(region: int, quality: int) -> int:
-        return coder.layer(region, quality, scales[region]).payload_bytes
+    size = file_size(coder, header, scales, alpha=alpha, metadata=metadata, deblock=deblock)
+    return plan.fit_to_size(target, qualities, size)
 
-    empty = tuple(Layer(r, coder.codecs[r], q, s, ()) for r, (q, s) in enumerate(zip(qualities, scales, strict=True)))
+
+def file_size(
+    coder: LayerCoder,
+    header: Header,
+    scales: list[int],
+    *,
+    alpha: bytes | None = None,
+    metadata: Metadata | None = None,
+    deblock: Deblock | None = None,
+) -> Callable[[list[int]], int]:
+    """The size of the file a list of qualities (one per region) makes: its chunks, and its layers coded (once
+    each: the coder keeps them)."""
+    empty = tuple(Layer(r, coder.codecs[r], 1, s, ()) for r, s in enumerate(scales))
     overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata(), deblock)))
-    return plan.fit_to_size(target, qualities, lambda qs: overhead + sum(payload(r, q) for r, q in enumerate(qs)))
+
+    def size(qualities: list[int]) -> int:
+        layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
+        return overhead + sum(layer.payload_bytes for layer in layers)
+
+    return size
 
 
 def auto_background(
