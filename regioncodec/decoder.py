@@ -136,7 +136,11 @@ def _planes(
     for scale in sorted({layer.scale for layer in mosaics} | {1}):
         same = [layer for layer in mosaics if layer.scale == scale]
         target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
-        scatter = [job for layer in same for job in _scatter_jobs(layer, block_map == layer.region, b // scale, target)]
+        scatter = [
+            job
+            for layer in same
+            for job in _scatter_jobs(layer, shapes[layer.region], block_map == layer.region, b // scale, target)
+        ]
         if scale == 1:
             scatter += [
                 (
@@ -195,19 +199,20 @@ def _place_enlarged(small: np.ndarray, scale: int, plane: np.ndarray, cells: lis
             layout.copy_blocks(enlarged, plane[top:bottom], where[rows], cell)
 
 
-def _scatter_jobs(layer: Layer, cells: np.ndarray, cell: int, planes: Planes) -> list[tuple[int, partial[None]]]:
+def _scatter_jobs(
+    layer: Layer, shapes: list[tuple[tuple[int, int], str]], cells: np.ndarray, cell: int, planes: Planes
+) -> list[tuple[int, partial[None]]]:
     """(bytes, job) per stream of a JPEG layer: the job decodes it and copies its blocks into planes (§11.3).
 
-    cell is the blocks' size in luma pixels.
+    shapes are its streams' (shape, name), as stream_shapes gives them; cell is the blocks' size in luma pixels.
     """
-    rows, cols = layout.mosaic_shape(int(np.count_nonzero(cells)), cells.shape[1])
-    what = f"region {layer.region}"
-    luma = partial(_scatter, layer, 0, (rows * cell, cols * cell), f"luma stream of {what}", cells, cell, planes[:1])
-    if len(planes) == 1:
-        return [(len(layer.streams[0]), luma)]
-    shape = (rows * cell, cols * cell // 2)
-    chroma = partial(_scatter, layer, 1, shape, f"chroma stream of {what}", cells, cell // 2, planes[1:])
-    return [(len(layer.streams[0]), luma), (len(layer.streams[1]), chroma)]
+    parts = [(cell, planes[:1]), (cell // 2, planes[1:])]  # luma; Cb above Cr in the chroma stream
+    return [
+        (len(stream), partial(_scatter, layer, index, shape, what, cells, part_cell, part_planes))
+        for index, (stream, (shape, what), (part_cell, part_planes)) in enumerate(
+            zip(layer.streams, shapes, parts[: len(shapes)], strict=True)
+        )
+    ]
 
 
 def _scatter(
