@@ -14,6 +14,8 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
+from regioncodec import threads
+
 ROOT = Path(__file__).resolve().parent.parent
 KODAK = ROOT.parent / "shared" / "images" / "kodak"
 
@@ -125,8 +127,7 @@ def load_average() -> str:
     if not hasattr(os, "getloadavg"):
         return "unknown"
     one, five, fifteen = os.getloadavg()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {cores} cores"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} on {threads.cores()} cores"
 
 
 def verdict(value: float, target: float, higher_is_better: bool) -> str:

@@ -31,6 +31,8 @@ DEBLOCK_PARALLEL = 1 << 23  # the filter's bands share the threads from 8 MP onl
 CANVAS_EFFORT = 8  # a canvas byte costs about this many JPEG bytes to decode and place (to start the longest first)
 
 Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
+StreamShape = tuple[tuple[int, int], str]  # a stream's (rows, cols) and its name in errors
+StreamShapes = dict[int, list[StreamShape]]  # each coded region's streams' (check_streams)
 
 
 def decode(data: bytes, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -69,7 +71,7 @@ def decode_layers(
     if strengths is not None and deblock is not None:  # both or neither; mypy sees two
         jobs = _deblock_jobs(planes, strengths, deblock)
         pixels = header.width * header.height
-        threads.run([job for _, job in jobs], pixels if pixels >= DEBLOCK_PARALLEL else 0, [cost for cost, _ in jobs])
+        threads.run([job for _, job in jobs], pixels, [cost for cost, _ in jobs], parallel_from=DEBLOCK_PARALLEL)
     if header.colour == "L":
         return _cropped(planes[0], header.height, header.width)
     return planes_to_rgb(planes, header.height, header.width)
@@ -91,9 +93,7 @@ def _cropped(plane: np.ndarray, height: int, width: int) -> np.ndarray:
     return flat[: height * width].reshape(height, width)
 
 
-def check_streams(
-    header: Header, block_map: np.ndarray, layers: tuple[Layer, ...] | list[Layer]
-) -> dict[int, list[tuple[tuple[int, int], str]]]:
+def check_streams(header: Header, block_map: np.ndarray, layers: tuple[Layer, ...] | list[Layer]) -> StreamShapes:
     """Check every stream's header against its mosaic or canvas (§11.1 step 5); the shapes, by region."""
     shapes = {layer.region: stream_shapes(header, block_map, layer) for layer in layers if layer.streams}
     for layer in layers:
@@ -102,7 +102,7 @@ def check_streams(
     return shapes
 
 
-def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[tuple[tuple[int, int], str]]:
+def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[StreamShape]:
     """(shape, name in errors) of each stream a layer carries: its mosaics (§7.1) or its canvas (§7.5)."""
     cells = block_map == layer.region
     where = f"region {layer.region}"
@@ -118,9 +118,7 @@ def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[t
 # JPEG layers: planes (§11.2-§11.4, §11.9)
 
 
-def _planes(
-    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
-) -> Planes:
+def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], shapes: StreamShapes) -> Planes:
     """The padded image's planes with every layer placed: JPEG layers of scale 1 and canvases (§11.3, §11.9) first,
     then each larger scale of JPEG layers (§11.4)."""
     rows, cols = header.grid_shape
@@ -200,7 +198,7 @@ def _place_enlarged(small: np.ndarray, scale: int, plane: np.ndarray, cells: lis
 
 
 def _scatter_jobs(
-    layer: Layer, shapes: list[tuple[tuple[int, int], str]], cells: np.ndarray, cell: int, planes: Planes
+    layer: Layer, shapes: list[StreamShape], cells: np.ndarray, cell: int, planes: Planes
 ) -> list[tuple[int, partial[None]]]:
     """(bytes, job) per stream of a JPEG layer: the job decodes it and copies its blocks into planes (§11.3).
 
@@ -228,9 +226,7 @@ def _scatter(
 # Canvases among JPEG layers (§11.9)
 
 
-def _place_canvas(
-    header: Header, block_map: np.ndarray, layer: Layer, shape: tuple[tuple[int, int], str], planes: Planes
-) -> None:
+def _place_canvas(header: Header, block_map: np.ndarray, layer: Layer, shape: StreamShape, planes: Planes) -> None:
     """Decode a canvas in a file of JPEG layers and write its region's blocks into the planes as YCbCr (§11.9).
 
     The box's picture (enlarged by the layer's scale, §11.7) is extended to
@@ -293,7 +289,7 @@ def _deblock_jobs(
 
 
 def block_strengths(
-    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
+    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: StreamShapes
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """For luma and (RGB) chroma: S for each 8x8 block of the plane (§11.8), from the table of the stream that
     coded it, 0 for blocks of canvases and of layers of scale > 1; and whether the block is in the last region,
@@ -301,14 +297,17 @@ def block_strengths(
     per_region = region_strengths(layers, shapes)
     last = block_map == header.regions - 1
     cells = [header.block_size // 8] + ([header.block_size // 16] if header.colour == "RGB" else [])
+    rows, cols = block_map.shape
+    return [
+        (
+            layout.expand(per_region[kind][block_map], (rows * cell, cols * cell), cell),
+            layout.expand(last, (rows * cell, cols * cell), cell),
+        )
+        for kind, cell in enumerate(cells)
+    ]
 
-    def spread(grid: np.ndarray, cell: int) -> np.ndarray:
-        return np.repeat(np.repeat(grid, cell, axis=0), cell, axis=1)
 
-    return [(spread(per_region[kind][block_map], cell), spread(last, cell)) for kind, cell in enumerate(cells)]
-
-
-def region_strengths(layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]) -> np.ndarray:
+def region_strengths(layers: list[Layer], shapes: StreamShapes) -> np.ndarray:
     """S of each region's luma and chroma (2, 256), read from its streams' tables: FormatError where a stream does
     not define its table before its first scan (§11.8, §11.1 step 5). 0 for canvases and layers of scale > 1."""
     per_region = np.zeros((2, 256), np.uint8)  # luma, chroma; block map entries are bytes (§6)
@@ -445,9 +444,7 @@ GREY_PARTS = 3  # a grey image's WebP canvases are decoded in thirds: a third of
 # its AVIF canvases on one thread (dav1d's state for two threads is 2 MB more at 12 MP, and no faster on 2 cores)
 
 
-def _canvas_image(
-    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: dict[int, list[tuple[tuple[int, int], str]]]
-) -> np.ndarray:
+def _canvas_image(header: Header, block_map: np.ndarray, layers: list[Layer], shapes: StreamShapes) -> np.ndarray:
     """Paste each canvas's region into the image, enlarged by its scale; grey for modes 1 and 2 (§11.7).
 
     The image is the only array of its size: each picture is enlarged, turned
@@ -461,9 +458,7 @@ def _canvas_image(
     return image
 
 
-def _paste_layer(
-    layer: Layer, cells: np.ndarray, stream: tuple[tuple[int, int], str], block: int, image: np.ndarray
-) -> None:
+def _paste_layer(layer: Layer, cells: np.ndarray, stream: StreamShape, block: int, image: np.ndarray) -> None:
     """Decode one canvas and paste its region into image; the picture is freed on return, before the next one."""
     box = layout.region_box(cells, block, image.shape[:2])
     shape, what = stream

@@ -70,16 +70,14 @@ def encode(
     scales = [int(bg_scale)] + [1] * (len(qualities) - 1)
     target = _target_size(settings, header)
     most = sources.limit(source, settings.force_quality)
+    if target is not None or most is not None:
+        size = search.file_size(coder, header, scales, alpha=alpha_data, metadata=metadata, deblock=deblock)
     if target is not None:
-        fitted = target if most is None else min(target, most)
-        qualities = search.fit(
-            coder, header, qualities, scales, fitted, alpha=alpha_data, metadata=metadata, deblock=deblock
-        )
+        qualities = plan.fit_to_size(target if most is None else min(target, most), qualities, size)
     qualities = [min(q, ceiling) for q in qualities] if ceiling is not None else qualities
     layers = coder.layers(list(zip(range(len(qualities)), qualities, scales, strict=True)))
     data = container.write(Container(header, block_map, layers, alpha_data, metadata or Metadata(), deblock))
     if most is not None and len(data) > most:
-        size = search.file_size(coder, header, scales, alpha=alpha_data, metadata=metadata, deblock=deblock)
         lowered = sources.step_down(size, qualities, most)
         if notes is not None:
             notes.append(_guard_note(qualities, lowered))

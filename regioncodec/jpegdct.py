@@ -30,6 +30,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from . import quantise
 from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table, segments, without_metadata
 from .errors import InputError, OptionError, WriteError
 from .layout import mosaic_shape
+
+if TYPE_CHECKING:
+    from .container import Container
 
 DCT = 8  # side of a JPEG DCT block
 MCU_420 = 16  # side of a 4:2:0 MCU: the smallest block whose luma and chroma blocks are whole DCT blocks
@@ -376,13 +380,13 @@ def export_jpeg(
     profile and XMP are carried over unless strip.
 
     Regions that hold no JPEG coefficients of the image's blocks (WebP and
-    AVIF canvases, layers at 1/2 or 1/4 resolution: pixel_regions) take the
+    AVIF canvases, layers at 1/2 or 1/4 resolution: _pixel_regions) take the
     pixel step instead: the decoded image's blocks, transformed and quantised
     with the same tables, as a JPEG encoder would; not lossless there. A file
     of canvases only gets libjpeg's tables at its top quality. A file with
     alpha is refused (InputError): JPEG has none. FormatError and LimitError
     as for decode; MissingDependency without jpeglib. redone, if given, gets
-    each region that took the pixel step and why (pixel_regions).
+    each region that took the pixel step and why (_pixel_regions).
     """
     from . import container  # the container reader is only needed here
 
@@ -394,7 +398,7 @@ def export_jpeg(
             "(rcodec decode IN.rgc OUT.jpg flattens it onto a background colour)"
         )
     coded = [layer for layer in parsed.layers if layer.streams]
-    pixel_step = pixel_regions(parsed)
+    pixel_step = _pixel_regions(parsed)
     if redone is not None:
         redone.extend(pixel_step)
     stepped = dict(pixel_step)
@@ -434,12 +438,9 @@ def export_jpeg(
     return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
 
 
-def pixel_regions(parsed: object) -> list[tuple[int, str]]:
-    """(region, why) for each region of a parsed .rgc file (container.Container) that export_jpeg codes from
-    decoded pixels, not from its coefficients."""
-    from .container import Container
-
-    assert isinstance(parsed, Container)
+def _pixel_regions(parsed: Container) -> list[tuple[int, str]]:
+    """(region, why) for each region of a parsed .rgc file that export_jpeg codes from decoded pixels, not from
+    its coefficients."""
     found = []
     for layer in parsed.layers:
         if layer.streams and layer.codec != "jpeg":

@@ -60,7 +60,7 @@ def copy_blocks(source: np.ndarray, target: np.ndarray, cells: np.ndarray, cell:
 
 
 def expand(cells: np.ndarray, shape: tuple[int, int], cell: int) -> np.ndarray:
-    """Pixel mask of shape (height, width) from a grid of cell x cell blocks."""
+    """Pixel mask (or any per-pixel value) of shape (height, width) from a grid of cell x cell blocks."""
     full = np.repeat(np.repeat(cells, cell, axis=0), cell, axis=1)
     return np.ascontiguousarray(full[: shape[0], : shape[1]])
 

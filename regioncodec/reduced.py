@@ -134,15 +134,17 @@ def _colour(
     if not mosaics:
         image = np.zeros((height, width, 3)[: 2 + (header.colour == "RGB")], np.uint8)
     elif header.colour == "L":
-        image = np.ascontiguousarray(_planes(header, block_map, mosaics, factor)[0][:height, :width])
+        image = np.ascontiguousarray(_planes(header, block_map, mosaics, shapes, factor)[0][:height, :width])
     else:
-        image = _to_rgb(_planes(header, block_map, mosaics, factor), height, width)
+        image = _to_rgb(_planes(header, block_map, mosaics, shapes, factor), height, width)
     if canvases:
-        _paste_canvases(header, block_map, canvases, factor, image)
+        _paste_canvases(header, block_map, canvases, shapes, factor, image)
     return image
 
 
-def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: int) -> decoder.Planes:
+def _planes(
+    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: decoder.StreamShapes, factor: int
+) -> decoder.Planes:
     """The padded image's Y (and Cb, Cr) planes at 1/factor, every JPEG layer placed (§11.2-§11.4 at that size).
 
     Chroma is made at the luma's size, not half of it, as libjpeg's own
@@ -151,7 +153,7 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
     would lose. A stream no coarser than the planes is decoded straight at
     their size; coarser ones (a layer of scale s when 1/factor is finer than
     its luma's 1/s or its chroma's 1/2s) are placed as §11.4 places them,
-    coarsest last.
+    coarsest last. shapes are the streams' (check_streams).
     """
     rows, cols = header.grid_shape
     side = header.block_size // factor  # a block's side in every plane
@@ -171,7 +173,12 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], factor: 
         else:  # §11.4 at this size: reduce what is placed so far, place, enlarge back
             targets = {kind: [decoder.reduce(plane, coarser) for plane in planes[kind]] for kind in placed}
         jobs = [
-            (len(layer.streams[kind.stream]), partial(_scatter, header, block_map, layer, kind, factor, targets[kind]))
+            (
+                len(layer.streams[kind.stream]),
+                partial(
+                    _scatter, header, block_map, layer, shapes[layer.region][kind.stream], kind, factor, targets[kind]
+                ),
+            )
             for kind, same in placed.items()
             for layer in same
         ]
@@ -201,11 +208,18 @@ def _enlarge_into(small: np.ndarray, plane: np.ndarray, block_map: np.ndarray, l
 
 
 def _scatter(
-    header: Header, block_map: np.ndarray, layer: Layer, kind: StreamKind, factor: int, planes: decoder.Planes
+    header: Header,
+    block_map: np.ndarray,
+    layer: Layer,
+    stream: decoder.StreamShape,
+    kind: StreamKind,
+    factor: int,
+    planes: decoder.Planes,
 ) -> None:
     """Decode a layer's stream of kind as finely as planes (at 1/factor, or reduced by their coarseness) need, and copy
-    its blocks into them: Y, or Cb and Cr from the upper and lower halves (§7.1, §11.3)."""
-    shape, what = decoder.stream_shapes(header, block_map, layer)[kind.stream]
+    its blocks into them: Y, or Cb and Cr from the upper and lower halves (§7.1, §11.3). stream is its (shape, name).
+    """
+    shape, what = stream
     mosaic = JPEG.decode_reduced(layer.streams[kind.stream], shape, kind.reduction(layer, factor), what)
     cell = header.block_size // factor // kind.coarser(layer, factor)  # a block's side in planes
     cells = block_map == layer.region
@@ -232,13 +246,20 @@ def _to_rgb_band(planes: decoder.Planes, top: int, rgb: np.ndarray) -> None:
 # Canvases
 
 
-def _paste_canvases(header: Header, block_map: np.ndarray, layers: list[Layer], factor: int, image: np.ndarray) -> None:
+def _paste_canvases(
+    header: Header,
+    block_map: np.ndarray,
+    layers: list[Layer],
+    shapes: decoder.StreamShapes,
+    factor: int,
+    image: np.ndarray,
+) -> None:
     """Decode each canvas (in parallel), bring it to 1/factor and paste its region's pixels into image (§11.7).
 
     In a greyscale image each canvas is turned to grey first: per pixel, as
     the decoder turns the whole image.
     """
-    jobs = [partial(_reduced_canvas, header, block_map, layer, factor) for layer in layers]
+    jobs = [partial(_reduced_canvas, header, block_map, layer, shapes[layer.region][0], factor) for layer in layers]
     for layer, picture in zip(layers, threads.run(jobs, header.width * header.height), strict=True):
         if image.ndim == 2:
             picture = decoder.to_grey(picture)
@@ -248,9 +269,12 @@ def _paste_canvases(header: Header, block_map: np.ndarray, layers: list[Layer], 
         image[box][keep] = picture[keep]
 
 
-def _reduced_canvas(header: Header, block_map: np.ndarray, layer: Layer, factor: int) -> np.ndarray:
-    """A layer's canvas at 1/factor of the image: decoded whole, then box-reduced, or enlarged if it is coarser."""
-    (shape, what) = decoder.stream_shapes(header, block_map, layer)[0]
+def _reduced_canvas(
+    header: Header, block_map: np.ndarray, layer: Layer, stream: decoder.StreamShape, factor: int
+) -> np.ndarray:
+    """A layer's canvas (stream: its shape and name) at 1/factor of the image: decoded whole, then box-reduced, or
+    enlarged if it is coarser."""
+    shape, what = stream
     picture = CODECS[layer.codec].decode(layer.streams[0], shape, what)
     if layer.scale <= factor:
         return box_reduce(picture, factor // layer.scale)

@@ -16,26 +16,6 @@ from .layers import LayerCoder
 AUTO_SCALES = (2, 4)  # reductions auto tries against full resolution
 
 
-def fit(
-    coder: LayerCoder,
-    header: Header,
-    qualities: list[int],
-    scales: list[int],
-    target: int,
-    *,
-    alpha: bytes | None = None,
-    metadata: Metadata | None = None,
-    deblock: Deblock | None = None,
-) -> list[int]:
-    """Qualities for the largest file of at most target bytes (the coder codes each layer once).
-
-    alpha, metadata and deblock are the file's other chunks (see Container): they count towards the target.
-    """
-
-    size = file_size(coder, header, scales, alpha=alpha, metadata=metadata, deblock=deblock)
-    return plan.fit_to_size(target, qualities, size)
-
-
 def file_size(
     coder: LayerCoder,
     header: Header,
@@ -46,7 +26,10 @@ def file_size(
     deblock: Deblock | None = None,
 ) -> Callable[[list[int]], int]:
     """The size of the file a list of qualities (one per region) makes: its chunks, and its layers coded (once
-    each: the coder keeps them)."""
+    each: the coder keeps them). alpha, metadata and deblock are the file's other chunks (see Container).
+
+    The target-size search (plan.fit_to_size) and the never-larger guard (sources.step_down) measure with it.
+    """
     empty = tuple(Layer(r, coder.codecs[r], 1, s, ()) for r, s in enumerate(scales))
     overhead = len(container.write(Container(header, coder.block_map, empty, alpha, metadata or Metadata(), deblock)))
 

@@ -74,3 +74,23 @@ def rcodec_process(*args: object, **options: Any) -> subprocess.CompletedProcess
     return subprocess.run(
         [sys.executable, "-m", "regioncodec", *map(str, args)], capture_output=True, text=True, **options
     )
+
+
+ENCODER_SIDE = (  # modules only encoding needs: the decoder must load none of them
+    "regioncodec.api",
+    "regioncodec.encoder",
+    "regioncodec.layers",
+    "regioncodec.pixels",
+    "regioncodec.plan",
+    "regioncodec.planes",
+    "regioncodec.quantise",
+    "regioncodec.search",
+    "regioncodec.segmentation",
+    "regioncodec.settings",
+)
+
+
+def modules_loaded(statement: str) -> list[str]:
+    """The regioncodec modules a fresh interpreter has loaded after running statement."""
+    code = f"import sys; {statement}; print(' '.join(sorted(m for m in sys.modules if m.startswith('regioncodec'))))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

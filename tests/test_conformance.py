@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,21 +15,10 @@ from regioncodec import container, decoder
 
 from . import naive_decoder
 from .conftest import ROOT
+from .helpers import ENCODER_SIDE, modules_loaded
 
 VECTORS = ROOT / "spec" / "conformance"
 MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
-ENCODER_SIDE = (  # modules only encoding needs: the decoder must load none of them
-    "regioncodec.api",
-    "regioncodec.encoder",
-    "regioncodec.layers",
-    "regioncodec.pixels",
-    "regioncodec.plan",
-    "regioncodec.planes",
-    "regioncodec.quantise",
-    "regioncodec.search",
-    "regioncodec.segmentation",
-    "regioncodec.settings",
-)
 
 
 def digest(pixels: np.ndarray) -> str:
@@ -107,12 +94,6 @@ def test_upsampling_and_scaling_are_the_formulas(shape: tuple[int, int]) -> None
 def test_grey_canvases_use_the_formula() -> None:
     rgb = np.random.default_rng(3).integers(0, 256, (300, 7, 3), dtype=np.uint8)
     assert np.array_equal(decoder.to_grey(rgb), naive_decoder._grey(rgb.astype(np.int64)))
-
-
-def modules_loaded(statement: str) -> list[str]:
-    """The regioncodec modules a fresh interpreter has loaded after running statement."""
-    code = f"import sys; {statement}; print(' '.join(sorted(m for m in sys.modules if m.startswith('regioncodec'))))"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
 
 
 def test_the_decoder_reads_alone() -> None:

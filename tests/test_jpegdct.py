@@ -205,13 +205,12 @@ def layer_streams(
 ) -> tuple[bytes, ...]:
     """A JPEG layer's streams of cells from grid's coefficients: kept exactly, or requantised to tables."""
     per = block // jpegdct.DCT
-    stacks = [([grid.luma], grid.luma_table, per)]
+    luma_table = None if tables is None else (lambda _: tables[0].ravel())
+    streams = [jpegdct.region_stream([grid.luma], grid.luma_table, cells, per, luma_table)]
     if grid.chroma is not None and grid.chroma_table is not None:
-        stacks.append((list(grid.chroma), grid.chroma_table, per // 2))
-    return tuple(
-        jpegdct.region_stream(planes, table, cells, cell, None if tables is None else lambda _, t=target: t.ravel())
-        for (planes, table, cell), target in zip(stacks, tables or (None, None), strict=False)
-    )
+        chroma_table = None if tables is None else (lambda _: tables[1].ravel())
+        streams.append(jpegdct.region_stream(list(grid.chroma), grid.chroma_table, cells, per // 2, chroma_table))
+    return tuple(streams)
 
 
 @needs_jpeglib

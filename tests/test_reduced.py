@@ -19,8 +19,7 @@ from regioncodec.codecs.jpeg import JPEG
 
 from .conftest import DATA, ROOT
 from .craft import LAYR, build, chunks_of, fix_crcs, frame, grey_jpeg, layer, replace
-from .helpers import psnr, random_image, rcodec
-from .test_conformance import ENCODER_SIDE, modules_loaded
+from .helpers import ENCODER_SIDE, modules_loaded, psnr, random_image, rcodec
 
 FACTORS = (2, 4, 8)
 CLOSE_DB = 37.0  # PSNR to the full decode box-reduced: every case measures 38.6 dB or more on kodim04 (report)

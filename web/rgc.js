@@ -605,6 +605,7 @@ const SOF_OTHER = new Set([0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce,
 const BEFORE_FRAME = new Set([0xc4, 0xcc, 0xdb, 0xdd, 0xfe, ...Array.from({ length: 16 }, (_, i) => 0xe0 + i)]);
 
 const FRAME_WALK = new Set([...BEFORE_FRAME, ...SOF_HUFFMAN, ...SOF_OTHER]); // SOF_OTHER only to refuse it by name
+const APP_AND_COM = new Set([0xfe, ...Array.from({ length: 16 }, (_, i) => 0xe0 + i)]); // metadata: §7.2
 
 /**
  * The JPEG stream's frame header, read by following the segments before it (§7.2) without decoding:
@@ -681,25 +682,20 @@ function checkJpeg(stream, rows, cols) {
  * removing them keeps a browser from rotating the samples by an EXIF orientation or converting them by an ICC
  * profile.
  */
-function bareJpeg(data, frame) {
+function bareJpeg(stream, frame) {
+  const data = stream.data;
   const kept = [data.subarray(0, 2)];
-  let size = 2;
-  for (let at = 2; at < frame; ) {
-    const end = at + 2 + u16(data, at + 2);
-    const marker = data[at + 1];
-    if (!(marker >= 0xe0 && marker <= 0xef) && marker !== 0xfe) {
-      kept.push(data.subarray(at, end));
-      size += end - at;
-    }
-    at = end;
+  for (const [marker, at, length] of segments(data, stream.what, stream.offset, FRAME_WALK, 'before its frame header')) {
+    if (at >= frame) break;
+    if (!APP_AND_COM.has(marker)) kept.push(data.subarray(at, at + 2 + length));
   }
-  const out = new Uint8Array(size + data.length - frame);
+  kept.push(data.subarray(frame));
+  const out = new Uint8Array(kept.reduce((size, part) => size + part.length, 0));
   let at = 0;
   for (const part of kept) {
     out.set(part, at);
     at += part.length;
   }
-  out.set(data.subarray(frame), at);
   return out;
 }
 
@@ -971,7 +967,7 @@ const HAS_IMAGE_DECODER = typeof ImageDecoder !== 'undefined';
  * sample (r, c) at data[start + r * stride + c * step].
  */
 async function decodeJpeg(stream, rows, cols, header, useImageDecoder) {
-  const bytes = bareJpeg(stream.data, header.frame);
+  const bytes = bareJpeg(stream, header.frame);
   if (useImageDecoder) return imageDecoderSamples(bytes, rows, cols, stream.what, stream.offset);
   const bitmap = await browserDecode(bytes, 'image/jpeg', cols, rows, stream.what, stream.offset);
   return { data: readBitmap(bitmap, 1), start: 0, step: 1, stride: cols };
@@ -1109,15 +1105,14 @@ export function reduce(source, s) {
  * Per output index 0..n-1 of an enlargement by s of a line of `size` samples (§11.4): the sample it sits on,
  * its neighbour, and their weights in units of 1/(2s), edges repeated.
  */
-function enlargeTaps(n, s, size, start = 0) {
+function enlargeTaps(n, s, size) {
   const own = new Int32Array(n);
   const other = new Int32Array(n);
   const near = new Int32Array(n);
   const far = new Int32Array(n);
   for (let t = 0; t < n; t++) {
-    const y = start + t;
-    const i = Math.floor(y / s);
-    const d = 2 * (y - i * s) + 1 - s;
+    const i = Math.floor(t / s);
+    const d = 2 * (t - i * s) + 1 - s;
     own[t] = i;
     other[t] = Math.min(Math.max(d < 0 ? i - 1 : i + 1, 0), size - 1);
     near[t] = 2 * s - Math.abs(d);
@@ -1128,19 +1123,11 @@ function enlargeTaps(n, s, size, start = 0) {
 
 /**
  * §11.4 "Enlarging by s", and §11.7 for canvases: output rows top..top+rows-1 and columns left..left+cols-1 of
- * source (sh x sw samples, `step` interleaved channels, channel `channel`) enlarged by s with the triangle
- * filter, one rounding after both directions, written to out at (outIndex + r * outStride + c * outStep).
+ * source (sw samples a row, `step` interleaved channels, channel `channel`) enlarged by s with the triangle
+ * filter, one rounding after both directions, written to out at (outIndex + r * outStride + c * outStep). The
+ * taps of every output row and column are made beforehand (enlargeTaps), so one set serves every block of a plane.
  */
-export function enlarge(src, sh, sw, s, top, left, rows, cols, out, outIndex, outStride, step = 1, channel = 0, outStep = 1) {
-  const taps = { rows: enlargeTaps(rows, s, sh, top), cols: enlargeTaps(cols, s, sw, left) };
-  enlargeWith(taps, 0, 0, src, sw, s, rows, cols, out, outIndex, outStride, step, channel, outStep);
-}
-
-/**
- * enlarge, with the taps of every output row and column made beforehand (enlargeTaps): the output's row y and
- * column x take the taps at top + y and left + x, so one set of taps serves every block of a plane.
- */
-function enlargeWith(taps, top, left, src, sw, s, rows, cols, out, outIndex, outStride, step = 1, channel = 0, outStep = 1) {
+function enlarge(taps, top, left, src, sw, s, rows, cols, out, outIndex, outStride, step = 1, channel = 0, outStep = 1) {
   const shift = Math.log2(4 * s * s);
   const bias = 2 * s * s;
   const { rows: r, cols: c } = taps;
@@ -1166,7 +1153,7 @@ function enlargeBlocks(reduced, s, blocks, gridCols, cell, target) {
   for (let i = 0; i < blocks.length; i++) {
     const top = Math.floor(blocks[i] / gridCols) * cell;
     const left = (blocks[i] % gridCols) * cell;
-    enlargeWith(taps, top, left, reduced.data, reduced.cols, s, cell, cell, target.data, top * target.cols + left, target.cols);
+    enlarge(taps, top, left, reduced.data, reduced.cols, s, cell, cell, target.data, top * target.cols + left, target.cols);
   }
 }
 
@@ -1552,7 +1539,7 @@ function canvasPicture(rgb, geometry, s) {
   if (s === 1) return rgb;
   const out = new Uint8Array(h * w * 3);
   const taps = { rows: enlargeTaps(h, s, rows), cols: enlargeTaps(w, s, cols) }; // the same for each channel
-  for (let k = 0; k < 3; k++) enlargeWith(taps, 0, 0, rgb, cols, s, h, w, out, k, w * 3, 3, k, 3);
+  for (let k = 0; k < 3; k++) enlarge(taps, 0, 0, rgb, cols, s, h, w, out, k, w * 3, 3, k, 3);
   return out;
 }
 
