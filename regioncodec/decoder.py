@@ -438,7 +438,6 @@ def _colour_band(planes: Planes, first: int, last: int, rgb: np.ndarray) -> None
 # WebP and AVIF layers (§11.7)
 
 BAND_BYTES = 1 << 20  # bands of rows are cut so that their temporaries stay near 1 MB (uint32 RGB for canvases)
-MAX_BLOCK = max(container.BLOCK_SIZES)  # bands start on block rows of every block size, and on every scale
 GREY_PARTS = 3  # a grey image's WebP canvases are decoded in thirds: a third of an RGB picture (the grey image's
 # bytes) beside the image, not a whole one (3x), for 2 decodes' time (libwebp decodes down to each part's end);
 # its AVIF canvases on one thread (dav1d's state for two threads is 2 MB more at 12 MP, and no faster on 2 cores)
@@ -480,7 +479,7 @@ def _paste(
 ) -> None:
     """Copy the region's pixels of a canvas of shape (enlarged by scale, grey if target is) into target, in bands."""
     rows, cols = target.shape[:2]
-    band = _band_rows(shape[1] * scale)
+    band = _band_rows(shape[1] * scale, block)
     first_cell_row, first_cell_col = box[0].start // block, box[1].start // block
     cell_cols = slice(first_cell_col, -(-box[1].stop // block))
     for top in range(0, rows, band):
@@ -493,9 +492,10 @@ def _paste(
         np.copyto(target[top:bottom], pixels, where=keep if target.ndim == 2 else keep[..., None])
 
 
-def _band_rows(width: int) -> int:
-    """Rows of a band of a canvas width pixels wide: a multiple of MAX_BLOCK, about BAND_BYTES of uint32 RGB."""
-    return max(1, BAND_BYTES // (12 * width * MAX_BLOCK)) * MAX_BLOCK
+def _band_rows(width: int, block: int) -> int:
+    """Rows of a band of a canvas width pixels wide: whole block rows (so also whole rows of every scale, which
+    divides the block size, §7.6), about BAND_BYTES of uint32 RGB."""
+    return max(1, BAND_BYTES // (12 * width * block)) * block
 
 
 def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int) -> np.ndarray:
@@ -514,11 +514,16 @@ def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
-    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, a band of rows (about BAND_BYTES of uint32) at a time."""
+    """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, in bands whose two uint32 sums are about BAND_BYTES."""
     grey = np.empty(rgb.shape[:2], np.uint8)
-    weights = np.array(GREY_WEIGHTS, np.uint32)
-    rows = max(1, BAND_BYTES // (12 * max(1, rgb.shape[1])))
+    red, green, blue = (np.uint32(weight) for weight in GREY_WEIGHTS)
+    rows = max(1, BAND_BYTES // (8 * max(1, rgb.shape[1])))
     for top in range(0, rgb.shape[0], rows):
-        band = rgb[top : top + rows].astype(np.uint32) @ weights
-        grey[top : top + rows] = (band + (1 << 15)) >> 16
+        band = rgb[top : top + rows]
+        total = band[..., 0] * red  # uint32: each term and the sum stay below 2^24
+        total += band[..., 1] * green
+        total += band[..., 2] * blue
+        total += 1 << 15
+        total >>= 16
+        grey[top : top + rows] = total
     return grey

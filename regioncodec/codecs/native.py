@@ -302,14 +302,19 @@ class AvifPicture:
     def rows(self, start: int, stop: int) -> np.ndarray:
         """RGB rows start..stop of the picture (clipped to it), exactly as converting the whole picture gives them."""
         stop = min(stop, self.shape[0])
+        if stop - start <= AVIF_BAND_ROWS:  # one band: a view of it, without a copy beside it
+            return self._band(start, stop)
         out = np.empty((stop - start, self.shape[1], 3), np.uint8)
         for top in range(start, stop, AVIF_BAND_ROWS):
             bottom = min(top + AVIF_BAND_ROWS, stop)
-            first = max(0, top - AVIF_BAND_MARGIN) & ~1  # even: a 4:2:0 view starts on a chroma row
-            last = min(self.shape[0], bottom + AVIF_BAND_MARGIN)
-            band = self._convert(first, last)
-            out[top - start : bottom - start] = band[top - first : bottom - first]
+            out[top - start : bottom - start] = self._band(top, bottom)
         return out
+
+    def _band(self, top: int, bottom: int) -> np.ndarray:
+        """RGB rows top..bottom, converted with AVIF_BAND_MARGIN rows of context either side."""
+        first = max(0, top - AVIF_BAND_MARGIN) & ~1  # even: a 4:2:0 view starts on a chroma row
+        last = min(self.shape[0], bottom + AVIF_BAND_MARGIN)
+        return self._convert(first, last)[top - first : bottom - first]
 
     def _convert(self, first: int, last: int) -> np.ndarray:
         """Rows first..last converted to RGB by libavif, through a view of the decoded picture."""
