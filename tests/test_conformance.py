@@ -4,6 +4,7 @@ alone, the pinned arithmetic of §11 checked against its formulas, and the decod
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import numpy as np
@@ -67,6 +68,8 @@ def test_the_vectors_cover_what_section_16_promises() -> None:
     assert {p.header.colour for p in mixed} == {"L", "RGB"}
     assert {layer.scale for p in mixed for layer in p.layers if layer.codec != "jpeg"} == {1, 2}
     assert any(info.width % info.block_size and info.height % info.block_size for info in infos)
+    canvases = [layer.streams[0] for p in parsed for layer in p.layers if layer.codec == "avif" and layer.streams]
+    assert {Image.open(io.BytesIO(canvas)).mode for canvas in canvases} == {"RGB", "L"}  # §7.5: monochrome too
     assert sorted(path.name for path in VECTORS.glob("*.rgc")) == sorted(e["file"] for e in MANIFEST.values())
 
 

@@ -12,6 +12,7 @@ from PIL import Image, features
 
 import regioncodec
 from regioncodec import FormatError, InputError, LimitError, container, layers, plan
+from regioncodec.codecs import native
 from regioncodec.codecs.picture import WEBP
 
 from . import naive_decoder
@@ -67,6 +68,23 @@ def test_greyscale_round_trips_with_every_codec(crop: np.ndarray, codec: str) ->
     grey = np.ascontiguousarray(crop[..., 1])
     out = regioncodec.decode(regioncodec.encode(grey, codec=codec))
     assert out.shape == grey.shape and psnr(grey, out) > 28
+
+
+def test_grey_avif_canvases_are_monochrome(crop: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """§7.5: a canvas whose pixels all have R = G = B is coded as a 4:0:0 AVIF, which Pillow opens as L; every
+    reader (libavif called directly, or OpenCV without it) decodes it to equal R, G and B."""
+    grey = np.ascontiguousarray(crop[..., 1])
+    for image, mode in ((grey, "L"), (np.dstack([grey] * 3), "L"), (crop, "RGB")):
+        data = regioncodec.encode(image, codec="avif")
+        for layer in container.read(data).layers:
+            with Image.open(io.BytesIO(layer.streams[0])) as picture:
+                assert picture.mode == mode
+        if image.ndim == 3 and mode == "L":
+            out = regioncodec.decode(data)
+            assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
+            monkeypatch.setattr(native, "avif_available", lambda: False)
+            assert np.array_equal(regioncodec.decode(data), out)
+            monkeypatch.undo()
 
 
 def test_a_payload_codec_this_pillow_lacks_is_a_format_error(crop: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
