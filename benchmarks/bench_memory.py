@@ -17,6 +17,8 @@ JPEG, WebP and AVIF in L, LA, RGB and RGBA with the background at scale 1,
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import subprocess
 import sys
@@ -37,7 +39,7 @@ TARGET = 3.0  # issue "round two": peak decode memory <= 3x the decoded image, e
 MODES = ("L", "LA", "RGB", "RGBA")  # every mode of spec §5
 SCALES = (1, 2, 4)  # every background scale of spec §7
 LARGE_MODES = ("L", "RGB")  # the issue's 50-megapixel cases (JPEG)
-CACHE = Path(__file__).resolve().parent.parent / "bench-out" / "memory"  # coded files, by codec, mode, scale, size
+CACHE = Path(__file__).resolve().parent.parent / "bench-out" / "memory"  # coded files, by encoder, codec, mode, ...
 CHILD = """
 import json, sys
 import cv2
@@ -72,6 +74,21 @@ def peak_ratio(data: bytes, warm: bytes) -> dict[str, float]:
     return {**result, "ratio": result["peak"] / result["image"]}
 
 
+@functools.cache
+def encoder_digest() -> str:
+    """A short digest of what codes the files: regioncodec's source and its codecs' library versions.
+
+    Cached files are kept under it, so a changed encoder never has its memory
+    measured on files an earlier one wrote.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(regioncodec.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    for codec in CODECS.values():
+        digest.update(f"{codec.name} {codec.version() if codec.available() else '-'}".encode())
+    return digest.hexdigest()[:12]
+
+
 def with_mode(rgb: np.ndarray, mode: str) -> np.ndarray:
     """rgb as an image of mode: green for grey, and a soft diagonal alpha where the mode has one."""
     colour = np.ascontiguousarray(rgb[..., 1]) if mode.startswith("L") else rgb
@@ -99,7 +116,7 @@ def main() -> int:
         "--cache",
         type=Path,
         default=CACHE,
-        help="keep the coded files here and reuse them; WebP and AVIF code slowly (default %(default)s)",
+        help="keep the coded files here, by encoder, and reuse them; WebP and AVIF code slowly (default %(default)s)",
     )
     args = parser.parse_args()
     photos = [load_rgb(p) for p in image_paths(args.images)]
@@ -122,7 +139,8 @@ def main() -> int:
             print(f"{codec:<6}{mode:<6}{scale:>6}{megapixels:>6.0f}  skipped: this Pillow cannot code {codec}")
             continue
         options = {"fg_quality": 90, "bg_quality": 30, "codec": codec, "bg_scale": scale}
-        cached = None if args.cache is None else args.cache / f"{codec}-{mode}-scale{scale}-{megapixels:g}MP.rgc"
+        name = f"{codec}-{mode}-scale{scale}-{megapixels:g}MP.rgc"
+        cached = None if args.cache is None else args.cache / encoder_digest() / name
         start = time.perf_counter()
         if cached is not None and cached.exists():
             data = cached.read_bytes()
