@@ -516,13 +516,13 @@ def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int
 def to_grey(rgb: np.ndarray) -> np.ndarray:
     """§11.7: Y = (19595 R + 38470 G + 7471 B + 32768) >> 16, in bands whose two uint32 sums are about BAND_BYTES."""
     grey = np.empty(rgb.shape[:2], np.uint8)
-    red, green, blue = (np.uint32(weight) for weight in GREY_WEIGHTS)
+    red, green, blue = GREY_WEIGHTS
     rows = max(1, BAND_BYTES // (8 * max(1, rgb.shape[1])))
     for top in range(0, rgb.shape[0], rows):
         band = rgb[top : top + rows]
-        total = band[..., 0] * red  # uint32: each term and the sum stay below 2^24
-        total += band[..., 1] * green
-        total += band[..., 2] * blue
+        total = np.multiply(band[..., 0], red, dtype=np.uint32)  # each term and the sum stay below 2^24
+        total += np.multiply(band[..., 1], green, dtype=np.uint32)
+        total += np.multiply(band[..., 2], blue, dtype=np.uint32)
         total += 1 << 15
         total >>= 16
         grey[top : top + rows] = total
