@@ -76,8 +76,7 @@ def run(args: argparse.Namespace) -> None:
 
     output, into_folder = common.output_of(args, f".{(args.format or common.DEFAULT_IMAGE_FORMAT).lower()}")
     image_format = common.image_format(args, output)  # a usage error before any work
-    data = common.read_input(args)
-    _, name = common.input_of(args)
+    data, name = common.read_input(args)
     options = {"strip": args.strip, "max_pixels": args.max_pixels, "quality": args.quality, "reduce": args.reduce}
     with common.quiet_c_stderr(unless=args.debug):
         image, unwritten = decode_data(data, name, image_format, background=args.background or WHITE, **options)

@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> None:
     output, into_folder = common.fixed_output(args, RGC_SUFFIX, "RGC", "encode", ".rgc")
     mask = None if args.mask is None else imagefiles.open_image(args.mask)  # non-zero = foreground
     quality_map = None if args.quality_map is None else imagefiles.open_image(args.quality_map)
-    data = common.read_input(args)
-    _, name = common.input_of(args)
+    data, name = common.read_input(args)
     image = imagefiles.open_image(io.BytesIO(data), name, first_frame=args.first_frame)
     said: list[str] = []
     with common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings on a damaged JPEG's coefficients

@@ -37,8 +37,7 @@ def run(args: argparse.Namespace) -> None:
     from ..jpegdct import export_jpeg
 
     output, into_folder = common.fixed_output(args, JPEG_SUFFIX, "JPEG", "export", "JPEG")
-    data = common.read_input(args)
-    _, name = common.input_of(args)
+    data, name = common.read_input(args)
     with named(name), common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings go to descriptor 2
         redone: list[tuple[int, str]] = []
         exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels, redone=redone)

@@ -28,8 +28,7 @@ def run(args: argparse.Namespace) -> None:
     from ..info import read_info
     from . import common
 
-    _, name = common.input_of(args)
-    data = common.read_input(args)
+    data, name = common.read_input(args)
     with named(name):
         info = read_info(data)
     print(json.dumps(info.as_dict(), indent=2) if args.json else table(name, info))

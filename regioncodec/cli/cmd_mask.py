@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> None:
     image_format = common.image_format(args, output)
     settings = common.settings_from(args)
     method, options = settings.segment_with
-    _, name = common.input_of(args)
-    image = open_image(io.BytesIO(common.read_input(args)), name, first_frame=args.first_frame)
+    data, name = common.read_input(args)
+    image = open_image(io.BytesIO(data), name, first_frame=args.first_frame)
     with named(name):
         pixels = api.as_pixels(image)
         mask = api.segment(pixels, method, block_size=settings.block_size, segmentation=options)

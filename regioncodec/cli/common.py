@@ -66,12 +66,12 @@ def input_of(args: argparse.Namespace) -> tuple[Path | None, Path]:
     return (None, STDIN) if args.input == STDIO else (Path(args.input), Path(args.input))
 
 
-def read_input(args: argparse.Namespace) -> bytes:
-    """The bytes of IN: standard input's, or the file's."""
+def read_input(args: argparse.Namespace) -> tuple[bytes, Path]:
+    """The bytes of IN (standard input's, or the file's) and its name for messages."""
     from ..files import read_bytes
 
-    path, _ = input_of(args)
-    return sys.stdin.buffer.read() if path is None else read_bytes(path)
+    path, name = input_of(args)
+    return (sys.stdin.buffer.read() if path is None else read_bytes(path)), name
 
 
 def output_of(args: argparse.Namespace, suffix: str) -> tuple[Path | None, bool]:
