@@ -16,7 +16,7 @@ import numpy as np
 
 from . import container, layout, threads
 from .codecs import CODECS, MOSAIC, native
-from .codecs.picture import Rows
+from .codecs.picture import Rows, is_grey
 from .container import Container, Deblock, Header, Layer
 from .deblock import plane_jobs, stream_table, strength
 
@@ -437,7 +437,7 @@ def _colour_band(planes: Planes, first: int, last: int, rgb: np.ndarray) -> None
 
 # WebP and AVIF layers (§11.7)
 
-BAND_BYTES = 1 << 20  # bands of rows are cut so that their temporaries stay near 1 MB (uint32 RGB for canvases)
+BAND_BYTES = 1 << 20  # bands of rows are cut so that their temporaries stay near 1 MB (a canvas's: per image byte)
 GREY_PARTS = 3  # a grey image's WebP canvases are decoded in thirds: a third of an RGB picture (the grey image's
 # bytes) beside the image, not a whole one (3x), for 2 decodes' time (libwebp decodes down to each part's end);
 # its AVIF canvases on one thread (dav1d's state for two threads is 2 MB more at 12 MP, and no faster on 2 cores)
@@ -479,38 +479,50 @@ def _paste(
 ) -> None:
     """Copy the region's pixels of a canvas of shape (enlarged by scale, grey if target is) into target, in bands."""
     rows, cols = target.shape[:2]
-    band = _band_rows(shape[1] * scale, block)
+    band = _band_rows(shape[1] * scale, block, 1 if target.ndim == 2 else target.shape[2])
     first_cell_row, first_cell_col = box[0].start // block, box[1].start // block
     cell_cols = slice(first_cell_col, -(-box[1].stop // block))
     for top in range(0, rows, band):
         bottom = min(top + band, rows)
-        pixels = _enlarged_rows(picture, shape[0], scale, top, bottom)[:, :cols]
-        if target.ndim == 2:
+        pixels = _enlarged_rows(picture, shape[0], scale, top, bottom, grey=target.ndim == 2)[:, :cols]
+        if pixels.ndim > target.ndim:
             pixels = to_grey(pixels)
         cell_rows = slice(first_cell_row + top // block, first_cell_row + -(-bottom // block))
         keep = layout.expand(cells[cell_rows, cell_cols], (bottom - top, cols), block)
         np.copyto(target[top:bottom], pixels, where=keep if target.ndim == 2 else keep[..., None])
 
 
-def _band_rows(width: int, block: int) -> int:
-    """Rows of a band of a canvas width pixels wide: whole block rows (so also whole rows of every scale, which
-    divides the block size, §7.6), about BAND_BYTES of uint32 RGB."""
-    return max(1, BAND_BYTES // (12 * width * block)) * block
+def _band_rows(width: int, block: int, channels: int) -> int:
+    """Rows of a band of a canvas width pixels wide, pasted into an image of channels bytes a pixel.
+
+    Bands are whole block rows (so also whole rows of every scale, which
+    divides the block size, §7.6). Their temporaries (the picture's rows,
+    their conversion, the grey sums, the mask: counted as 12 bytes a pixel)
+    come to about BAND_BYTES for each byte of the image's pixel: a grey
+    image, whose bytes are a third of a colour one's, gets bands a third as
+    tall, and a colour image's bands are taller and fewer.
+    """
+    return max(1, BAND_BYTES * channels // (12 * width * block)) * block
 
 
-def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int) -> np.ndarray:
-    """Rows top..bottom of the picture enlarged by scale (§11.4, §11.7), made from its rows that they need only.
+def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int, *, grey: bool) -> np.ndarray:
+    """Rows top..bottom of the picture enlarged by scale (§11.4, §11.7), made from its rows that they need only;
+    with grey, one channel of them where their R, G and B are equal (as in a monochrome canvas), which is what
+    enlarging them and §11.7's grey give (each channel is enlarged alone, and the grey weights sum to 2^16).
 
     top is a multiple of scale. Output row s*i + k draws on input rows i - 1,
     i and i + 1: one row of context either side makes the band exactly what
     enlarging the whole picture gives.
     """
-    if scale == 1:
-        return picture.rows(top, min(bottom, height))
     first, last = top // scale, -(-bottom // scale)
-    above, below = max(first - 1, 0), min(last + 1, height)
+    above, below = (first, min(last, height)) if scale == 1 else (max(first - 1, 0), min(last + 1, height))
+    rows = picture.rows(above, below)
+    if grey and is_grey(rows):
+        rows = rows[..., 0]
+    if scale == 1:
+        return rows
     skip = (first - above) * scale
-    return enlarge(picture.rows(above, below), scale)[skip : skip + bottom - top]
+    return enlarge(rows, scale)[skip : skip + bottom - top]
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ import regioncodec
 from regioncodec import container, deblock, decoder
 from regioncodec.codecs import CODECS, native
 
+from . import naive_decoder
 from .helpers import random_image
 
 MODES = {"L": (), "LA": (2,), "RGB": (3,), "RGBA": (4,)}
@@ -61,13 +62,34 @@ def files() -> dict[tuple[str, str, int], bytes]:
 def test_band_sizes_do_not_change_a_pixel(
     files: dict[tuple[str, str, int], bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The smallest bands (64 rows of canvas, 2 rows of AVIF conversion, WebP in 5 parts) give the same image."""
+    """The smallest bands (one block row of canvas, 2 rows of AVIF conversion, WebP in 5 parts) give the same
+    image."""
     whole = {key: regioncodec.decode(data) for key, data in files.items()}
     monkeypatch.setattr(decoder, "BAND_BYTES", 1)
     monkeypatch.setattr(decoder, "GREY_PARTS", 5)
     monkeypatch.setattr(native, "AVIF_BAND_ROWS", 2)
     for key, data in files.items():
         assert np.array_equal(regioncodec.decode(data), whole[key]), key
+
+
+@pytest.mark.parametrize("codec", ["webp", "avif"])
+@pytest.mark.parametrize("block_size", [8, 64])
+def test_canvas_bands_of_any_block_size_give_the_spec_s_pixels(
+    codec: str, block_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bands of one block row (§7.6: every scale divides the block), grey or not, equal the naive decoder's image."""
+    if not available(codec):
+        pytest.skip(f"this Pillow has no {codec}")
+    monkeypatch.setattr(decoder, "BAND_BYTES", 1)
+    monkeypatch.setattr(native, "AVIF_BAND_ROWS", 2)
+    mask = np.zeros((131, 203), bool)
+    mask[40:90, 60:150] = True
+    for mode, block in (("L", block_size), ("RGB", max(block_size, 16))):  # 8-pixel blocks: grey images only
+        for scale in (2, 4):
+            data = regioncodec.encode(
+                image_of(mode, (131, 203)), codec=codec, bg_scale=scale, mask=mask, block_size=block
+            )
+            assert np.array_equal(regioncodec.decode(data), naive_decoder.decode(data)), (mode, block, scale)
 
 
 @pytest.mark.parametrize("codec", ["webp", "avif"])

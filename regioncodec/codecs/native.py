@@ -56,6 +56,9 @@ AVIF_RGB_SIZE = 128  # bytes reserved for an avifRGBImage (it is 64 in libavif 1
 AVIF_RGB_FORMAT_RGB, AVIF_RGB_FORMAT_RGBA = 0, 1  # avifRGBFormat
 AVIF_RESULT_OK = 0
 AVIF_BAND_MARGIN = 4  # rows converted beyond a band on each side: chroma upsampling reads one chroma row across
+# (a monochrome picture has no chroma, and its rows convert alone)
+AVIF_IMAGE_YUV_FORMAT = 3  # avifImage: width, height, depth, then yuvFormat (avifPixelFormat), all 32-bit
+AVIF_PIXEL_FORMAT_YUV400 = 4  # avifPixelFormat: NONE, YUV444, YUV422, YUV420, YUV400
 AVIF_BAND_ROWS = 256  # rows of RGB converted at a time (even, so that 4:2:0 views start on a chroma row)
 
 
@@ -229,6 +232,7 @@ def _avif() -> ctypes.CDLL | None:
         "avifDecoderParse": (result, [pointer]),
         "avifDecoderNextImage": (result, [pointer]),
         "avifImageCreateEmpty": (pointer, []),
+        "avifImageCreate": (pointer, [ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int]),
         "avifImageDestroy": (None, [pointer]),
         "avifImageSetViewRect": (result, [pointer, pointer, ctypes.c_void_p]),
         "avifRGBImageSetDefaults": (None, [ctypes.c_void_p, pointer]),
@@ -245,21 +249,24 @@ def avif_available() -> bool:
 
 @functools.cache
 def _avif_layout_ok() -> bool:
-    """Whether avifRGBImageSetDefaults fills the fields at the offsets this module uses (checked on a tiny view)."""
+    """Whether avifImage and avifRGBImage have their fields at the offsets this module uses (checked on a tiny
+    monochrome image, which avifImageCreate makes without planes)."""
     lib = _avif()
     assert lib is not None
     rgb = (ctypes.c_uint8 * AVIF_RGB_SIZE)()
-    image = lib.avifImageCreateEmpty()
+    image = lib.avifImageCreate(6, 4, 8, AVIF_PIXEL_FORMAT_YUV400)
     if not image:
         return False
     try:
-        ctypes.memmove(image, (ctypes.c_uint32 * 3)(6, 4, 8), 12)  # avifImage: width, height, depth come first
+        image_fields = (ctypes.c_uint32 * 4).from_address(image)[:]  # width, height, depth, yuvFormat
         lib.avifRGBImageSetDefaults(ctypes.addressof(rgb), image)
     finally:
         lib.avifImageDestroy(image)
     fields = [_u32(rgb, offset) for offset in (AVIF_RGB_WIDTH, AVIF_RGB_HEIGHT, AVIF_RGB_DEPTH, AVIF_RGB_FORMAT)]
     pixels = ctypes.c_void_p.from_buffer(rgb, AVIF_RGB_PIXELS).value
-    return fields == [6, 4, 8, AVIF_RGB_FORMAT_RGBA] and _u32(rgb, AVIF_RGB_MAX_THREADS) == 1 and not pixels
+    rgb_ok = fields == [6, 4, 8, AVIF_RGB_FORMAT_RGBA] and _u32(rgb, AVIF_RGB_MAX_THREADS) == 1 and not pixels
+    yuv400 = image_fields[AVIF_IMAGE_YUV_FORMAT] == AVIF_PIXEL_FORMAT_YUV400
+    return image_fields[:3] == [6, 4, 8] and yuv400 and rgb_ok
 
 
 def _u32(buffer: ctypes.Array[ctypes.c_uint8], offset: int) -> int:
@@ -285,9 +292,10 @@ class AvifPicture:
             self._ok(self.lib.avifDecoderParse(self.decoder))
             self._ok(self.lib.avifDecoderNextImage(self.decoder))
             self.image = ctypes.c_void_p.from_address(self.decoder + AVIF_DECODER_IMAGE).value
-            size = (ctypes.c_uint32 * 2).from_address(self.image)[:] if self.image else None
-            if size != [shape[1], shape[0]]:
+            fields = (ctypes.c_uint32 * 4).from_address(self.image)[:] if self.image else [0] * 4
+            if fields[:2] != [shape[1], shape[0]]:  # width, height, depth, yuvFormat
                 raise FormatError(f"{what} decodes to a picture of another size than its header says")
+            self.margin = 0 if fields[AVIF_IMAGE_YUV_FORMAT] == AVIF_PIXEL_FORMAT_YUV400 else AVIF_BAND_MARGIN
         except BaseException:
             self.close()
             raise
@@ -311,9 +319,9 @@ class AvifPicture:
         return out
 
     def _band(self, top: int, bottom: int) -> np.ndarray:
-        """RGB rows top..bottom, converted with AVIF_BAND_MARGIN rows of context either side."""
-        first = max(0, top - AVIF_BAND_MARGIN) & ~1  # even: a 4:2:0 view starts on a chroma row
-        last = min(self.shape[0], bottom + AVIF_BAND_MARGIN)
+        """RGB rows top..bottom, converted with the picture's margin of rows either side (none if monochrome)."""
+        first = max(0, top - self.margin) & ~1  # even: a 4:2:0 view starts on a chroma row
+        last = min(self.shape[0], bottom + self.margin)
         return self._convert(first, last)[top - first : bottom - first]
 
     def _convert(self, first: int, last: int) -> np.ndarray:
