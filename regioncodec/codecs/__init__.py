@@ -25,7 +25,7 @@ from .picture import AVIF, WEBP
 
 Layout = Literal["mosaic", "canvas"]
 MOSAIC: Layout = "mosaic"  # §7.1: one greyscale stream per plane of the region's packed blocks
-CANVAS: Layout = "canvas"  # §7.5: one RGB picture of the region's bounding box
+CANVAS: Layout = "canvas"  # §7.5: one picture (RGB, or monochrome AVIF) of the region's bounding box
 
 
 class PayloadCodec(Protocol):

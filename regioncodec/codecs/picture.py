@@ -1,9 +1,9 @@
-"""The WebP and AVIF payload codecs: a region's bounding box as one RGB picture (spec §7.5), through Pillow.
+"""The WebP and AVIF payload codecs: a region's bounding box as one picture (spec §7.5), through Pillow.
 
 WebP and AVIF predict each block from its neighbours and filter across block
 edges, so a mosaic of unrelated blocks would code badly: a canvas keeps the
-region where it is. A canvas is one still RGB picture; alpha and frames are
-refused (alpha lives in ALPH, §8).
+region where it is. A canvas is one still RGB picture (an AVIF may be monochrome,
+read as R = G = B); alpha and frames are refused (alpha lives in ALPH, §8).
 """
 
 from __future__ import annotations
@@ -105,25 +105,25 @@ class PictureCodec:
         height, width = picture.shape[:2]
         if max(height, width) > self.max_side:
             raise InputError(f"{self.format} pictures are limited to {self.max_side} pixels a side; use jpeg")
-        grey = self.grey_subsampling is not None and _is_grey(picture)
+        grey = self.grey_subsampling is not None and is_grey(picture)
         options = {"subsampling": self.grey_subsampling} if grey else {}
         out = io.BytesIO()
         Image.fromarray(picture, "RGB").save(out, self.format, quality=quality, **options)
         return out.getvalue()
 
     def check(self, data: bytes, shape: tuple[int, int], what: str) -> None:
-        """FormatError unless data's header is that of one RGB picture of exactly shape (rows, cols)."""
+        """FormatError unless data's header is that of one picture in one of modes, of exactly shape (rows, cols)."""
         with self._opened(data, shape, what):
             pass
 
     def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
-        """Decode a picture that must be one RGB picture of exactly shape (rows, cols)."""
+        """The RGB pixels of data, which must be one picture in one of modes, of exactly shape (rows, cols)."""
         with self.opened(data, shape, what) as picture:
             return picture.rows(0, shape[0])
 
     @contextlib.contextmanager
     def opened(self, data: bytes, shape: tuple[int, int], what: str, *, parts: int = 1) -> Iterator[Rows]:
-        """A picture, checked to be one RGB picture of exactly shape (rows, cols), whose rows are read on demand.
+        """A picture, checked as check() does, whose RGB rows are read on demand.
 
         Pillow checks the header. libwebp then decodes straight into the one
         array of the picture (or, with parts > 1, into one part at a time),
@@ -158,7 +158,7 @@ class PictureCodec:
 
     @contextlib.contextmanager
     def _opened(self, data: bytes, shape: tuple[int, int], what: str) -> Iterator[Image.Image]:
-        """data opened as one RGB picture whose header says shape (rows, cols); Pillow's errors become FormatError.
+        """data opened as one picture of modes whose header says shape (rows, cols); Pillow's errors: FormatError.
 
         Opening reads the header only: nothing is decoded until the caller loads the picture.
         """
@@ -208,8 +208,8 @@ class PictureCodec:
         return factory(io.BytesIO(data), "")
 
 
-def _is_grey(picture: np.ndarray) -> bool:
-    """Whether every pixel of an RGB picture has R = G = B."""
+def is_grey(picture: np.ndarray) -> bool:
+    """Whether every pixel of an RGB picture (or band of one) has R = G = B."""
     return bool(np.array_equal(picture[..., 0], picture[..., 1]) and np.array_equal(picture[..., 1], picture[..., 2]))
 
 

@@ -185,8 +185,8 @@ VECTORS: dict[str, tuple[str, Callable[[], bytes]]] = {
         regioncodec.encode(photo(70, 50), mask=left_half(70, 50), codec="webp", bg_scale=2))),
     "rgba-64x48-avif": ("RGBA, AVIF canvases", lambda: regioncodec.encode(
         np.dstack([photo(64, 48), ramp_alpha(64, 48)]), mask=left_half(64, 48), codec="avif")),
-    "grey-50x34-avif-scale2": ("L, odd size, AVIF canvases at scale 2, turned to grey", lambda: regioncodec.encode(
-        grey(50, 34), mask=left_half(50, 34), codec="avif", bg_scale=2)),
+    "grey-50x34-avif-scale2": ("L, odd size, monochrome AVIF canvases at scale 2, turned to grey", lambda: (
+        regioncodec.encode(grey(50, 34), mask=left_half(50, 34), codec="avif", bg_scale=2))),
     "rgb-64x48-b16-unfiltered": ("RGB, two regions, no DBLK chunk: nothing is deblocked", lambda: regioncodec.encode(
         photo(64, 48), mask=left_half(64, 48), fg_quality=90, bg_quality=20, deblock=False)),
     "rgb-96x64-b16-deblock-tables": (
