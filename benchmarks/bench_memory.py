@@ -26,7 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
+import PIL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -76,7 +78,8 @@ def peak_ratio(data: bytes, warm: bytes) -> dict[str, float]:
 
 @functools.cache
 def encoder_digest() -> str:
-    """A short digest of what codes the files: regioncodec's source and its codecs' library versions.
+    """A short digest of what codes the files: regioncodec's source, its codecs' library versions, Pillow's
+    (whose encoder settings canvases use), OpenCV's and numpy's.
 
     Cached files are kept under it, so a changed encoder never has its memory
     measured on files an earlier one wrote.
@@ -86,6 +89,7 @@ def encoder_digest() -> str:
         digest.update(path.read_bytes())
     for codec in CODECS.values():
         digest.update(f"{codec.name} {codec.version() if codec.available() else '-'}".encode())
+    digest.update(f"Pillow {PIL.__version__} OpenCV {cv2.__version__} numpy {np.__version__}".encode())
     return digest.hexdigest()[:12]
 
 
