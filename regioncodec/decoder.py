@@ -518,7 +518,7 @@ def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int
     above, below = (first, min(last, height)) if scale == 1 else (max(first - 1, 0), min(last + 1, height))
     rows = picture.rows(above, below)
     if grey and is_grey(rows):
-        rows = rows[..., 0]
+        rows = np.ascontiguousarray(rows[..., 0])  # a copy: a view would keep a WebP part alive beside the next
     if scale == 1:
         return rows
     skip = (first - above) * scale
