@@ -515,7 +515,8 @@ def _enlarged_rows(picture: Rows, height: int, scale: int, top: int, bottom: int
     enlarging the whole picture gives.
     """
     first, last = top // scale, -(-bottom // scale)
-    above, below = (first, min(last, height)) if scale == 1 else (max(first - 1, 0), min(last + 1, height))
+    context = 0 if scale == 1 else 1
+    above, below = max(first - context, 0), min(last + context, height)
     rows = picture.rows(above, below)
     if grey and is_grey(rows):
         rows = np.ascontiguousarray(rows[..., 0])  # a copy: a view would keep a WebP part alive beside the next
