@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import tracemalloc
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -115,6 +116,15 @@ def test_canvases_decode_to_pillows_pixels(files: dict[tuple[str, str, int], byt
                 assert np.array_equal(np.vstack([picture.rows(0, cut), picture.rows(cut, shape[0] + 5)]), pillows)
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Decoding in the calling thread alone, for the test's duration."""
+    previous = threads.set_count(1)
+    yield
+    threads.set_count(previous)
+
+
+@pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("mode", MODES)
 def test_no_whole_image_intermediates(
     files: dict[tuple[str, str, int], bytes], mode: str, monkeypatch: pytest.MonkeyPatch
@@ -125,7 +135,6 @@ def test_no_whole_image_intermediates(
     the machine's load (up to 2.6x for JPEG RGBA at scale 2 under load), which
     bench_memory.py measures, in RSS, at 12 and 50 MP.
     """
-    monkeypatch.setattr(threads, "_chosen", 1)
     for name, value in SMALL_BANDS.items():
         monkeypatch.setattr(decoder, name, value)
     monkeypatch.setattr(deblock, "BAND_ROWS", SMALL_BANDS["BAND_ROWS"] * 4)  # the filter's bands (whole 8-row edges)
