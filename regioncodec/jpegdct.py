@@ -165,29 +165,37 @@ def read_coefficients(data: bytes) -> Coefficients:
 _COLOUR_SPACES = {"JCS_GRAYSCALE": "L", "JCS_YCbCr": "YCbCr", "JCS_RGB": "RGB", "JCS_CMYK": "CMYK", "JCS_YCCK": "YCCK"}
 
 
-def unsupported_layout(source: Coefficients, block_size: int) -> str | None:
-    """Why a region coder cannot keep source's coefficients with blocks of block_size; None if it can.
+# the other usual chroma layouts, by their (h, v) sampling of Y, Cb, Cr
+_SAMPLING_NAMES: dict[tuple[tuple[int, int], ...], str] = {((1, 1),) * 3: "4:4:4", ((2, 1), (1, 1), (1, 1)): "4:2:2"}
 
+
+def layout_problem(
+    colour_space: str,
+    sampling: Sequence[tuple[int, int]],
+    tables: Sequence[Sequence[int] | np.ndarray],
+    block_size: int,
+) -> str | None:
+    """Why a JPEG's coefficients cannot become regioncodec's planes with blocks of block_size; None if they can.
+
+    Told from the frame's colour space ("L", "YCbCr", ...), each component's
+    (h, v) sampling and quantisation table, as its headers give them.
     regioncodec stores greyscale, or YCbCr with 4:2:0 chroma, as 8-bit
     planes; each block must hold whole MCUs so that its coefficients are the
     source's; the chroma mosaic carries Cb and Cr in one stream, so under one
     table; and baseline streams need steps of at most 255.
     """
-    if source.colour_space == "L":
-        layout_ok, mcu = True, DCT
-    elif source.colour_space == "YCbCr":
-        layout_ok, mcu = source.sampling == SUBSAMPLING_420, MCU_420
-    else:
-        return f"{source.colour_space} JPEG: only greyscale and YCbCr sources keep their coefficients"
-    if not layout_ok:
-        sampling = " ".join(f"{h}x{v}" for h, v in source.sampling)
-        return f"chroma sampling {sampling} is not 4:2:0 (2x2 1x1 1x1): chroma must be resampled"
+    if colour_space not in ("L", "YCbCr"):
+        return f"a {colour_space} JPEG is converted to RGB: only greyscale and YCbCr JPEGs keep their coefficients"
+    if colour_space == "YCbCr" and tuple(sampling) != SUBSAMPLING_420:
+        name = _SAMPLING_NAMES.get(tuple(sampling), " ".join(f"{h}x{v}" for h, v in sampling))
+        return f"its chroma is {name}, not 4:2:0 like regioncodec's"
+    mcu = MCU_420 if colour_space == "YCbCr" else DCT
     if block_size % mcu:
-        return f"block size {block_size} does not hold whole {mcu}x{mcu} MCUs"
-    if len(source.tables) == 3 and not np.array_equal(source.tables[1], source.tables[2]):
-        return "Cb and Cr have different tables, and the chroma mosaic is one stream"
-    if max(int(t.max()) for t in source.tables) > MAX_BASELINE_STEP:
-        return "16-bit quantisation steps do not fit a baseline stream"
+        return f"{block_size}-pixel blocks do not hold whole {mcu}x{mcu} MCUs"
+    if len(tables) == 3 and not np.array_equal(tables[1], tables[2]):
+        return "Cb and Cr have different quantisation tables, and the chroma mosaic is one stream"
+    if max(int(np.max(table)) for table in tables) > MAX_BASELINE_STEP:
+        return "its 16-bit quantisation steps do not fit a baseline stream"
     return None
 
 
@@ -198,7 +206,7 @@ def grid_planes(source: Coefficients, block_size: int) -> GridPlanes:
     copies of the nearest edge block's DC: they lie outside the image, which
     a decoder crops away.
     """
-    problem = unsupported_layout(source, block_size)
+    problem = layout_problem(source.colour_space, source.sampling, source.tables, block_size)
     if problem:
         raise InputError(problem)
     rows, cols = -(-source.height // block_size), -(-source.width // block_size)

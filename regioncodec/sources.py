@@ -65,26 +65,17 @@ class JpegSource:
     def layout_problem(self, block_size: int) -> str | None:
         """Why this source's coefficients cannot become regioncodec's planes with blocks of block_size, or None.
 
-        Told from the file's headers alone; jpegdct.unsupported_layout checks
-        again on the coefficients libjpeg reads.
+        Told from the file's headers alone; jpegdct.grid_planes checks the
+        layout again on the coefficients libjpeg reads.
         """
         if self.data is None:
             return "only the image was given, not the JPEG file's bytes"
         if not self.trusted:
             return "its quantisation tables match no JPEG quality, so no region is known to be at the source's"
-        if self.mode not in MODES:
-            return f"a {self.mode} JPEG is converted to RGB"
-        if self.mode == "RGB" and self.sampling != jpegdct.SUBSAMPLING_420:
-            names: dict[tuple[tuple[int, int], ...], str] = {((1, 1),) * 3: "4:4:4", ((2, 1), (1, 1), (1, 1)): "4:2:2"}
-            return f"its chroma is {names.get(self.sampling, 'not 4:2:0')}, and regioncodec's is 4:2:0"
-        mcu = jpegdct.MCU_420 if self.mode == "RGB" else jpegdct.DCT
-        if block_size % mcu:
-            return f"{block_size}-pixel blocks do not hold whole {mcu}x{mcu} MCUs"
-        chroma = {self.table_numbers[i] for i in (1, 2)} if self.mode == "RGB" else set()
-        if len(chroma) > 1:
-            return "Cb and Cr have different quantisation tables, and the chroma mosaic is one stream"
-        if max(max(t) for t in self.tables) > jpegdct.MAX_BASELINE_STEP:
-            return "its 16-bit quantisation steps do not fit a baseline stream"
+        tables = [self.tables[number] for number in self.table_numbers]
+        problem = jpegdct.layout_problem(MODES.get(self.mode, self.mode), self.sampling, tables, block_size)
+        if problem is not None:
+            return problem
         if not jpegdct.available():
             return "jpeglib is not installed (pip install 'regioncodec[jpeg]')"
         return None
