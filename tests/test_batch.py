@@ -173,6 +173,10 @@ def test_batch_argument_errors() -> None:
         regioncodec.decode_many([], "out", image_format="xyz")
     with pytest.raises(regioncodec.InputError, match="not inside root"):
         regioncodec.encode_many([SAMPLES[0]], "out", root="/nonexistent")
+    with pytest.raises(regioncodec.InputError, match="ship_bytes is for a scheduler"):
+        regioncodec.encode_many([], "out", ship_bytes=True)
+    with pytest.raises(regioncodec.InputError, match="jobs is for local batches"):  # before the scheduler is sought
+        regioncodec.decode_many([], "out", jobs=2, scheduler="tcp://127.0.0.1:1")
 
 
 def test_scheduler_without_distributed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -234,7 +238,7 @@ def test_cli_batch_that_finds_no_images(tmp_path: Path) -> None:
         (("{in}", "{in}/out"), 2, "must be outside IN_DIR"),
         (("{in}", "{in}"), 2, "must be outside IN_DIR"),
         (("{tmp}/none", "{tmp}/out"), 66, "not a folder"),
-        (("{in}", "{tmp}/out", "--ship-bytes"), 2, "--ship-bytes is for --scheduler"),
+        (("{in}", "{tmp}/out", "--ship-bytes"), 2, "ship_bytes is for a scheduler"),
         (("{in}", "{tmp}/out", "--jobs", "0"), 2, "positive integer"),
         (("{in}", "{tmp}/out", "--decode", "--format", "xyz"), 2, "image_format 'xyz'"),
     ],

@@ -124,12 +124,7 @@ class _Batch:
 
     def run(self, paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[FileResult]:
         """Plan the tasks, run those not settled already, and return every file's result in order."""
-        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
-            raise OptionError(f"jobs must be a positive integer, not {self.jobs!r}")
-        if isinstance(paths, (str, bytes, os.PathLike)):
-            raise OptionError(f"paths must be several paths (a list, say), not one {type(paths).__name__}: [{paths!r}]")
-        if self.scheduler:
-            check_scheduler(self.scheduler)  # fail fast: before any file is planned or the progress bar shows
+        self._check(paths)
         sources = [Path(p).resolve() for p in paths]
         root = None if self.root is None else Path(self.root).resolve()
         outputs = output_paths(sources, Path(out_dir).resolve(), root, self.suffix)
@@ -146,3 +141,17 @@ class _Batch:
                     results[index] = result
                     progress.add(result)
         return [results[index] for index in range(len(sources))]
+
+    def _check(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        """OptionError for settings that do not go together, SchedulerError for a scheduler that is not there:
+        before any file is planned or the progress bar shows."""
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1):
+            raise OptionError(f"jobs must be a positive integer, not {self.jobs!r}")
+        if self.jobs is not None and self.scheduler:
+            raise OptionError("jobs is for local batches: a cluster runs as many tasks as its workers have threads")
+        if self.ship_bytes and not self.scheduler:
+            raise OptionError("ship_bytes is for a scheduler: local workers read and write the files themselves")
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            raise OptionError(f"paths must be several paths (a list, say), not one {type(paths).__name__}: [{paths!r}]")
+        if self.scheduler:
+            check_scheduler(self.scheduler)

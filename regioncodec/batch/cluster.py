@@ -57,10 +57,8 @@ def _host_port(place: str) -> tuple[str, int]:
 @contextmanager
 def cluster_workers(address: str, ship_bytes: bool) -> Iterator[Workers]:
     """Yield the workers that run tasks on the Dask cluster whose scheduler is at address (check_scheduler first)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise SchedulerError("a Dask scheduler needs dask.distributed: pip install 'regioncodec[dask]'") from None
+    from distributed import Client
+
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:

@@ -103,10 +103,6 @@ def _inputs(args: argparse.Namespace) -> list[Path]:
         raise CommandFailed(f"{args.output}: not a folder, so no output can be created in it", EX_CANTCREAT)
     if out_dir == in_dir or out_dir.is_relative_to(in_dir):
         raise OptionError(f"{args.output}: must be outside IN_DIR {args.input}, which a batch only reads")
-    if args.ship_bytes and not args.scheduler:
-        raise OptionError("--ship-bytes is for --scheduler: local workers read and write the files themselves")
-    if args.jobs and args.scheduler:
-        raise OptionError("--jobs is for local batches: a cluster runs as many tasks as its workers have threads")
     wanted = {".rgc"} if args.decode else common.readable_extensions() - {".rgc"}
     found = in_dir.rglob("*") if args.recursive else in_dir.iterdir()
     return sorted(
