@@ -190,18 +190,23 @@ def test_requantised_background_stream_uses_the_target_tables() -> None:
 
 @needs_jpeglib
 def test_requantised_streams_use_the_table_the_pixel_path_would_choose() -> None:
-    """What the encoder does below the source's quality: the table layer_table picks for the mosaic's samples."""
-    source = jpegdct.read_coefficients(jpeg_bytes(photo(64, 96, seed=4), 95))
-    grid = jpegdct.grid_planes(source, B)
+    """Below the source's quality, the encoder picks from coefficients the table layer_table picks for the pixels
+    libjpeg decodes: the expectation here comes from those pixels, not from the coefficient path's own steps."""
+    data = jpeg_bytes(photo(64, 96, seed=4), 95)
+    with Image.open(io.BytesIO(data)) as picture:
+        picture.draft("YCbCr", picture.size)  # libjpeg's own Y plane: no colour conversion after the IDCT
+        luma = np.ascontiguousarray(np.asarray(picture)[..., 0])
+    grid = jpegdct.grid_planes(jpegdct.read_coefficients(data), B)
     cells = np.ones((4, 6), bool)
     choose = partial(layer_table, base=LUMA_TABLE, quality=90, matched=True)
-    blocks = jpegdct.pack_blocks(grid.luma, cells, B // jpegdct.DCT)
-    expected = np.array(choose(jpegdct.samples_of(jpegdct.sampled_blocks(blocks), grid.luma_table)), np.uint16)
+    expected = np.array(choose(layout.pack(luma, cells, B)), np.uint16)
     assert 1 <= int(expected.min()) and int(expected.max()) <= 255  # a baseline table
+    assert not np.array_equal(expected, grid.luma_table.ravel())  # a requantised stream, not the source's table
     stream = jpegdct.region_stream([grid.luma], grid.luma_table, cells, B // jpegdct.DCT, choose)
     assert b"JFIF" not in stream  # a layer's stream carries no metadata segment (§7.2)
     coefficients, table = jpegdct.read_greyscale(stream)
     assert np.array_equal(table.ravel(), expected)
+    blocks = jpegdct.pack_blocks(grid.luma, cells, B // jpegdct.DCT)
     assert np.array_equal(coefficients, jpegdct.requantise(blocks, grid.luma_table, expected.reshape(8, 8)))
 
 
