@@ -396,10 +396,11 @@ def export_jpeg(
     as for decode; MissingDependency without jpeglib. redone, if given, gets
     each region that took the pixel step and why (_pixel_regions).
     """
-    from . import container  # the container reader is only needed here
+    from . import container, decoder  # the reader is only needed here
 
     parsed = container.read(rgc) if max_pixels is None else container.read(rgc, max_pixels=max_pixels)
     header = parsed.header
+    decoder.check_streams(header, parsed.block_map, parsed.layers)  # before libjpeg allocates what a stream says
     if header.mode in ("LA", "RGBA"):
         raise InputError(
             "cannot export a file with alpha as one JPEG, which has none "
@@ -576,8 +577,12 @@ def _scratch() -> Iterator[str]:
     """The path of a temporary file for jpeglib, which reads and writes named files only; WriteError if the system
     refuses it.
 
-    On Linux an anonymous file in memory (memfd), named through /proc: no
-    disk, nothing to clean up; elsewhere a file in a temporary folder.
+    On Linux an anonymous file in memory (memfd), named through /proc; elsewhere
+    a file in a temporary folder. jpeglib itself copies what it reads or
+    writes into a file of its own in the system's temporary folder, which it
+    removes unless libjpeg fails (export checks its streams' headers first,
+    and a JPEG input has been decoded by Pillow first, so that takes a damaged
+    file whose headers pass, or memory running out).
     """
     try:
         if hasattr(os, "memfd_create") and os.path.isdir(PROC_FDS):

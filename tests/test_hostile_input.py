@@ -24,6 +24,7 @@ import regioncodec
 import regioncodec.pillow  # noqa: F401 - registers the plugin the tests read with
 from regioncodec import FormatError, RegionCodecError
 
+from . import craft
 from .conftest import DATA, ROOT
 from .craft import SIGNATURE, TIME_LIMIT, fix_crcs, refused
 
@@ -171,6 +172,24 @@ def test_read_mask_refuses_what_decode_refuses_before_building_anything(name: st
     finally:
         tracemalloc.stop()
     assert peak < 32 << 20, f"{peak >> 20} MB allocated"
+
+
+def test_export_checks_every_stream_before_libjpeg_reads_one() -> None:
+    """A 422-byte file whose 16x16 layer's frame header says 12000x12000: export handed it to libjpeg, which took
+    615 MB and 2.2 s before the mosaic's size was compared; now it is refused as decode refuses it."""
+    stream = craft.grey_jpeg(16, 16)
+    sof = stream.index(b"\xff\xc0")
+    big = stream[: sof + 5] + (12_000).to_bytes(2, "big") * 2 + stream[sof + 9 :]
+    data = craft.build(
+        [
+            (b"HEAD", craft.head(16, 16, mode=1, block_size=8, regions=1)),
+            (b"BMAP", craft.frame(bytes(4))),
+            (b"LAYR", craft.layer(0, big)),
+            (b"DONE", b""),
+        ]
+    )
+    for read in (regioncodec.decode, regioncodec.export_jpeg):
+        refused(data, FormatError, "JPEG of 12000x12000; the container needs 1 component of 16x16", read=read)
 
 
 def test_an_avif_sequence_canvas_is_refused_by_every_reader() -> None:
