@@ -249,7 +249,21 @@ def _link_new(link: Callable[[], None], path: Path, named: Path | None = None) -
 def _replace(temp: Path, path: Path) -> None:
     """Rename temp over path, after checking once more that path is a regular file (or absent)."""
     check_target(path, force=True)
+    _keep_access(temp, path)
     os.replace(temp, path)
+
+
+def _keep_access(temp: Path, path: Path) -> None:
+    """Give temp the permissions, and where this process may, the owner and group of the file at path it replaces:
+    --force replaces a file's content, not who may read it (a new file gets 0o666 less the umask)."""
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        return
+    if hasattr(os, "chown"):
+        with contextlib.suppress(PermissionError):  # only root gives a file away; the mode is kept regardless
+            os.chown(temp, old.st_uid, old.st_gid)  # before chmod, which chown would undo for set-id bits
+    os.chmod(temp, stat.S_IMODE(old.st_mode))
 
 
 @contextlib.contextmanager

@@ -83,6 +83,16 @@ def test_regular_files_are_still_replaced_with_force(tmp_path: Path) -> None:
     assert out.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["out.bin"]
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_replacing_a_file_keeps_who_may_read_it(tmp_path: Path, mode: int) -> None:
+    """--force replaced a private file with one the umask made world-readable."""
+    out = tmp_path / "out.bin"
+    out.write_bytes(b"old")
+    out.chmod(mode)
+    files.write_atomic(out, lambda handle: handle.write(b"new"), force=True)
+    assert out.read_bytes() == b"new" and stat.S_IMODE(out.stat().st_mode) == mode
+
+
 KILLED_WRITER = """
 import os, signal, sys
 from pathlib import Path
