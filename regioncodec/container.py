@@ -393,19 +393,18 @@ def _check_streams_could_code(header: Header, data: bytes, start: int, what: str
     A JPEG stream spends at least a bit on each 8x8 block (§7.2), and a block
     of the map takes (B / scale)^2 / 64 of them at the least (1.5 times that
     in colour). The LAYR chunks after start are looked at by their lengths
-    and fields only, unchecked; where they are not all JPEG layers the rule
-    does not apply (a canvas's bytes do not bound its pixels) and max_pixels
-    bounds the map alone.
+    and fields only, unchecked; where not every layer that carries streams is
+    a JPEG layer the rule does not apply (a canvas's bytes do not bound its
+    pixels) and max_pixels bounds the map alone.
     """
-    layers = _layer_fields(data, start)
-    coded = [(scale, stream_bytes) for code, scale, stream_bytes in layers if stream_bytes]
-    if not coded or any(code != JPEG_CODE for code, _, _ in layers) or any(s not in SCALES for s, _ in coded):
+    coded = [fields for fields in _layer_fields(data, start) if fields[2]]  # the layers that carry streams
+    if not coded or any(code != JPEG_CODE or scale not in SCALES for code, scale, _ in coded):
         return
     rows, cols = header.grid_shape
-    side = header.block_size // max(scale for scale, _ in coded)
+    side = header.block_size // max(scale for _, scale, _ in coded)
     share = CHROMA_SHARE if header.colour == "RGB" else 1.0
     needed = -(-int(rows * cols * side * side * share) // (DCT_SIDE * DCT_SIDE * 8))
-    held = sum(stream_bytes for _, stream_bytes in coded)
+    held = sum(stream_bytes for _, _, stream_bytes in coded)
     if held < needed:
         raise FormatError(
             f"{what}: a {rows}x{cols} block grid needs at least {needed} bytes of JPEG streams "

@@ -287,6 +287,17 @@ def test_bad_layers_are_refused() -> None:
     refused(build(empty_region_with_data), FormatError, "region 1 has no blocks but carries streams")
 
 
+@pytest.mark.parametrize("codec", [1, 2, 3], ids=["jpeg", "webp", "avif"])
+def test_an_empty_layer_of_any_codec_leaves_the_map_bounded_by_the_streams(codec: int) -> None:
+    """§6 applies when every layer that carries streams is JPEG: an empty WebP layer for an unused region turned
+    the rule off, and a 477-byte file made the reader build an 8000 x 8000 image's 1 MB map."""
+    blocks = 1000 * 1000
+    chunks = [(b"HEAD", head(8000, 8000)), (b"BMAP", frame(bytes(blocks)))]
+    data = build([*chunks, (b"LAYR", layer(0, grey_jpeg(8, 8))), (b"LAYR", layer(1, codec=codec)), (b"DONE", b"")])
+    for read in (regioncodec.decode, regioncodec.read_info):
+        refused(data, FormatError, "a 1000x1000 block grid needs at least 125000 bytes of JPEG streams", read=read)
+
+
 def test_the_size_checked_is_the_size_libjpeg_reads() -> None:
     """A fill byte must not let a decoy frame header pass the size check while libjpeg allocates 32000 x 32000."""
     chunks = chunks_of(SMALLEST)

@@ -318,7 +318,7 @@ function checkStreamsCouldCode(head, bytes, start, offset) {
     at = end + 4;
   }
   const coded = layers.filter((layer) => layer.streamBytes);
-  if (!coded.length || layers.some((l) => l.code !== JPEG_CODE) || coded.some((l) => !SCALES.includes(l.scale))) return;
+  if (!coded.length || coded.some((l) => l.code !== JPEG_CODE || !SCALES.includes(l.scale))) return;
   const side = head.blockSize / Math.max(...coded.map((l) => l.scale));
   const share = head.mode === 'RGB' || head.mode === 'RGBA' ? CHROMA_SHARE : 1;
   const needed = Math.ceil(Math.trunc(head.rows * head.cols * side * side * share) / BLOCK_BITS);
