@@ -241,6 +241,9 @@ def test_cli_batch_that_finds_no_images(tmp_path: Path) -> None:
         (("{in}", "{tmp}/out", "--ship-bytes"), 2, "ship_bytes is for a scheduler"),
         (("{in}", "{tmp}/out", "--jobs", "0"), 2, "positive integer"),
         (("{in}", "{tmp}/out", "--decode", "--format", "xyz"), 2, "image_format 'xyz'"),
+        (("{in}", "{tmp}/out", "--decode", "--fg-quality", "90", "--no-subjects"), 2, "--fg-quality, --no-subjects:"),
+        (("{in}", "{tmp}/out", "--format", "jpg"), 2, "--format and --max-pixels are for --decode"),
+        (("{in}", "{tmp}/out", "--max-pixels", "10"), 2, "--format and --max-pixels are for --decode"),
     ],
 )
 def test_cli_batch_usage_errors(photos: Path, tmp_path: Path, args: tuple[str, ...], code: int, message: str) -> None:

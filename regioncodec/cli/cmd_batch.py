@@ -37,9 +37,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs", type=common.readable(common.positive), metavar="N", help="processes to run (default: every core)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
-    parser.add_argument(
-        "--format", default="png", metavar="EXT", help="with --decode: the image format to write (default png)"
-    )
+    parser.add_argument("--format", metavar="EXT", help="with --decode: the image format to write (default png)")
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
@@ -60,6 +58,7 @@ def run(args: argparse.Namespace) -> None:
     """Run the batch and print its summary; CommandFailed (exit 1) if some files failed."""
     from .. import batch
 
+    _check_direction(args)
     settings = common.settings_from(args)
     inputs = _inputs(args)
     how = batch.BatchSettings(
@@ -74,7 +73,7 @@ def run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     try:
         if args.decode:
-            decoding = {"image_format": args.format, "strip": args.strip, "max_pixels": args.max_pixels}
+            decoding = {"image_format": args.format or "png", "strip": args.strip, "max_pixels": args.max_pixels}
             results = batch.decode_many(inputs, args.output, **decoding, **how)
         else:
             results = batch.encode_many(inputs, args.output, settings=settings, **how)
@@ -112,6 +111,19 @@ def _inputs(args: argparse.Namespace) -> list[Path]:
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(in_dir).parts)
     )
+
+
+def _check_direction(args: argparse.Namespace) -> None:
+    """OptionError for flags of the other direction, which would be ignored: encode settings with --decode,
+    --format and --max-pixels without it (--strip serves both)."""
+    from ..errors import OptionError
+
+    if args.decode:
+        encoding = [flag for flag in common.settings_flags_given(args) if flag != "--strip"]
+        if encoding:
+            raise OptionError(f"{', '.join(encoding)}: encode settings, which --decode does not use")
+    elif args.format is not None or args.max_pixels != common.DEFAULT_MAX_PIXELS:
+        raise OptionError("--format and --max-pixels are for --decode: encoding writes .rgc files")
 
 
 def _nothing_found(args: argparse.Namespace) -> str:

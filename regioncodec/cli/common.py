@@ -223,6 +223,25 @@ def readable(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def settings_from(args: argparse.Namespace) -> EncodeSettings:
     """EncodeSettings of the flags given (the others keep their defaults); OptionError if they do not go together."""
+    given, controls = _given(args)
+    if controls:
+        given["segmentation"] = SegmentOptions(**controls)
+    return EncodeSettings(**given)
+
+
+def settings_flags_given(args: argparse.Namespace) -> list[str]:
+    """The encode settings' flags given, as typed (--no-NAME for a switch turned off), in the order of the fields."""
+    given, controls = _given(args)
+    fields = [*dataclasses.fields(EncodeSettings), *dataclasses.fields(SegmentOptions)]
+    return [
+        f"--{'no-' if field.default is True else ''}{field.name.replace('_', '-')}"
+        for field in fields
+        if field.name in given or field.name in controls
+    ]
+
+
+def _given(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The EncodeSettings fields and the SegmentOptions controls whose flags were given, by name."""
     given = {
         field.name: getattr(args, field.name)
         for field in dataclasses.fields(EncodeSettings)
@@ -234,9 +253,7 @@ def settings_from(args: argparse.Namespace) -> EncodeSettings:
         for field in dataclasses.fields(SegmentOptions)
         if getattr(args, field.name, None) is not None
     }
-    if controls:
-        given["segmentation"] = SegmentOptions(**controls)
-    return EncodeSettings(**given)
+    return given, controls
 
 
 def positive(text: str) -> int:
