@@ -27,7 +27,7 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,13 +64,14 @@ def read_bytes(path: Path) -> bytes:
         raise OpenError(f"{path}: cannot open: {exc.strerror}") from None
 
 
-def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None = None) -> None:
+def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, sources: Sequence[Path] = ()) -> None:
     """Run write on a temporary file next to path, then move it to path.
 
     Refuses (WriteError) to replace an existing path unless force, to write
-    over source even with force, and to replace anything but a regular file.
+    over any of sources (the inputs) even with force, and to replace anything
+    but a regular file.
     """
-    check_target(path, force=force, source=source)
+    check_target(path, force=force, sources=sources)
     _sweep(path.parent)
     with _interrupt_held(), _temporary(path) as (handle, named):
         write(handle)
@@ -79,10 +80,11 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool
         _publish(handle, named, path, force)
 
 
-def check_target(path: Path, *, force: bool, source: Path | None = None) -> None:
-    """WriteError unless path may be written: new, or (with force) a regular file that is not source."""
-    if source is not None and path.exists() and path.samefile(source):
-        raise WriteError(f"{path} is the input file; refusing to write over it")
+def check_target(path: Path, *, force: bool, sources: Sequence[Path] = ()) -> None:
+    """WriteError unless path may be written: new, or (with force) a regular file that is none of sources."""
+    for source in sources:
+        if path.exists() and source.exists() and path.samefile(source):
+            raise WriteError(f"{path} is an input file ({source}); refusing to write over it")
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:

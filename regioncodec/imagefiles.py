@@ -12,7 +12,7 @@ be), WriteError (cannot write).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -155,10 +155,10 @@ def open_image(file: Path | BinaryIO, name: Path | None = None, *, first_frame: 
         raise OpenError(f"{name}: cannot open: {exc.strerror}") from None
 
 
-def write_output(path: Path, write: Callable[[BinaryIO], object], *, force: bool, source: Path | None) -> None:
-    """Write an output atomically, never over the input; WriteError says why it could not be."""
+def write_output(path: Path, write: Callable[[BinaryIO], object], *, force: bool, sources: Sequence[Path]) -> None:
+    """Write an output atomically, never over an input (sources); WriteError says why it could not be."""
     try:
-        files.write_atomic(path, write, force=force, source=source)
+        files.write_atomic(path, write, force=force, sources=sources)
     except WriteError:
         raise
     except (OSError, ValueError, KeyError) as exc:

@@ -264,8 +264,20 @@ def test_decode_never_writes_over_its_input(tmp_path: Path, encoded: Path) -> No
     (tmp_path / "soft.png").symlink_to(same)
     for out in (same, tmp_path / "hard.png", tmp_path / "soft.png"):
         done = rcodec("decode", same, out, "--force")
-        assert done.returncode == 73 and "is the input file" in done.stderr
+        assert done.returncode == 73 and "is an input file" in done.stderr
     assert same.read_bytes() == before
+
+
+@pytest.mark.parametrize("flag", ["--mask", "--quality-map"])
+def test_encode_never_writes_over_its_mask_or_quality_map(tmp_path: Path, flag: str) -> None:
+    """--force replaced a --mask file with the .rgc written, when OUT named it."""
+    image, guide = tmp_path / "in.png", tmp_path / "guide.png"
+    Image.fromarray(np.full((32, 48, 3), 90, np.uint8)).save(image)
+    Image.fromarray(np.full((32, 48), 255, np.uint8)).save(guide)
+    before = guide.read_bytes()
+    done = rcodec("encode", image, guide, flag, guide, "--force")
+    assert done.returncode == 73 and f"is an input file ({guide})" in done.stderr
+    assert guide.read_bytes() == before
 
 
 def limited(max_file_bytes: int) -> Callable[[], None]:

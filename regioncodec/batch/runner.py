@@ -220,7 +220,8 @@ def _write_shipped(task: Task, result: FileResult, shipped: bytes | None) -> Fil
     if shipped is None:
         return result
     try:
-        imagefiles.write_output(task.output, lambda handle: handle.write(shipped), force=task.force, source=task.source)
+        sources = (task.source,)
+        imagefiles.write_output(task.output, lambda handle: handle.write(shipped), force=task.force, sources=sources)
     except RegionCodecError as exc:
         return replace(result, status=FAILED, error=str(exc))
     return result

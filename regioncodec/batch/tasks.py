@@ -67,7 +67,7 @@ def run_task(task: Task) -> tuple[FileResult, bytes | None]:
             out, unwritten = imagefiles.decode_data(data, task.source, image_format, **task.options)
         if task.payload is None:
             write = lambda handle: handle.write(out)  # noqa: E731
-            imagefiles.write_output(task.output, write, force=task.force, source=task.source)
+            imagefiles.write_output(task.output, write, force=task.force, sources=(task.source,))
     except RegionCodecError as exc:
         return FileResult(task.source, task.output, FAILED, error=str(exc)), None
     except Exception as exc:  # noqa: BLE001 - a bug: report it against the file and let the batch go on

@@ -125,8 +125,15 @@ def write(path: Path | None, write_to: Callable[[BinaryIO], object], args: argpa
     if path is None:
         write_stdout(write_to)
         return
-    source = getattr(args, "input", None)  # bench has none
-    write_output(path, write_to, force=args.force, source=input_of(args)[0] if isinstance(source, str) else source)
+    write_output(path, write_to, force=args.force, sources=_input_files(args))
+
+
+def _input_files(args: argparse.Namespace) -> list[Path]:
+    """The files a command reads, which no output may replace: IN (not standard input), --mask, --quality-map."""
+    named = [getattr(args, "mask", None), getattr(args, "quality_map", None)]
+    if getattr(args, "input", None) is not None:  # bench has none
+        named.append(input_of(args)[0])
+    return [Path(path) for path in named if path is not None]
 
 
 def note(message: str) -> None:
