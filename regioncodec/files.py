@@ -60,8 +60,8 @@ def read_bytes(path: Path) -> bytes:
     """The bytes of an input file."""
     try:
         return path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise OpenError(f"{path}: cannot open: {exc.strerror}") from None
+    except OSError as exc:  # not found, a folder, no permission, a loop of links, a name too long, ...
+        raise OpenError(f"{path}: cannot open: {exc.strerror or exc}") from None
 
 
 def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool, sources: Sequence[Path] = ()) -> None:

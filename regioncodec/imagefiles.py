@@ -20,7 +20,7 @@ from PIL import Image, PngImagePlugin
 
 from . import api, files, pixels, sources
 from .container import DEFAULT_MAX_PIXELS, Metadata
-from .errors import InputError, OpenError, OptionError, WriteError, named
+from .errors import InputError, OptionError, WriteError, named
 from .info import read_info
 from .settings import EncodeSettings
 
@@ -147,12 +147,10 @@ def open_image(file: Path | BinaryIO, name: Path | None = None, *, first_frame: 
     An image of several frames (an animation, pages) is refused with
     InputError, as .rgc holds one picture, unless first_frame.
     """
-    name = name if name is not None else Path(str(file))
-    try:
-        with named(name):
-            return pixels.open_picture(file, first_frame=first_frame, hint=FIRST_FRAME_HINT)
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        raise OpenError(f"{name}: cannot open: {exc.strerror}") from None
+    if isinstance(file, Path):  # read here, so that whatever keeps the file from being read is an OpenError
+        return open_image(io.BytesIO(files.read_bytes(file)), name or file, first_frame=first_frame)
+    with named(name or Path("image")):
+        return pixels.open_picture(file, first_frame=first_frame, hint=FIRST_FRAME_HINT)
 
 
 def write_output(path: Path, write: Callable[[BinaryIO], object], *, force: bool, sources: Sequence[Path]) -> None:

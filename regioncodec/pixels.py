@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -96,13 +96,12 @@ def as_pixels(image: ImageLike) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def open_picture(file: Any, *, first_frame: bool = False, load: bool = True, hint: str = "") -> Image.Image:
-    """The one picture Pillow reads from file (a path or a stream), decoded unless load is False.
+def open_picture(file: BinaryIO, *, first_frame: bool = False, load: bool = True, hint: str = "") -> Image.Image:
+    """The one picture Pillow reads from a stream, decoded unless load is False.
 
     InputError if it holds several (an animation, pages: .rgc holds one;
     hint is added to that message) unless first_frame, or if Pillow cannot
-    read it. Errors about the file itself (not found, a folder, no
-    permission) are left to the caller, which knows what the file was.
+    read it.
     """
     try:
         with Image.open(file) as image:
@@ -112,7 +111,7 @@ def open_picture(file: Any, *, first_frame: bool = False, load: bool = True, hin
             if load:
                 image.load()
             return image
-    except (InputError, FileNotFoundError, IsADirectoryError, PermissionError):
+    except InputError:
         raise
     except UnidentifiedImageError:
         raise InputError("not a readable image: Pillow knows no format that fits it") from None

@@ -51,7 +51,10 @@ def serve(files: list[Path], port: int = 0) -> http.server.ThreadingHTTPServer:
     routes = {f"/{name}": root / name for name in VIEWER_FILES}
     routes.update({unquote(file_url(index, path)): path for index, path in enumerate(files)})
     handler = type("Handler", (_Handler,), {"routes": routes})
-    return http.server.ThreadingHTTPServer((HOST, port), handler)
+    try:
+        return http.server.ThreadingHTTPServer((HOST, port), handler)
+    except OSError as exc:  # the port is taken, or not one this user may open
+        raise OpenError(f"cannot serve on {HOST} port {port}: {exc.strerror or exc}") from None
 
 
 def file_url(index: int, path: Path) -> str:

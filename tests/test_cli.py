@@ -130,6 +130,19 @@ def test_missing_input_exits_66(tmp_path: Path) -> None:
         assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_unreadable_inputs_of_any_kind_exit_66(tmp_path: Path) -> None:
+    """A loop of symbolic links or a name too long was an "internal error" (exit 70): any reason a file cannot be
+    read is exit 66, IN and --mask alike."""
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    long_name = tmp_path / ("a" * 300 + ".png")
+    for bad in (loop, long_name):
+        for args in (("encode", bad, tmp_path / "o.rgc"), ("info", bad), ("encode", SAMPLE, "-", "--mask", bad)):
+            done = rcodec(*args)
+            assert done.returncode == 66 and "cannot open" in done.stderr, (args, done.stderr)
+            assert len(done.stderr.strip().splitlines()) == 1
+
+
 def test_corrupt_input_exits_65_and_leaves_nothing(tmp_path: Path, encoded: Path) -> None:
     data = bytearray(encoded.read_bytes())
     data[300] ^= 0xFF

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -50,6 +51,17 @@ def test_the_viewer_and_the_named_files_are_served_and_nothing_else(tmp_path: Pa
 def test_view_refuses_a_missing_file(tmp_path: Path) -> None:
     done = rcodec("view", tmp_path / "none.rgc", "--no-browser")
     assert done.returncode == 66 and "none.rgc" in done.stderr
+
+
+def test_view_refuses_a_port_it_cannot_serve_on() -> None:
+    """--port 70000 (past 16 bits) and a port already taken were "internal errors" (exit 70)."""
+    done = rcodec("view", VECTOR, "--no-browser", "--port", "70000")
+    assert done.returncode == 2 and "a port number from 0 to 65535" in done.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = rcodec("view", VECTOR, "--no-browser", "--port", str(taken.getsockname()[1]))
+    assert done.returncode == 66 and "cannot serve on 127.0.0.1 port" in done.stderr
 
 
 @pytest.mark.parametrize("name", webview.VIEWER_FILES)

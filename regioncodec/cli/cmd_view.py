@@ -24,7 +24,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EXAMPLES
     parser.add_argument("input", metavar="IN.rgc", type=Path)
     parser.add_argument("original", metavar="ORIGINAL", type=Path, nargs="?", help="the image it was made from")
-    parser.add_argument("--port", type=common.readable(int), default=0, help="port to serve on (default: any free)")
+    parser.add_argument(
+        "--port", type=common.readable(common.port), default=0, help="port to serve on (default: any free)"
+    )
     parser.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
 
 

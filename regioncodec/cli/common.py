@@ -30,12 +30,14 @@ STDIN, STDOUT = Path("<stdin>"), Path("<stdout>")  # how messages name them
 DETAIL_DENSITY = 0.04  # a block with this share of edge pixels holds detail: a line of text at 10-12 pt on a
 # 300 dpi scan has far more, smooth paper and scanner noise far less (edges' own EDGE_STEP decides what an edge is)
 DETAIL_SHARE = 0.02  # a page with detail in this share of its blocks "clearly has" something worth keeping
+MAX_PORT = 65_535  # TCP ports are 16-bit
 DEFAULT_IMAGE_FORMAT = "PNG"  # what decode and mask write to standard output or into a folder: lossless, keeps alpha
 WANTED = {  # what each parse function reads, for the message when it cannot
     "int": "an integer",
     "float": "a number",
     "str": "text",
     "positive": "a positive integer",
+    "port": f"a port number from 0 to {MAX_PORT}",
     "bytes_with_unit": "a number of bytes such as 80000 or 80kB",
     "_scale": "1, 2, 4 or auto",
     "quality": "an integer from 1 to 100",
@@ -267,6 +269,14 @@ def positive(text: str) -> int:
     """argparse type: a positive integer."""
     value = int(text)
     if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port (0: any free one)."""
+    value = int(text)
+    if not 0 <= value <= MAX_PORT:
         raise ValueError(text)
     return value
 
