@@ -219,6 +219,10 @@ def test_encoding_into_a_folder_names_the_file(tmp_path: Path, small_png: Path) 
     assert missing.returncode == 73 and "no such folder" in missing.stderr
     unnamed = rcodec("encode", "-", folder, stdin=small_png.read_bytes())
     assert unnamed.returncode == 2 and "standard input has no name" in unnamed.stderr
+    for command, source in (("decode", folder / "small.rgc"), ("mask", small_png)):  # a dot in --format: one dot
+        done = rcodec(command, source, folder, "--format", ".JPG")
+        assert done.returncode == 0 and (folder / "small.jpg").exists(), done.stderr
+        (folder / "small.jpg").unlink()
 
 
 # Alpha into a format without it: flattened onto --background (white unless told).

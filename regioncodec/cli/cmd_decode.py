@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> None:
     """Decode IN to OUT; say what OUT's format could not hold."""
     from ..imagefiles import WHITE, decode_data
 
-    output, into_folder = common.output_of(args, f".{(args.format or common.DEFAULT_IMAGE_FORMAT).lower()}")
+    output, into_folder = common.output_of(args, common.image_suffix(args))
     image_format = common.image_format(args, output)  # a usage error before any work
     data, name = common.read_input(args)
     options = {"strip": args.strip, "max_pixels": args.max_pixels, "quality": args.quality, "reduce": args.reduce}

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> None:
     from ..errors import named
     from ..imagefiles import open_image
 
-    output, into_folder = common.output_of(args, f".{(args.format or common.DEFAULT_IMAGE_FORMAT).lower()}")
+    output, into_folder = common.output_of(args, common.image_suffix(args))
     image_format = common.image_format(args, output)
     settings = common.settings_from(args)
     method, options = settings.segment_with

@@ -154,13 +154,18 @@ def image_format(args: argparse.Namespace, path: Path | None) -> str:
     if args.format is None:
         return DEFAULT_IMAGE_FORMAT if path is None else output_format(path)
     try:
-        chosen = output_format(Path(f"x.{args.format.lower().lstrip('.')}"))
+        chosen = output_format(Path(f"x{image_suffix(args)}"))
     except OptionError:
         raise OptionError(f"--format {args.format}: not the extension of an image format Pillow writes") from None
     named = None if path is None else extension_format(path)
     if named is not None and named != chosen and not args.force:
         raise OptionError(f"{path}: its extension says {named}, but --format says {chosen}; rename it, or give --force")
     return chosen
+
+
+def image_suffix(args: argparse.Namespace) -> str:
+    """The extension, dot first, of the image format --format names (png, .PNG, ...), else of the default."""
+    return "." + (args.format or DEFAULT_IMAGE_FORMAT).lower().lstrip(".")
 
 
 def extension_format(path: Path) -> str | None:
