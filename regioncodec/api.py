@@ -88,10 +88,10 @@ def encode(
         if source is not None and jpeg is None:
             raise InputError("source must be the bytes of a JPEG file")
         jpeg = jpeg or sources.of_image(image)
-    metadata = pixels.metadata(image, chosen.strip, exif=exif, icc_profile=icc_profile, xmp=xmp)
-    return encoder.encode(
-        as_pixels(image), chosen, mask=mask, quality_map=quality_map, metadata=metadata, source=jpeg, notes=notes
-    )
+    stored = as_pixels(image)
+    metadata = pixels.metadata(image, chosen.strip, stored, notes, exif=exif, icc_profile=icc_profile, xmp=xmp)
+    guides = {"mask": mask, "quality_map": quality_map}
+    return encoder.encode(stored, chosen, **guides, metadata=metadata, source=jpeg, notes=notes)
 
 
 def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS, reduce: int = 1) -> np.ndarray:

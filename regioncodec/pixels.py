@@ -37,6 +37,8 @@ _CONVERTED_MODES = {
 }
 _WITH_ALPHA = {"L": "LA", "RGB": "RGBA"}  # for images whose transparency is a palette entry or a colour key
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")  # 16-bit greyscale, reduced to 8 bits
+ICC_SPACE = slice(16, 20)  # ICC.1 7.2.6: the profile header's data colour space signature
+ICC_SPACES = {False: b"GRAY", True: b"RGB "}  # the signature a profile of grey (L, LA) or colour pixels must have
 CHANNEL_MODES = {2: "LA", 3: "RGB", 4: "RGBA"}  # channels of an H x W x C array; H x W is L
 _PIL_METADATA_KEYS = ("exif", "icc_profile", "xmp")  # the Image.info keys Pillow's plugins fill
 # Formats whose further frames are not further pictures, so that Pillow's first frame is the picture: MPO (a
@@ -127,7 +129,11 @@ def frame_count(image: Image.Image) -> int:
 def _pil_pixels(image: Image.Image) -> np.ndarray:
     """Pixels of a PIL image in L, LA, RGB or RGBA, converting by the documented rules."""
     if image.mode in _SIXTEEN_BIT_MODES:
-        return np.asarray(image).astype(np.uint16, copy=False)
+        grey = np.asarray(image).astype(np.uint16, copy=False)
+        key = image.info.get("transparency")
+        if isinstance(key, int):  # a PNG tRNS colour key: the grey value that is transparent, as for 8 bits
+            return np.dstack([grey, np.where(grey == key, 0, 65535).astype(np.uint16)])
+        return grey
     mode = _CONVERTED_MODES.get(image.mode, image.mode)
     if image.has_transparency_data and mode in _WITH_ALPHA:
         mode = _WITH_ALPHA[mode]
@@ -149,13 +155,32 @@ def split_alpha(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return np.ascontiguousarray(colour), np.ascontiguousarray(pixels[..., -1])
 
 
-def metadata(image: ImageLike, strip: bool, **given: Any) -> Metadata:
-    """The metadata to store: each item given, else the PIL image's own unless strip; checked against §9."""
+def metadata(
+    image: ImageLike, strip: bool, stored: np.ndarray, notes: list[str] | None = None, **given: Any
+) -> Metadata:
+    """The metadata to store: each item given, else the PIL image's own unless strip; checked against §9.
+
+    An ICC profile must describe the colour the pixels are stored in (stored:
+    as_pixels' array): the image's own profile of another colour space (a
+    CMYK JPEG's, whose pixels Pillow converts to RGB) is left out, with a
+    note; a profile given so is refused.
+    """
     own = image.info if isinstance(image, Image.Image) and not strip else {}
     values = {}
     for name in _PIL_METADATA_KEYS:
         value = given[name] if given[name] is not None else own.get(name)
         values[name] = _metadata_item(name, value, from_image=given[name] is None)
+    profile = values["icc_profile"]
+    wanted = ICC_SPACES[stored.ndim == 3 and stored.shape[2] >= 3]
+    if profile is not None and profile[ICC_SPACE] != wanted:
+        space, kind = profile[ICC_SPACE].decode("latin-1").strip(), wanted.decode().strip()
+        if given["icc_profile"] is not None:
+            raise InputError(f"icc_profile describes {space} colour, and the pixels are {kind}")
+        values["icc_profile"] = None
+        if notes is not None:
+            notes.append(
+                f"the image's ICC profile describes {space} colour, and its pixels are stored as {kind}: left out"
+            )
     return Metadata(**values)
 
 

@@ -442,6 +442,46 @@ def test_sixteen_bit_images_are_scaled_to_eight_bits() -> None:
     assert out.dtype == np.uint8 and psnr(out, np.round(ramp / 257).astype(np.uint8)) > 40
 
 
+def test_sixteen_bit_grey_with_a_colour_key_becomes_la() -> None:
+    """A 16-bit grey PNG's tRNS colour was dropped without a word (the I;16 path returned before looking)."""
+    values = np.array([[0, 1000, 1000, 65535]], np.uint16)
+    image = Image.fromarray(values)  # Pillow mode I;16
+    image.info["transparency"] = 1000
+    assert np.array_equal(regioncodec.as_pixels(image), [[[0, 255], [4, 0], [4, 0], [255, 255]]])
+    assert regioncodec.read_info(regioncodec.encode(image)).mode == "LA"
+
+
+def _profile(space: bytes) -> bytes:
+    """An ICC profile whose header names space as its data colour space (ICC.1 7.2.6)."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return srgb[:16] + space + srgb[20:]
+
+
+def test_a_profile_of_another_colour_space_than_the_pixels_is_left_out() -> None:
+    """A CMYK JPEG's CMYK profile was stored with the RGB pixels Pillow converts it to: an invalid pairing."""
+    out = io.BytesIO()
+    Image.fromarray(random_image((24, 32, 3))).convert("CMYK").save(out, "JPEG", icc_profile=_profile(b"CMYK"))
+    notes: list[str] = []
+    data = regioncodec.encode(out.getvalue(), notes=notes)
+    assert regioncodec.read_info(data).mode == "RGB" and regioncodec.read_metadata(data).icc_profile is None
+    assert any("describes CMYK colour, and its pixels are stored as RGB: left out" in note for note in notes)
+    grey = Image.fromarray(random_image((24, 32)))
+    with pytest.raises(InputError, match="icc_profile describes RGB colour, and the pixels are GRAY"):
+        regioncodec.encode(grey, icc_profile=_profile(b"RGB "))
+    kept = regioncodec.encode(grey, icc_profile=_profile(b"GRAY"))
+    assert regioncodec.read_metadata(kept).icc_profile == _profile(b"GRAY")
+
+
+def test_keywords_win_over_a_settings_object_even_for_a_twin_option() -> None:
+    """README: settings and keywords both given, keywords win; quality/fg_quality and target_size/target_bpp say
+    one thing two ways, so a keyword replaces its twin instead of conflicting with it."""
+    base = regioncodec.EncodeSettings(quality=80, target_size=5000)
+    built = regioncodec.EncodeSettings.build(base, fg_quality=90, target_bpp=1.0)
+    assert (built.quality, built.fg_quality, built.target_size, built.target_bpp) == (None, 90, None, 1.0)
+    with pytest.raises(InputError, match="give quality or fg_quality, not both"):
+        regioncodec.EncodeSettings.build(base, quality=70, fg_quality=90)
+
+
 def _photo_with_metadata(orientation: int = 6) -> Image.Image:
     """A JPEG, opened by Pillow, carrying EXIF (with an orientation), an ICC profile and XMP."""
     exif = Image.Exif()
