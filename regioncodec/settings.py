@@ -37,6 +37,8 @@ BG_CODECS = ("webp", "avif")  # bg_codec: a canvas background under JPEG layers 
 DEFAULT_LEVELS = 2  # foreground and background; more split the background by detail
 MAX_LEVELS = 8  # each region costs two JPEG headers (~0.5 kB); more levels buy too little to pay for them
 AUTO = "auto"  # bg_scale: whichever background scale codes smallest at equal error
+# options that say one thing two ways: a keyword given to build replaces its twin in the settings it changes
+TWINS = {"quality": "fg_quality", "fg_quality": "quality", "target_size": "target_bpp", "target_bpp": "target_size"}
 
 
 def background_quality(quality: int) -> int:
@@ -190,7 +192,10 @@ class EncodeSettings:
             raise OptionError(f"unknown encode options {', '.join(unknown)}; choose from {', '.join(OPTION_NAMES)}")
         if base is not None and not isinstance(base, EncodeSettings):
             raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
-        return replace(base or cls(), **options)
+        superseded: dict[str, Any] = {
+            twin: None for name, twin in TWINS.items() if name in options and twin not in options
+        }
+        return replace(base or cls(), **superseded, **options)
 
     def _check_segmentation(self) -> None:
         """OptionError unless method names a segmentation method and segmentation is SegmentOptions."""
