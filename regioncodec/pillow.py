@@ -53,6 +53,11 @@ class RgcImageFile(ImageFile.ImageFile):
 
     _thumbnailing = False  # within thumbnail(): draft fits the image into the size it is given
 
+    def load_seek(self, pos: int) -> None:
+        """Seek the file, as load() otherwise would: having this tells ImageFile.Parser to wait for the whole file
+        and open it again, instead of feeding the decoder pieces (it reads the whole file itself)."""
+        cast(BinaryIO, self.fp).seek(pos)
+
     def thumbnail(
         self,
         size: tuple[float, float],

@@ -132,6 +132,21 @@ def test_truncated_file_behaves_as_png() -> None:
             im.load()
 
 
+def test_incremental_parser_waits_for_the_whole_file() -> None:
+    """ImageFile.Parser (what web frameworks feed uploads to) raised AssertionError: it fed pieces to a decoder
+    that reads the whole file; now it keeps the bytes and opens them once all have come, as for any such plugin."""
+    data = ALPHA_METADATA.read_bytes()
+    parser = ImageFile.Parser()
+    for start in range(0, len(data), 100):
+        parser.feed(data[start : start + 100])
+    image = parser.close()
+    assert np.array_equal(np.asarray(image), regioncodec.decode(data))
+    cut = ImageFile.Parser()
+    cut.feed(data[:-30])
+    with pytest.raises(OSError, match="truncated"):
+        cut.close()
+
+
 def test_truncated_file_with_load_truncated_images(monkeypatch: pytest.MonkeyPatch) -> None:
     """.rgc has no partial decode: even with LOAD_TRUNCATED_IMAGES a cut file raises, never a half image."""
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
