@@ -34,6 +34,7 @@ from PIL import Image
 
 import regioncodec
 from regioncodec import container, webview
+from regioncodec.codecs.jpeg import segments
 
 from . import craft, naive_decoder
 from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of
@@ -83,6 +84,23 @@ def exif_with_orientation(value: int) -> bytes:
     return exif.tobytes()
 
 
+def exif_in_scan_headers(data: bytes, orientation: int) -> bytes:
+    """data with an EXIF APP1 segment (of this orientation) put just before each JPEG stream's first scan, after its
+    frame header: T.81 allows it there, and a decoder must ignore it as anywhere else (§7.2)."""
+    exif = exif_with_orientation(orientation)
+    segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+    chunks = []
+    for kind, body in craft.chunks_of(data):
+        if kind == b"LAYR":
+            region, codec, quality, scale, length = craft.LAYR.unpack_from(body)
+            luma, chroma = body[craft.LAYR.size : craft.LAYR.size + length], body[craft.LAYR.size + length :]
+            scan = next(at for marker, at, _ in segments(luma, "luma", range(256), "anywhere") if marker == 0xDA)
+            body = craft.layer(region, luma[:scan] + segment + luma[scan:], chroma, codec=codec, quality=quality)
+            assert scale == 1
+        chunks.append((kind, body))
+    return craft.build(chunks)
+
+
 def made_files() -> dict[str, bytes]:
     """Files of every mode, block size, scale and codec, at sizes that are not multiples of the block: deblocked
     (encode's default), canvases among JPEG layers (bg_codec), and a few without the filter."""
@@ -100,6 +118,7 @@ def made_files() -> dict[str, bytes]:
         "la": encode(np.dstack([grey, alpha])),
         "rgba-scale-2": encode(np.dstack([rgb, alpha]), bg_scale=2),
         "rgb-exif-orientation-6": encode(rgb, exif=exif_with_orientation(6)),
+        "grey-b8-orientation-in-scan-headers": exif_in_scan_headers(encode(grey, block_size=8), 3),
         "rgb-unfiltered": encode(rgb, deblock=False),
         "grey-b8-unfiltered": encode(grey, block_size=8, deblock=False),
         "rgb-deblock-bg-10": encode(rgb, fg_quality=90, bg_quality=10, deblock=True),

@@ -678,18 +678,21 @@ function checkJpeg(stream, rows, cols) {
 }
 
 /**
- * The stream without the APPn and COM segments before its frame header: they carry no samples (§7.2), and
- * removing them keeps a browser from rotating the samples by an EXIF orientation or converting them by an ICC
- * profile.
+ * The stream without the APPn and COM segments before its first scan: they carry no samples (§7.2), and removing
+ * them keeps a browser from rotating the samples by an EXIF orientation or converting them by an ICC profile,
+ * wherever they stand (T.81 lets them come between the frame header and the scan too).
  */
-function bareJpeg(stream, frame) {
+function bareJpeg(stream) {
   const data = stream.data;
   const kept = [data.subarray(0, 2)];
-  for (const [marker, at, length] of segments(data, stream.what, stream.offset, FRAME_WALK, 'before its frame header')) {
-    if (at >= frame) break;
+  let rest = 2; // where the part not yet walked starts: the first scan, or what the browser is left to refuse
+  for (const [marker, at, length] of segments(data, stream.what, stream.offset, TABLE_WALK, 'before its first scan')) {
+    rest = at;
+    if (marker === SOS) break;
     if (!APP_AND_COM.has(marker)) kept.push(data.subarray(at, at + 2 + length));
+    rest = at + 2 + length;
   }
-  kept.push(data.subarray(frame));
+  kept.push(data.subarray(rest));
   const out = new Uint8Array(kept.reduce((size, part) => size + part.length, 0));
   let at = 0;
   for (const part of kept) {
@@ -967,7 +970,7 @@ const HAS_IMAGE_DECODER = typeof ImageDecoder !== 'undefined';
  * sample (r, c) at data[start + r * stride + c * step].
  */
 async function decodeJpeg(stream, rows, cols, header, useImageDecoder) {
-  const bytes = bareJpeg(stream, header.frame);
+  const bytes = bareJpeg(stream);
   if (useImageDecoder) return imageDecoderSamples(bytes, rows, cols, stream.what, stream.offset);
   const bitmap = await browserDecode(bytes, 'image/jpeg', cols, rows, stream.what, stream.offset);
   return { data: readBitmap(bitmap, 1), start: 0, step: 1, stride: cols };
