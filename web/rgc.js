@@ -776,7 +776,9 @@ export function webpSize(data, what, offset) {
     if (size < 10) throw bad('VP8X chunk too short');
     const flags = data[body];
     if (flags & 0x02) throw new RgcError(`${what} is an animated WEBP; a canvas is one still picture`, offset);
-    if (flags & 0x10) throw new RgcError(`${what} has alpha; a canvas has none (alpha lives in ALPH)`, offset);
+    if (flags & 0x10 || hasAlphChunk(data, body + size + (size & 1))) {
+      throw new RgcError(`${what} has alpha; a canvas has none (alpha lives in ALPH)`, offset);
+    }
     return { width: le24(data, body + 4) + 1, height: le24(data, body + 7) + 1 };
   }
   if (type === 'VP8 ') {
@@ -791,6 +793,21 @@ export function webpSize(data, what, offset) {
     return { width: (bits & 0x3fff) + 1, height: ((bits >>> 14) & 0x3fff) + 1 };
   }
   throw bad(`unknown first chunk ${JSON.stringify(type)}`);
+}
+
+/**
+ * Whether an extended WebP's chunks from at on hold an ALPH chunk before its image data: libwebp decodes such a
+ * picture with alpha whatever VP8X's flag says, so it counts as alpha (§7.5).
+ */
+function hasAlphChunk(data, at) {
+  while (at + 8 <= data.length) {
+    const type = ascii(data, at, 4);
+    if (type === 'ALPH') return true;
+    if (type === 'VP8 ' || type === 'VP8L') return false;
+    const size = le32(data, at + 4);
+    at += 8 + size + (size & 1);
+  }
+  return false;
 }
 
 /**
