@@ -598,6 +598,19 @@ def test_pixel_limit_is_the_callers(web: Browser, files: dict[str, bytes]) -> No
     assert web.decode(data, maxPixels=512)["ok"]
 
 
+def test_a_stream_over_the_stream_limit_is_refused_with_the_pixel_limit_raised(web: Browser) -> None:
+    """§12: a JPEG stream of more than 2^30 pixels (reachable only with the pixel limit raised) is refused by
+    both readers; rgc.js threw a bare RangeError allocating it."""
+    luma = craft.grey_jpeg(8, 8)
+    sof = luma.index(b"\xff\xc0")
+    big = luma[: sof + 5] + (65_472).to_bytes(2, "big") * 2 + luma[sof + 9 :]
+    data = craft.all_background(65_472, 65_472, 64, craft.padded(big, 65_472, 65_472))  # bytes enough for §6
+    with pytest.raises(regioncodec.LimitError):
+        regioncodec.decode(data, max_pixels=2**33)
+    result = web.decode(data, maxPixels=2**33)
+    assert result["isRgc"] and "a JPEG stream holds at most 1073741824 (§12)" in result["message"], result
+
+
 def test_an_exported_jpeg_opens_in_chromium_as_in_pillow(web: Browser) -> None:
     """rcodec export's JPEG (regioncodec.export_jpeg) is one a browser shows: Chromium decodes it at its size,
     to Pillow's pixels within a level or two (both are libjpeg-turbo)."""

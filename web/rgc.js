@@ -601,6 +601,7 @@ export function mosaicShape(count, cols) {
 }
 
 const SOF_HUFFMAN = new Set([0xc0, 0xc1, 0xc2]); // baseline, extended, progressive (Huffman)
+const MAX_STREAM_PIXELS = 2 ** 30; // §12: the most pixels a JPEG stream's frame may declare
 const SOF_OTHER = new Set([0xc3, 0xc5, 0xc6, 0xc7, 0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf]);
 const BEFORE_FRAME = new Set([0xc4, 0xcc, 0xdb, 0xdd, 0xfe, ...Array.from({ length: 16 }, (_, i) => 0xe0 + i)]);
 
@@ -663,6 +664,12 @@ function checkJpeg(stream, rows, cols) {
     throw new RgcError(
       `${stream.what} is a ${header.components}-component JPEG of ${header.cols}x${header.rows}; ` +
         `the container needs 1 component of ${cols}x${rows}`,
+      stream.offset,
+    );
+  }
+  if (rows * cols > MAX_STREAM_PIXELS) {
+    throw new RgcError(
+      `${stream.what} is ${cols}x${rows} = ${rows * cols} pixels; a JPEG stream holds at most ${MAX_STREAM_PIXELS} (§12)`,
       stream.offset,
     );
   }
