@@ -27,7 +27,7 @@ from functools import partial
 
 import numpy as np
 
-from .codecs.jpeg import SEGMENTS_BEFORE_FRAME, SOF_HUFFMAN, segments
+from .codecs.jpeg import SOF_HUFFMAN, SOS, TO_FIRST_SCAN, segments
 from .errors import FormatError
 
 GRID = 8  # §11.8: the filter works on each plane's own 8x8 DCT block grid
@@ -47,8 +47,7 @@ ZIGZAG = (
     54, 47, 55, 62, 63,
 )  # fmt: skip
 _ZIGZAG = np.array(ZIGZAG)
-_DQT, _SOS = 0xDB, 0xDA  # T.81 B.1.1.3: define quantisation tables, start of scan
-_TABLE_WALK = SEGMENTS_BEFORE_FRAME | {*SOF_HUFFMAN, _SOS}  # what the walk to the first scan may meet
+_DQT = 0xDB  # T.81 B.1.1.3: define quantisation tables
 
 
 def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
@@ -63,8 +62,8 @@ def stream_table(stream: bytes, what: str) -> tuple[int, ...]:
     """
     tables: dict[int, tuple[int, ...]] = {}
     wanted: int | None = None
-    for marker, _, body in segments(stream, what, _TABLE_WALK, "before its first scan"):
-        if marker == _SOS:
+    for marker, _, body in segments(stream, what, TO_FIRST_SCAN, "before its first scan"):
+        if marker == SOS:
             if wanted is None or wanted not in tables:
                 break
             return tables[wanted]

@@ -39,6 +39,7 @@ _WITH_ALPHA = {"L": "LA", "RGB": "RGBA"}  # for images whose transparency is a p
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")  # 16-bit greyscale, reduced to 8 bits
 ICC_SPACE = slice(16, 20)  # ICC.1 7.2.6: the profile header's data colour space signature
 ICC_SPACES = {False: b"GRAY", True: b"RGB "}  # the signature a profile of grey (L, LA) or colour pixels must have
+ICC_PIXEL_SPACES = (b"GRAY", b"RGB ", b"CMYK")  # those of the pixels Pillow opens: one of the others would be wrong
 CHANNEL_MODES = {2: "LA", 3: "RGB", 4: "RGBA"}  # channels of an H x W x C array; H x W is L
 _PIL_METADATA_KEYS = ("exif", "icc_profile", "xmp")  # the Image.info keys Pillow's plugins fill
 # Formats whose further frames are not further pictures, so that Pillow's first frame is the picture: MPO (a
@@ -160,10 +161,10 @@ def metadata(
 ) -> Metadata:
     """The metadata to store: each item given, else the PIL image's own unless strip; checked against §9.
 
-    An ICC profile must describe the colour the pixels are stored in (stored:
-    as_pixels' array): the image's own profile of another colour space (a
-    CMYK JPEG's, whose pixels Pillow converts to RGB) is left out, with a
-    note; a profile given so is refused.
+    An ICC profile of grey, RGB or CMYK pixels must describe the colour the
+    pixels are stored in (stored: as_pixels' array): the image's own profile
+    of another of those (a CMYK JPEG's, whose pixels Pillow converts to RGB)
+    is left out, with a note; a profile given so is refused.
     """
     own = image.info if isinstance(image, Image.Image) and not strip else {}
     values = {}
@@ -172,7 +173,7 @@ def metadata(
         values[name] = _metadata_item(name, value, from_image=given[name] is None)
     profile = values["icc_profile"]
     wanted = ICC_SPACES[stored.ndim == 3 and stored.shape[2] >= 3]
-    if profile is not None and profile[ICC_SPACE] != wanted:
+    if profile is not None and profile[ICC_SPACE] in ICC_PIXEL_SPACES and profile[ICC_SPACE] != wanted:
         space, kind = profile[ICC_SPACE].decode("latin-1").strip(), wanted.decode().strip()
         if given["icc_profile"] is not None:
             raise InputError(f"icc_profile describes {space} colour, and the pixels are {kind}")

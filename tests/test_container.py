@@ -270,7 +270,7 @@ def test_bad_layers_are_refused() -> None:
         "greyscale image carries a chroma stream": layer(0, luma, b"x"),
         "no JPEG marker at byte 2": layer(0, b"\xff\xd8 garbage"),
         "not a JPEG stream": layer(0, b"GIF89a"),
-        "not a readable JPEG": layer(0, luma[:-40]),
+        "has no EOI marker after its first scan: it is cut short": layer(0, luma[:-2]),
         "other than baseline or progressive": layer(0, luma.replace(b"\xff\xc0", b"\xff\xc9", 1)),
         "has 12-bit samples": layer(0, luma.replace(b"\xff\xc0\x00\x0b\x08", b"\xff\xc0\x00\x0b\x0c", 1)),
         "marker 0xFFD0 at byte 2": layer(0, luma[:2] + b"\xff\xd0" + luma[2:]),

@@ -681,7 +681,26 @@ function checkJpeg(stream, rows, cols) {
       stream.offset,
     );
   }
+  if (!hasEoiAfter(stream.data, firstScan(stream))) {
+    throw new RgcError(`${stream.what} has no EOI marker after its first scan: it is cut short (§7.2)`, stream.offset);
+  }
   return header;
+}
+
+/** Where a stream's first scan's entropy-coded data starts: past its SOS segment, walking the segments before it. */
+function firstScan(stream) {
+  for (const [marker, at, length] of segments(stream.data, stream.what, stream.offset, TABLE_WALK, 'before its first scan')) {
+    if (marker === SOS) return at + 2 + length;
+  }
+  throw new RgcError(`${stream.what} has no scan`, stream.offset);
+}
+
+/** Whether data holds an EOI marker (0xFF 0xD9) from start on: entropy-coded data never does (§7.2). */
+function hasEoiAfter(data, start) {
+  for (let at = data.indexOf(0xff, start); at >= 0 && at + 1 < data.length; at = data.indexOf(0xff, at + 1)) {
+    if (data[at + 1] === 0xd9) return true;
+  }
+  return false;
 }
 
 /**

@@ -36,6 +36,9 @@ SOF_HUFFMAN = (0xC0, 0xC1, 0xC2)  # baseline, extended sequential, progressive (
 SOF_OTHER = (0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)  # lossless, hierarchical, arithmetic
 # Segments libjpeg reads before the frame header, each skipped by its length: DHT, DAC, DQT, DRI, APP0-15, COM.
 SEGMENTS_BEFORE_FRAME = frozenset((0xC4, 0xCC, 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE))
+SOS = 0xDA  # T.81 B.1.1.3: start of scan
+TO_FIRST_SCAN = SEGMENTS_BEFORE_FRAME | {*SOF_HUFFMAN, SOS}  # what a walk from SOI to the first scan may meet (§7.2)
+EOI = b"\xff\xd9"  # T.81 B.1.1.3: end of image; entropy-coded data never holds it (0xFF there is stuffed or RSTn)
 APP_AND_COM = frozenset((*range(0xE0, 0xF0), 0xFE))  # metadata segments: nothing a stream in .rgc needs (§7.2)
 FRAME_WALK = SEGMENTS_BEFORE_FRAME | {*SOF_HUFFMAN, *SOF_OTHER}  # what the walk to the frame header meets (SOF_OTHER
 # only to be refused by name)
@@ -107,6 +110,8 @@ class JpegCodec:
                 f"{what} is {len(data)} bytes, too few for the {blocks} 8x8 blocks of a {cols}x{rows} JPEG "
                 "(at least a bit each, §7.2)"
             )
+        if data.find(EOI, first_scan(data, what)) < 0:  # libjpeg would fill the missing rest with grey
+            raise FormatError(f"{what} has no EOI marker after its first scan: it is cut short (§7.2)")
 
     def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
         """Decode a greyscale JPEG that must be exactly shape (rows, cols), with libjpeg-turbo's islow IDCT.
@@ -173,6 +178,15 @@ def frame_header(data: bytes, what: str) -> tuple[int, int, int]:
         if marker in SOF_HUFFMAN:
             return _frame_size(body, what)
     raise FormatError(f"{what} has no readable JPEG frame header")
+
+
+def first_scan(data: bytes, what: str) -> int:
+    """Where the entropy-coded data of a stream's first scan starts: past its SOS segment, found by walking the
+    segments before it (§7.2), which may be only those before a frame header, and the frame header."""
+    for marker, offset, body in segments(data, what, TO_FIRST_SCAN, "before its first scan"):
+        if marker == SOS:
+            return offset + 4 + len(body)
+    raise FormatError(f"{what} has no scan")
 
 
 def segments(data: bytes, what: str, allowed: Container[int], where: str) -> Iterator[tuple[int, int, bytes]]:
