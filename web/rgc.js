@@ -868,6 +868,8 @@ function isoBoxes(data, start, end, bad, lenient = false) {
   return boxes;
 }
 
+const TRANSFORMS = ['clap', 'imir', 'irot']; // ISO/IEC 23008-12: clean aperture, mirroring, rotation (§7.5)
+
 /**
  * {width, height} of an AVIF canvas from the 'ispe' property of its primary item (§7.5), refusing image
  * sequences and alpha auxiliary images; decodes nothing.
@@ -899,6 +901,10 @@ export function avifSize(data, what, offset) {
     if (p.type === 'auxC' && /alpha|auxid:1\0/.test(ascii(data, p.start + 4, Math.min(64, p.end - p.start - 4)))) {
       throw new RgcError(`${what} has an alpha image; a canvas has none (alpha lives in ALPH)`, offset);
     }
+  }
+  const transforms = [...new Set(properties.map((p) => p.type).filter((type) => TRANSFORMS.includes(type)))].sort();
+  if (transforms.length) {
+    throw new RgcError(`${what} has ${transforms.join(', ')} properties; a canvas is its samples as stored, untransformed`, offset);
   }
   for (const ipma of inIprp.filter((b) => b.type === 'ipma')) {
     const version = data[ipma.start];

@@ -39,6 +39,9 @@ PILLOW_ERRORS = (
 )
 BOX_HEADER = struct.Struct(">I4s")  # ISO/IEC 14496-12 §4.2: a box's 32-bit size, then its type
 MOVIE_BOX = b"moov"  # ISO/IEC 14496-12 §8.2.1: the tracks of an image sequence (avis); a still AVIF has none
+FULL_BOX_FIELDS = 4  # ISO/IEC 14496-12 §4.2: a full box (meta) starts with its version and flags
+# ISO/IEC 23008-12 §6.5.10-12: rotation, mirroring and clean aperture, which some readers apply and some do not
+TRANSFORMS = (b"irot", b"imir", b"clap")
 
 
 class Rows(Protocol):
@@ -173,6 +176,10 @@ class PictureCodec:
             raise FormatError(f"{what} is {self.format}, which this Pillow cannot read; install a Pillow built with it")
         if self.name == "avif" and _has_box(data, MOVIE_BOX):
             raise FormatError(f"{what} is an AVIF image sequence ({MOVIE_BOX.decode()} box); a canvas is one picture")
+        transforms = sorted(_item_properties(data) & set(TRANSFORMS)) if self.name == "avif" else []
+        if transforms:
+            names = ", ".join(kind.decode() for kind in transforms)
+            raise FormatError(f"{what} has {names} properties; a canvas is its samples as stored, untransformed")
         try:
             with self._header_read(data) as image:
                 if (image.height, image.width) != shape:
@@ -213,19 +220,42 @@ def is_grey(picture: np.ndarray) -> bool:
     return bool(np.array_equal(picture[..., 0], picture[..., 1]) and np.array_equal(picture[..., 1], picture[..., 2]))
 
 
-def _has_box(data: bytes, kind: bytes) -> bool:
-    """Whether the ISO BMFF file data (AVIF, ISO/IEC 14496-12 §4.2) has a top-level box of type kind."""
-    offset = 0
-    while offset + BOX_HEADER.size <= len(data):
-        size, found = BOX_HEADER.unpack_from(data, offset)
-        if found == kind:
-            return True
-        if size == 1 and offset + BOX_HEADER.size + 8 <= len(data):  # a 64-bit size follows the type
-            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
-        if size < BOX_HEADER.size:  # 0: the box runs to the end of the file; smaller: damaged, left to libavif
-            return False
+def _boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, end) of each ISO BMFF box (ISO/IEC 14496-12 §4.2) in data[start:end], leniently: a
+    box whose size is damaged is the last one (cut at the end), and what it hid is left to libavif to refuse."""
+    end = len(data) if end is None else min(end, len(data))
+    offset = start
+    while offset + BOX_HEADER.size <= end:
+        size, kind = BOX_HEADER.unpack_from(data, offset)
+        payload = offset + BOX_HEADER.size
+        if size == 1 and payload + 8 <= end:  # a 64-bit size follows the type
+            size, payload = int.from_bytes(data[payload : payload + 8], "big"), payload + 8
+        if size == 0:  # the box runs to the end
+            size = end - offset
+        damaged = size < payload - offset or offset + size > end
+        yield kind, payload, end if damaged else offset + size
+        if damaged:
+            return
         offset += size
-    return False
+
+
+def _has_box(data: bytes, kind: bytes) -> bool:
+    """Whether the ISO BMFF file data (AVIF) has a top-level box of type kind."""
+    return any(found == kind for found, _, _ in _boxes(data))
+
+
+def _item_properties(data: bytes) -> set[bytes]:
+    """The types of the item properties an AVIF file declares (meta > iprp > ipco, ISO/IEC 23008-12 §9.3)."""
+    found: set[bytes] = set()
+    for meta_kind, meta_start, meta_end in _boxes(data):
+        if meta_kind != b"meta":
+            continue
+        for kind, start, end in _boxes(data, meta_start + FULL_BOX_FIELDS, meta_end):
+            if kind == b"iprp":
+                for inner, inner_start, inner_end in _boxes(data, start, end):
+                    if inner == b"ipco":
+                        found |= {prop for prop, _, _ in _boxes(data, inner_start, inner_end)}
+    return found
 
 
 WEBP = PictureCodec("webp", 2, max_side=16_383, max_pixels=16_383**2)  # libwebp's own limit, on either side
