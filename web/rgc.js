@@ -964,8 +964,9 @@ async function browserDecode(bytes, type, width, height, what, offset) {
     throw new RgcError(`${what} is not a readable ${type.slice(6).toUpperCase()} (${error.message})`, offset);
   }
   if (bitmap.width !== width || bitmap.height !== height) {
+    const size = `${bitmap.width}x${bitmap.height}`; // read before close(), after which a bitmap is 0x0
     bitmap.close();
-    throw new RgcError(`${what} decoded to ${bitmap.width}x${bitmap.height}, not ${width}x${height}`, offset);
+    throw new RgcError(`${what} decoded to ${size}, not ${width}x${height}`, offset);
   }
   return bitmap;
 }
