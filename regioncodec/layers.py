@@ -22,6 +22,7 @@ filters to smear inward).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import NamedTuple, cast
@@ -74,6 +75,8 @@ class LayerCoder:
         self._layers: dict[tuple[int, int, int], Layer] = {}
         self._planes: dict[int, Planes] = {} if planes_at_1 is None else {1: planes_at_1}  # made already, or once
         self._rgb: np.ndarray | None = None
+        self._uniforms: dict[tuple[str, int], np.ndarray] = {}  # _uniform's pictures, by codec and quality
+        self._lock = threading.Lock()  # guards _uniforms: layers are coded on several threads
         self.source = source
         self.ceiling = ceiling
         self._under_jpeg = any(find(name).layout == MOSAIC for name in codecs)  # canvases beside JPEG layers
@@ -176,8 +179,19 @@ class LayerCoder:
                 decoded = cv2.resize(decoded, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
             return metrics.mse(original, decoded, keep)
 
-        target = error(codec.encode(original, quality), original.shape)
+        target = metrics.mse(original, self._uniform(codec, quality)[box], keep)
         return matched_quality(lambda q: codec.encode(picture, q), error, target)
+
+    def _uniform(self, codec: CanvasCodec, quality: int) -> np.ndarray:
+        """The whole image coded as one picture by codec at quality, decoded: what a region's canvas is held to."""
+        with self._lock:
+            found = self._uniforms.get((codec.name, quality))
+        if found is None:
+            assert self._rgb is not None
+            found = codec.decode(codec.encode(self._rgb, quality), self._rgb.shape[:2], "uniform picture")
+            with self._lock:
+                self._uniforms[(codec.name, quality)] = found
+        return found
 
 
 def canvas_quality(codec: str, quality: int) -> int:
@@ -244,8 +258,11 @@ def matched_quality(encode: Callable[[int], bytes], error: Callable[[bytes], flo
     region's surroundings are filled smooth, the region is the busiest part
     of its canvas and gets coarser quantisers than in a uniform picture of
     the same quality (measured on Kodak: background PSNR 1.7 dB below uniform
-    WebP's). So a WebP canvas is held to the error a uniform WebP of its box
-    at the asked quality makes on the region, by measuring, not by the number.
+    WebP's). So a WebP canvas is held to the error a uniform WebP of the
+    whole image at the asked quality makes on the region, by measuring, not
+    by the number. (A WebP of the region's box alone was the yardstick
+    before: its segments differ from the whole image's, and a foreground
+    came out up to 0.43 dB below a uniform WebP's.)
     """
     found = lowest_quality(encode, lambda data: error(data) <= target)
     return found if found is not None else encode(100)
