@@ -173,12 +173,14 @@ class EncodeSettings:
                 raise OptionError(f"bg_codec must be one of {', '.join(BG_CODECS)}, not {self.bg_codec!r}")
             if self.codec != DEFAULT_CODEC and self.bg_codec != self.codec:
                 raise OptionError(f"bg_codec puts a {self.bg_codec} background under JPEG layers: codec must be jpeg")
-        if self.bg_scale not in (*SCALES, AUTO) or isinstance(self.bg_scale, bool):
+        if self.bg_scale != AUTO and not (is_int(self.bg_scale) and self.bg_scale in SCALES):  # not 2.0, not True
             raise OptionError(f"bg_scale must be one of 1, 2, 4 or {AUTO!r}, not {self.bg_scale!r}")
         if self.target_size is not None:
             check_int("target_size", self.target_size, 1)
         if self.target_bpp is not None and not (
-            isinstance(self.target_bpp, (int, float)) and 0 < self.target_bpp < math.inf
+            isinstance(self.target_bpp, (int, float))
+            and not isinstance(self.target_bpp, bool)
+            and 0 < self.target_bpp < math.inf
         ):
             raise OptionError(f"target_bpp must be a positive number of bits per pixel, not {self.target_bpp!r}")
         if self.target_size is not None and self.target_bpp is not None:

@@ -257,6 +257,8 @@ def test_canvas_of_the_wrong_size_is_refused(crop: np.ndarray, crop_mask: np.nda
         ({"codec": "png"}, "unknown codec 'png'; choose from jpeg, webp, avif"),
         ({"bg_scale": 3}, "bg_scale must be one of 1, 2, 4"),
         ({"bg_scale": True}, "bg_scale"),
+        ({"bg_scale": 2.0}, "bg_scale must be one of 1, 2, 4 or 'auto', not 2.0"),
+        ({"target_bpp": True}, "target_bpp must be a positive number of bits per pixel, not True"),
         ({"levels": 1}, "levels must be an integer from 2 to 8"),
         ({"levels": 9}, "levels"),
         ({"target_size": 0}, "target_size"),
