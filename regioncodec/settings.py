@@ -121,13 +121,14 @@ class EncodeSettings:
     deblock: bool = option(
         True,
         None,
-        "smooth the block edges of JPEG layers below the foreground when decoding (spec §11.8; --no-deblock: off)",
+        "on unless turned off (--no-deblock): the decoder smooths the block edges of JPEG layers below the "
+        "foreground (spec §11.8)",
     )
     subjects: bool = option(
         True,
         None,
-        "keep skin and the holes inside the foreground's outline out of the lowest level, at a middle quality "
-        "(with segmentation; --no-subjects: off)",
+        "on unless turned off (--no-subjects): skin and the holes inside the foreground's outline are kept out of "
+        "the lowest level, at a middle quality (with segmentation)",
     )
     bg_scale: int | str = option(
         1, _scale, "code the background at 1/N resolution: 1, 2, 4, or auto for the smallest at equal error", "N"
@@ -146,6 +147,11 @@ class EncodeSettings:
         "for a JPEG input, code at the qualities asked even above its own quality, and even if the output is "
         "larger than it (by default no region goes above the input's quality and the output is never larger)",
     )
+
+    def __new__(cls, *args: Any, **options: Any) -> EncodeSettings:  # noqa: ARG004 - __init__ takes them
+        """OptionError for a misspelt option, as build gives, instead of the TypeError __init__ would raise."""
+        check_names(options)
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:
         for name in ("quality", "fg_quality", "bg_quality"):
@@ -189,9 +195,7 @@ class EncodeSettings:
     @classmethod
     def build(cls, base: EncodeSettings | None = None, **options: Any) -> EncodeSettings:
         """base (or the defaults) with options changed; OptionError names an option that does not exist."""
-        unknown = sorted(set(options) - set(OPTION_NAMES))
-        if unknown:
-            raise OptionError(f"unknown encode options {', '.join(unknown)}; choose from {', '.join(OPTION_NAMES)}")
+        check_names(options)
         if base is not None and not isinstance(base, EncodeSettings):
             raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
         superseded: dict[str, Any] = {
@@ -255,3 +259,10 @@ class EncodeSettings:
 
 
 OPTION_NAMES = tuple(f.name for f in fields(EncodeSettings))
+
+
+def check_names(options: dict[str, Any]) -> None:
+    """OptionError naming the options that are not EncodeSettings fields."""
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise OptionError(f"unknown encode options {', '.join(unknown)}; choose from {', '.join(OPTION_NAMES)}")

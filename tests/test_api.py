@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -480,6 +481,13 @@ def test_keywords_win_over_a_settings_object_even_for_a_twin_option() -> None:
     assert (built.quality, built.fg_quality, built.target_size, built.target_bpp) == (None, 90, None, 1.0)
     with pytest.raises(InputError, match="give quality or fg_quality, not both"):
         regioncodec.EncodeSettings.build(base, quality=70, fg_quality=90)
+
+
+def test_a_misspelt_option_is_an_option_error_however_the_settings_are_made() -> None:
+    """The constructor raised TypeError where encode and build raise OptionError (README: one check, one error)."""
+    for make in (regioncodec.EncodeSettings, regioncodec.EncodeSettings.build, partial(regioncodec.encode, b"")):
+        with pytest.raises(regioncodec.OptionError, match="unknown encode options fg_qualty; choose from fg_quality"):
+            make(fg_qualty=3)
 
 
 def _photo_with_metadata(orientation: int = 6) -> Image.Image:

@@ -41,7 +41,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers (default %(default)s)")
     parser.add_argument(
-        "--repeat", type=common.readable(common.positive), default=3, metavar="N", help="timing repeats (median)"
+        "--repeat",
+        type=common.readable(common.positive),
+        default=3,
+        metavar="N",
+        help="timing repeats (median; default 3)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the RD curves (they take most of the time)")
 

@@ -46,7 +46,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
         "--background",
         type=common.readable(colour),
         metavar="COLOR",
-        help="colour under transparent pixels, for formats without alpha such as JPEG: a name or #rrggbb "
+        help="colour under transparent pixels, for formats without alpha such as JPEG: a name, #rrggbb or rgb(r,g,b) "
         "(default white)",
     )
     parser.add_argument(

@@ -38,7 +38,7 @@ def table(path: Path, info: Info) -> str:
     """Human-readable lines for rcodec info."""
     lines = [
         f"{path}: {info.width}x{info.height} {info.mode}, {info.block_size}-pixel blocks, {info.file_bytes:,} bytes",
-        f"foreground: {info.fg_fraction:.1%} of the pixels",
+        f"above the lowest level: {info.fg_fraction:.1%} of the pixels",
         f"{'region':<12}{'codec':<7}{'quality':>8}{'scale':>7}{'bytes':>12}{'pixels':>9}",
     ]
     lines += [

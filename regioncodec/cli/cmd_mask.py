@@ -18,7 +18,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     """IN, OUT, --raw, --format, --first-frame and the segmentation settings."""
     parser.description = (
         "Write OUT (.png, ...; - for standard output): IN with the background dimmed and the foreground outlined, "
-        "as encode would split it."
+        "as segmentation finds them (encode also lifts skin and enclosed holes to a middle level unless "
+        "--no-subjects; rcodec info counts those above the lowest level too)."
     )
     parser.epilog = EXAMPLES
     common.paths(parser, "IN", "OUT", stdio=True)
