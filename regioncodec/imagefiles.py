@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, PngImagePlugin
 
-from . import api, files, pixels, sources
+from . import api, files, jpegdct, pixels, sources
 from .container import DEFAULT_MAX_PIXELS, Metadata
 from .errors import InputError, OptionError, WriteError, named
 from .info import read_info
@@ -118,7 +118,8 @@ def flatten(picture: Image.Image, background: tuple[int, int, int]) -> Image.Ima
 def save_options(image_format: str, metadata: Metadata) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Pillow save() keywords that write metadata into image_format, and the items that format cannot hold."""
     items = metadata.as_dict()
-    unwritten = tuple(name for name in items if image_format not in METADATA_FORMATS[name])
+    too_large = jpegdct.jpeg_unfit(metadata) if image_format == "JPEG" else ()
+    unwritten = tuple(name for name in items if image_format not in METADATA_FORMATS[name] or name in too_large)
     kept: dict[str, Any] = {name: value for name, value in items.items() if name not in unwritten}
     if image_format == "PNG" and "xmp" in kept:  # Pillow's PNG writer takes XMP as an iTXt chunk
         text = PngImagePlugin.PngInfo()

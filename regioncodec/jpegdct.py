@@ -36,6 +36,7 @@ import numpy as np
 
 from . import quantise
 from .codecs.jpeg import CHROMA_TABLE, LUMA_TABLE, quant_table, segments, without_metadata
+from .container import Metadata
 from .errors import InputError, OptionError, WriteError
 from .layout import mosaic_shape
 
@@ -377,7 +378,13 @@ def read_greyscale(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def export_jpeg(
-    rgc: bytes, /, *, strip: bool = False, max_pixels: int | None = None, redone: list[tuple[int, str]] | None = None
+    rgc: bytes,
+    /,
+    *,
+    strip: bool = False,
+    max_pixels: int | None = None,
+    redone: list[tuple[int, str]] | None = None,
+    unwritten: list[str] | None = None,
 ) -> bytes:
     """One standard baseline JPEG (4:2:0 colour, or greyscale) of a .rgc file, from its DCT coefficients.
 
@@ -394,7 +401,8 @@ def export_jpeg(
     of canvases only gets libjpeg's tables at its top quality. A file with
     alpha is refused (InputError): JPEG has none. FormatError and LimitError
     as for decode; MissingDependency without jpeglib. redone, if given, gets
-    each region that took the pixel step and why (_pixel_regions).
+    each region that took the pixel step and why (_pixel_regions); unwritten
+    the metadata items no JPEG can hold (jpeg_unfit), which are left out.
     """
     from . import container, decoder  # the reader is only needed here
 
@@ -444,7 +452,23 @@ def export_jpeg(
     data = write_colour(GridPlanes(luma, chroma, luma_table, chroma_table), header.width, header.height)
     if strip:
         return data
-    return with_metadata(data, parsed.metadata.exif, parsed.metadata.icc_profile, parsed.metadata.xmp)
+    unfit = jpeg_unfit(parsed.metadata)
+    if unwritten is not None:
+        unwritten.extend(unfit)
+    kept = {name: None if name in unfit else value for name, value in parsed.metadata.as_dict().items()}
+    return with_metadata(data, kept.get("exif"), kept.get("icc_profile"), kept.get("xmp"))
+
+
+def jpeg_unfit(metadata: Metadata) -> tuple[str, ...]:
+    """The metadata items no JPEG can hold: EXIF or XMP past one segment, an ICC profile past 255 of them."""
+    sizes = {
+        "exif": len(EXIF_PREFIX + (metadata.exif or b"").removeprefix(EXIF_PREFIX)) if metadata.exif else 0,
+        "xmp": len(XMP_PREFIX + metadata.xmp) if metadata.xmp else 0,
+    }
+    unfit = [name for name, size in sizes.items() if size > SEGMENT_MAX]
+    if metadata.icc_profile and -(-len(metadata.icc_profile) // ICC_CHUNK) > ICC_MAX_SEGMENTS:
+        unfit.append("icc_profile")
+    return tuple(unfit)
 
 
 def _pixel_regions(parsed: Container) -> list[tuple[int, str]]:

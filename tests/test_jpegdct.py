@@ -6,6 +6,7 @@ import importlib.util
 import io
 import os
 from functools import partial
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 import regioncodec
-from regioncodec import container, jpegdct, layout
+from regioncodec import container, imagefiles, jpegdct, layout
 from regioncodec.codecs.jpeg import JPEG, LUMA_TABLE, quant_table
 from regioncodec.container import Container, Header, Layer
 from regioncodec.errors import InputError
@@ -272,6 +273,20 @@ def test_standard_tables_are_libjpegs() -> None:
 
 
 @needs_jpeglib
+@pytest.mark.parametrize("item", ["exif", "xmp"])
+def test_metadata_no_jpeg_holds_is_left_out_with_a_note(item: str) -> None:
+    """EXIF or XMP past one 64 KB segment: a valid .rgc that export and decoding to JPEG refused (exit 65)."""
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 70_000  # ImageDescription
+    big = {"exif": exif.tobytes(), "xmp": b"<x:xmpmeta>" + b" " * 70_000 + b"</x:xmpmeta>"}[item]
+    rgc = regioncodec.encode(photo(32, 48), **{item: big})
+    unwritten: list[str] = []
+    exported = jpegdct.export_jpeg(rgc, unwritten=unwritten)
+    assert unwritten == [item] and Image.open(io.BytesIO(exported)).size == (48, 32)
+    written, left_out = imagefiles.decode_data(rgc, Path("x.rgc"), "JPEG")
+    assert left_out == (item,) and Image.open(io.BytesIO(written)).format == "JPEG"
+
+
 def test_export_of_greyscale_keeps_its_size_and_metadata() -> None:
     grey = photo(45, 77, seed=2)[..., 1]
     mask = np.zeros(grey.shape, bool)

@@ -40,10 +40,15 @@ def run(args: argparse.Namespace) -> None:
     data, name = common.read_input(args)
     with named(name), common.quiet_c_stderr(unless=args.debug):  # libjpeg's warnings go to descriptor 2
         redone: list[tuple[int, str]] = []
-        exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels, redone=redone)
+        unwritten: list[str] = []
+        exported = export_jpeg(data, strip=args.strip, max_pixels=args.max_pixels, redone=redone, unwritten=unwritten)
     common.write(output, lambda handle: handle.write(exported), args)
     if into_folder:
         common.note(f"wrote {output}")
+    if unwritten:
+        common.note(
+            f"{output or common.STDOUT} cannot hold {', '.join(unwritten)} (too large for a JPEG); written without"
+        )
     if redone:
         which = "; ".join(f"region {region}: {why}" for region, why in redone)
         common.note(f"coded again from decoded pixels, not lossless there ({which})")
