@@ -42,7 +42,7 @@ class Info:
     height: int
     mode: str
     block_size: int
-    fg_fraction: float
+    fg_fraction: float  # share of the pixels above the lowest level (read_mask's), not only the top region
     regions: tuple[RegionInfo, ...]
     file_bytes: int
     alpha_bytes: int = 0  # the lossless alpha plane, compressed (modes LA and RGBA)
@@ -82,7 +82,8 @@ def read_info(data: bytes, /) -> Info:
 
 
 def read_mask(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """The boolean H x W foreground mask stored in .rgc data (True where not background).
+    """The boolean H x W mask of the blocks above the lowest level in .rgc data: the foreground and any middle
+    level (subjects, levels splitting the background, the transition ring), which the file does not tell apart.
 
     The mask has a byte per pixel, so it has decode's pixel limit (LimitError).
     A file decode would refuse is refused: every stream's header is checked
