@@ -29,6 +29,9 @@ from .container import Container, Header, Layer
 from .errors import FormatError, OptionError
 
 ALPHA_BAND_BYTES = 1 << 20  # alpha decompressed per band: in cache, and bounded whatever the image's size
+AREA_SCALE = (
+    64  # box means are taken of 64 x + 32: 1/64 is the finest fraction an 8 x 8 square's mean has (_whole_means)
+)
 
 
 class StreamKind(NamedTuple):
@@ -80,25 +83,44 @@ def decode_container(parsed: Container, factor: int) -> np.ndarray:
 
 
 def box_reduce(image: np.ndarray, factor: int) -> np.ndarray:
-    """The mean of each factor x factor square of an image (any channels), squares cut off by the right and bottom
-    edges averaging the pixels they hold: Pillow's Image.reduce within a level, the reference a reduced decode aims at.
-    """
-    import cv2
-
+    """The mean of each factor x factor square of an image (any channels), halves rounded up, squares cut off by
+    the right and bottom edges averaging the pixels they hold: Pillow's Image.reduce within a level, the reference a
+    reduced decode aims at."""
     if factor == 1:
         return image
     height, width = image.shape[:2]
     rows, cols = -(-height // factor), -(-width // factor)
     whole_rows, whole_cols = height // factor, width // factor
     out = np.empty((rows, cols, *image.shape[2:]), np.uint8)
-    if whole_rows and whole_cols:  # INTER_AREA at a whole factor: each square's mean, rounded
+    if whole_rows and whole_cols:
         inner = image[: whole_rows * factor, : whole_cols * factor]
-        out[:whole_rows, :whole_cols] = cv2.resize(inner, (whole_cols, whole_rows), interpolation=cv2.INTER_AREA)
+        out[:whole_rows, :whole_cols] = _whole_means(inner, factor)
     if whole_cols < cols and whole_rows:
         out[:whole_rows, whole_cols] = _strip_means(image[: whole_rows * factor, whole_cols * factor :], factor, 0)
     if whole_rows < rows:
         out[whole_rows] = _strip_means(image[whole_rows * factor :], factor, 1)
     return out
+
+
+def _whole_means(image: np.ndarray, factor: int) -> np.ndarray:
+    """The means of an image's factor x factor squares (its sides multiples of factor), halves rounded up.
+
+    OpenCV's INTER_AREA rounds halves up at factor 2 ((sum + 2) >> 2, its
+    fast path for 1, 3 and 4 channels), but otherwise computes each mean
+    exactly and rounds k + 1/2 to even. There it is run on 64 x + 32: that
+    square's mean is 64 m + 32 exactly, rounding moves it less than 1/2, and
+    a mean's fraction is a multiple of 1/64 at the least (squares of at most
+    8 x 8), so the integer part of the rounded value / 64 is m rounded up.
+    """
+    import cv2
+
+    rows, cols = image.shape[0] // factor, image.shape[1] // factor
+    if factor == 2 and (image.ndim == 2 or image.shape[2] != 2):
+        return cv2.resize(image, (cols, rows), interpolation=cv2.INTER_AREA)
+    scaled = image.astype(np.uint16)  # 64 x + 32 is at most 16,352: exact in OpenCV's sums
+    scaled *= AREA_SCALE
+    scaled += AREA_SCALE // 2
+    return (cv2.resize(scaled, (cols, rows), interpolation=cv2.INTER_AREA) // AREA_SCALE).astype(np.uint8)
 
 
 def _strip_means(strip: np.ndarray, factor: int, along: int) -> np.ndarray:
