@@ -2,8 +2,9 @@
 
     python fuzz/fuzz_decode.py fuzz-out/corpus fuzz/corpus -max_total_time=600
 
-Each input goes through decode, read_info, read_mask and read_metadata, and
-through the Pillow plugin (open and load). A crash is anything but a
+Each input goes through decode (whole and reduced), read_info, read_mask,
+read_metadata and export_jpeg, and through the Pillow plugin (open, a draft
+for some, and load). A crash is anything but a
 RegionCodecError from the readers, and anything but Pillow's own exception
 types (OSError, SyntaxError, DecompressionBombError) from the plugin; as is a
 run over the memory or time limit. Mutations (fuzz/mutations.py) get their
@@ -15,9 +16,11 @@ a legitimate decode stays far below -rss_limit_mb and any large allocation is
 a missed check.
 """
 
+import importlib.util
 import io
 import random
 import sys
+from functools import partial
 from pathlib import Path
 
 import atheris
@@ -33,6 +36,8 @@ from PIL import Image  # noqa: E402
 
 from tests.craft import fix_crcs  # noqa: E402
 
+REDUCTIONS = (2, 4, 8)  # decode(reduce=...) and the plugin's draft
+JPEGLIB = importlib.util.find_spec("jpeglib") is not None  # export_jpeg needs it (regioncodec[jpeg])
 MAX_PIXELS = 1 << 22  # 4 megapixels: at most ~50 MB for a valid file
 PILLOW_ERRORS = (OSError, SyntaxError, Image.DecompressionBombError)  # what Pillow's own plugins raise
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow refuses past twice this: the plugin has decode's limit too
@@ -50,8 +55,15 @@ def mutate(data: bytes, max_size: int, seed: int) -> bytes:
 
 
 def read(data: bytes) -> None:
-    """One fuzz input through every reader: read, or refused with RegionCodecError (Pillow's types for the plugin)."""
-    for reader in (regioncodec.decode, regioncodec.read_mask):
+    """One fuzz input through every reader: read, or refused with RegionCodecError (Pillow's types for the plugin).
+
+    The reduced decode's factor, and whether the plugin is asked for a draft, come from the input's length.
+    """
+    factor = REDUCTIONS[len(data) % len(REDUCTIONS)]
+    readers = [regioncodec.decode, regioncodec.read_mask, partial(regioncodec.decode, reduce=factor)]
+    if JPEGLIB:
+        readers.append(regioncodec.export_jpeg)
+    for reader in readers:
         try:
             reader(data, max_pixels=MAX_PIXELS)
         except regioncodec.RegionCodecError:
@@ -63,7 +75,9 @@ def read(data: bytes) -> None:
             pass
     try:
         with Image.open(io.BytesIO(data), formats=["RGC"]) as image:  # ours alone: a mutant may look like a TGA,
-            image.load()  # whose Pillow reader has its own bugs (ValueError "unknown raw mode"), not ours to find
+            if len(data) % 2:  # whose Pillow reader has its own bugs (ValueError "unknown raw mode"), not ours to find
+                image.draft(None, (image.width // factor, image.height // factor))
+            image.load()
     except PILLOW_ERRORS:
         pass
 
