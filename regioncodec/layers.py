@@ -75,8 +75,8 @@ class LayerCoder:
         self._layers: dict[tuple[int, int, int], Layer] = {}
         self._planes: dict[int, Planes] = {} if planes_at_1 is None else {1: planes_at_1}  # made already, or once
         self._rgb: np.ndarray | None = None
-        self._uniforms: dict[tuple[str, int], np.ndarray] = {}  # _uniform's pictures, by codec and quality
-        self._lock = threading.Lock()  # guards _uniforms: layers are coded on several threads
+        self._uniform: dict[tuple[str, int], _UniformErrors] = {}  # _uniform_errors', by codec and quality
+        self._lock = threading.Lock()  # guards _uniform: layers are coded on several threads
         self.source = source
         self.ceiling = ceiling
         self._under_jpeg = any(find(name).layout == MOSAIC for name in codecs)  # canvases beside JPEG layers
@@ -116,7 +116,7 @@ class LayerCoder:
         if codec.layout != MOSAIC:
             if self._rgb is None:
                 self._rgb = planes.to_rgb(self.image)
-            code = partial(self._canvas_stream, cast(CanvasCodec, codec), cells, quality, scale)
+            code = partial(self._canvas_stream, cast(CanvasCodec, codec), region, quality, scale)
             return [StreamJob(0, STREAM_EFFORT + CANVAS_EFFORT * effort, code)]
         matched = region == len(self.codecs) - 1  # the foreground; the regions below take capped standard tables
         if self.source is not None and scale == 1 and quality <= self.source.quality:
@@ -158,9 +158,10 @@ class LayerCoder:
             self._planes[scale] = planes.reduce_planes(*self._planes[1], scale)
         return self._planes[scale]
 
-    def _canvas_stream(self, codec: CanvasCodec, cells: np.ndarray, quality: int, scale: int) -> bytes:
+    def _canvas_stream(self, codec: CanvasCodec, region: int, quality: int, scale: int) -> bytes:
         """The region's bounding box with the outside filled, reduced by scale."""
         assert self._rgb is not None  # made by _stream_jobs, before the jobs run
+        cells = self.block_map == region
         box = layout.region_box(cells, self.block_size, self._rgb.shape[:2])
         keep = layout.box_mask(cells, box, self.block_size)
         original = self._rgb[box]
@@ -179,19 +180,33 @@ class LayerCoder:
                 decoded = cv2.resize(decoded, (keep.shape[1], keep.shape[0]), interpolation=cv2.INTER_LINEAR)
             return metrics.mse(original, decoded, keep)
 
-        target = metrics.mse(original, self._uniform(codec, quality)[box], keep)
+        target = self._uniform_errors(codec, quality)[region]
         return matched_quality(lambda q: codec.encode(picture, q), error, target)
 
-    def _uniform(self, codec: CanvasCodec, quality: int) -> np.ndarray:
-        """The whole image coded as one picture by codec at quality, decoded: what a region's canvas is held to."""
+    def _uniform_errors(self, codec: CanvasCodec, quality: int) -> dict[int, float]:
+        """The error a uniform picture of the whole image, by codec at quality, makes on each region of that codec:
+        what the region's canvas is held to. Worked out once per codec and quality (other threads asking for the
+        same wait for it), for every such region at once, and only these numbers are kept, not the picture."""
         with self._lock:
-            found = self._uniforms.get((codec.name, quality))
-        if found is None:
-            assert self._rgb is not None
-            found = codec.decode(codec.encode(self._rgb, quality), self._rgb.shape[:2], "uniform picture")
-            with self._lock:
-                self._uniforms[(codec.name, quality)] = found
-        return found
+            entry = self._uniform.setdefault((codec.name, quality), _UniformErrors(threading.Lock(), {}))
+        with entry.lock:
+            if not entry.errors:
+                assert self._rgb is not None
+                uniform = codec.decode(codec.encode(self._rgb, quality), self._rgb.shape[:2], "uniform picture")
+                for region, name in enumerate(self.codecs):
+                    cells = self.block_map == region
+                    if find(name).name == codec.name and cells.any():
+                        box = layout.region_box(cells, self.block_size, self._rgb.shape[:2])
+                        keep = layout.box_mask(cells, box, self.block_size)
+                        entry.errors[region] = metrics.mse(self._rgb[box], uniform[box], keep)
+        return entry.errors
+
+
+class _UniformErrors(NamedTuple):
+    """A uniform picture's error on each region (filled once, under lock), for one codec and quality."""
+
+    lock: threading.Lock
+    errors: dict[int, float]
 
 
 def canvas_quality(codec: str, quality: int) -> int:

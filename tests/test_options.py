@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, features
 
 import regioncodec
-from regioncodec import FormatError, InputError, LimitError, container, layers, plan
+from regioncodec import FormatError, InputError, LimitError, container, layers, plan, threads
 from regioncodec.codecs import native
 from regioncodec.codecs.picture import WEBP
 
@@ -66,6 +66,23 @@ def test_webp_regions_are_as_faithful_as_a_uniform_webp_of_the_image(fg: int, bg
     out = regioncodec.decode(regioncodec.encode(photo, mask=mask, fg_quality=fg, bg_quality=bg, codec="webp"))
     assert psnr(photo, out, mask) >= psnr(photo, uniform(photo, "webp", fg), mask) - 0.05
     assert psnr(photo, out, ~mask) >= psnr(photo, uniform(photo, "webp", bg), ~mask) - 0.05
+
+
+def test_the_uniform_webp_a_region_is_held_to_is_made_once_per_quality(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two regions at one quality, on two threads: one whole-image WebP between them (each made its own), and
+    only its errors kept."""
+    photo = np.asarray(Image.open(ROOT / "samples" / "kodim04.jpg").convert("RGB"))[:384, :384]  # parallel size
+    mask = np.zeros(photo.shape[:2], bool)
+    mask[96:288, 96:288] = True
+    decoded: list[str] = []
+    decode = type(WEBP).decode
+    monkeypatch.setattr(type(WEBP), "decode", lambda self, *args: decoded.append(args[-1]) or decode(self, *args))
+    previous = threads.set_count(2)
+    try:
+        regioncodec.encode(photo, mask=mask, codec="webp", fg_quality=50, bg_quality=50)
+    finally:
+        threads.set_count(previous)
+    assert decoded.count("uniform picture") == 1
 
 
 @pytest.mark.parametrize("codec", ["webp", "avif"])
