@@ -265,7 +265,8 @@ def _keep_access(temp: Path, path: Path) -> None:
     if hasattr(os, "chown"):
         with contextlib.suppress(PermissionError):  # only root gives a file away; the mode is kept regardless
             os.chown(temp, old.st_uid, old.st_gid)  # before chmod, which chown would undo for set-id bits
-    os.chmod(temp, stat.S_IMODE(old.st_mode))
+    with contextlib.suppress(OSError):  # a filesystem without modes (some FUSE and network mounts): write anyway
+        os.chmod(temp, stat.S_IMODE(old.st_mode))
 
 
 @contextlib.contextmanager

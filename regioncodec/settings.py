@@ -198,8 +198,8 @@ class EncodeSettings:
         check_names(options)
         if base is not None and not isinstance(base, EncodeSettings):
             raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
-        superseded: dict[str, Any] = {
-            twin: None for name, twin in TWINS.items() if name in options and twin not in options
+        superseded: dict[str, Any] = {  # a keyword given a value replaces its twin; one given None changes nothing
+            twin: None for name, twin in TWINS.items() if options.get(name) is not None and twin not in options
         }
         return replace(base or cls(), **superseded, **options)
 

@@ -481,6 +481,8 @@ def test_keywords_win_over_a_settings_object_even_for_a_twin_option() -> None:
     assert (built.quality, built.fg_quality, built.target_size, built.target_bpp) == (None, 90, None, 1.0)
     with pytest.raises(InputError, match="give quality or fg_quality, not both"):
         regioncodec.EncodeSettings.build(base, quality=70, fg_quality=90)
+    forwarded = regioncodec.EncodeSettings.build(base, fg_quality=None, target_bpp=None)  # optional arguments passed on
+    assert (forwarded.quality, forwarded.target_size) == (80, 5000)
 
 
 def test_a_misspelt_option_is_an_option_error_however_the_settings_are_made() -> None:

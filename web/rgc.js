@@ -682,9 +682,8 @@ function checkJpeg(stream, rows, cols) {
     );
   }
   if (!hasEoiAfter(stream.data, firstScan(stream))) {
-    throw new RgcError(`${stream.what} has no EOI marker after its first scan: it is cut short (§7.2)`, stream.offset);
+    throw new RgcError(`${stream.what} has no EOI marker after its first scan: it is cut short (§7.7)`, stream.offset);
   }
-  return header;
 }
 
 /** Where a stream's first scan's entropy-coded data starts: past its SOS segment, walking the segments before it. */
@@ -1019,7 +1018,7 @@ const HAS_IMAGE_DECODER = typeof ImageDecoder !== 'undefined';
  * A greyscale JPEG stream decoded by the browser (§11.1) to rows x cols samples: {data, start, step, stride},
  * sample (r, c) at data[start + r * stride + c * step].
  */
-async function decodeJpeg(stream, rows, cols, header, useImageDecoder) {
+async function decodeJpeg(stream, rows, cols, useImageDecoder) {
   const bytes = bareJpeg(stream);
   if (useImageDecoder) return imageDecoderSamples(bytes, rows, cols, stream.what, stream.offset);
   const bitmap = await browserDecode(bytes, 'image/jpeg', cols, rows, stream.what, stream.offset);
@@ -1744,7 +1743,8 @@ function mosaicJobs(head, layer) {
   ];
   return namedStreams(layer).map((stream, k) => {
     const [rows, cols] = sizes[k];
-    return { layer, k, stream, rows, cols, header: checkJpeg(stream, rows, cols) };
+    checkJpeg(stream, rows, cols);
+    return { layer, k, stream, rows, cols };
   });
 }
 
@@ -1786,7 +1786,7 @@ async function decodePlanes(file, coded, blocks, options) {
         const picture = canvasPicture(await decodeCanvas(job), job.geometry, job.layer.scale); // enlarged, §11.7
         return placeCanvas(picture, job.geometry, region, head, work.planes);
       }
-      const samples = await decodeJpeg(job.stream, job.rows, job.cols, job.header, useImageDecoder);
+      const samples = await decodeJpeg(job.stream, job.rows, job.cols, useImageDecoder);
       if (job.layer.scale === 1) scatterStream(job, samples, work.planes, head, blocks);
       else scaled.push({ job, samples });
     }),

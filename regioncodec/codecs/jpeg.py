@@ -111,7 +111,7 @@ class JpegCodec:
                 "(at least a bit each, §7.2)"
             )
         if data.find(EOI, first_scan(data, what)) < 0:  # libjpeg would fill the missing rest with grey
-            raise FormatError(f"{what} has no EOI marker after its first scan: it is cut short (§7.2)")
+            raise FormatError(f"{what} has no EOI marker after its first scan: it is cut short (§7.7)")
 
     def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
         """Decode a greyscale JPEG that must be exactly shape (rows, cols), with libjpeg-turbo's islow IDCT.
