@@ -461,14 +461,10 @@ def export_jpeg(
 
 def jpeg_unfit(metadata: Metadata) -> tuple[str, ...]:
     """The metadata items no JPEG can hold: EXIF or XMP past one segment, an ICC profile past 255 of them."""
-    sizes = {
-        "exif": len(EXIF_PREFIX + (metadata.exif or b"").removeprefix(EXIF_PREFIX)) if metadata.exif else 0,
-        "xmp": len(XMP_PREFIX + metadata.xmp) if metadata.xmp else 0,
-    }
-    unfit = [name for name, size in sizes.items() if size > SEGMENT_MAX]
-    if metadata.icc_profile and -(-len(metadata.icc_profile) // ICC_CHUNK) > ICC_MAX_SEGMENTS:
-        unfit.append("icc_profile")
-    return tuple(unfit)
+    segments = _metadata_segments(metadata.exif, metadata.icc_profile, metadata.xmp)
+    too_many = [name for name in ("icc_profile",) if sum(item == name for item, _, _ in segments) > ICC_MAX_SEGMENTS]
+    too_long = [name for name, _, payload in segments if len(payload) > SEGMENT_MAX]
+    return tuple(name for name in ("exif", "icc_profile", "xmp") if name in too_many + too_long)
 
 
 def _pixel_regions(parsed: Container) -> list[tuple[int, str]]:
@@ -544,25 +540,35 @@ def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xm
     EXIF and XMP must each fit one segment (InputError otherwise); an ICC
     profile is cut into as many APP2 segments as it needs.
     """
-    segments = []
-    if exif:
-        payload = exif if exif.startswith(EXIF_PREFIX) else EXIF_PREFIX + exif
-        segments.append((APP1, payload))
-    if icc_profile:
-        pieces = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
-        if len(pieces) > ICC_MAX_SEGMENTS:
-            raise InputError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
-        segments += [(APP2, ICC_PREFIX + bytes((n + 1, len(pieces))) + piece) for n, piece in enumerate(pieces)]
-    if xmp:
-        segments.append((APP1, XMP_PREFIX + xmp))
-    too_long = [hex(marker) for marker, payload in segments if len(payload) > SEGMENT_MAX]
+    segments = _metadata_segments(exif, icc_profile, xmp)
+    if sum(name == "icc_profile" for name, _, _ in segments) > ICC_MAX_SEGMENTS:
+        raise InputError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
+    too_long = [hex(marker) for _, marker, payload in segments if len(payload) > SEGMENT_MAX]
     if too_long:
         raise InputError(f"metadata too long for one JPEG segment: {too_long}")
-    packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for marker, p in segments)
+    packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for _, marker, p in segments)
     at = 2
     if data[2:4] == b"\xff\xe0":  # JFIF APP0: keep it first
         at = 4 + int.from_bytes(data[4:6], "big")
     return data[:at] + packed + data[at:]
+
+
+def _metadata_segments(
+    exif: bytes | None, icc_profile: bytes | None, xmp: bytes | None
+) -> list[tuple[str, int, bytes]]:
+    """(item, marker, payload) of the JPEG segments that carry EXIF (one, the Exif prefix added if missing), the
+    ICC profile (as many APP2 segments as it needs, numbered) and XMP (one), their sizes unchecked."""
+    segments = []
+    if exif:
+        segments.append(("exif", APP1, exif if exif.startswith(EXIF_PREFIX) else EXIF_PREFIX + exif))
+    if icc_profile:
+        pieces = [icc_profile[i : i + ICC_CHUNK] for i in range(0, len(icc_profile), ICC_CHUNK)]
+        count = len(pieces) % 256  # past ICC_MAX_SEGMENTS numbers wrap, and callers refuse such a profile
+        numbered = [ICC_PREFIX + bytes(((n + 1) % 256, count)) + piece for n, piece in enumerate(pieces)]
+        segments += [("icc_profile", APP2, payload) for payload in numbered]
+    if xmp:
+        segments.append(("xmp", APP1, XMP_PREFIX + xmp))
+    return segments
 
 
 def _pad_blocks(plane: np.ndarray, rows: int, cols: int) -> np.ndarray:
