@@ -82,8 +82,8 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], object], *, force: bool
 
 def check_target(path: Path, *, force: bool, sources: Sequence[Path] = ()) -> None:
     """WriteError unless path may be written: new, or (with force) a regular file that is none of sources."""
-    for source in sources:
-        if path.exists() and source.exists() and path.samefile(source):
+    for source in sources if path.exists() else ():
+        if source.exists() and path.samefile(source):
             raise WriteError(f"{path} is an input file ({source}); refusing to write over it")
     try:
         mode = os.lstat(path).st_mode

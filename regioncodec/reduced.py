@@ -29,9 +29,7 @@ from .container import Container, Header, Layer
 from .errors import FormatError, OptionError
 
 ALPHA_BAND_BYTES = 1 << 20  # alpha decompressed per band: in cache, and bounded whatever the image's size
-AREA_SCALE = (
-    64  # box means are taken of 64 x + 32: 1/64 is the finest fraction an 8 x 8 square's mean has (_whole_means)
-)
+AREA_SCALE = 64  # means are taken of 64 x + 32: 1/64 is the finest fraction of an 8 x 8 mean (_whole_means)
 
 
 class StreamKind(NamedTuple):
