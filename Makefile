@@ -12,7 +12,8 @@ WEB_DEPS := web/node_modules/.installed
 
 .PHONY: demo test bench previews fuzz lint clean conformance system-tools
 
-$(STAMP): pyproject.toml
+# setup.py and kernels.c: the decoder's compiled kernels are built by the install (a C compiler: SYSTEM_TOOLS).
+$(STAMP): pyproject.toml setup.py regioncodec/kernels.c | system-tools
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -31,8 +32,9 @@ test: $(STAMP) $(WEB_DEPS) system-tools
 	$(BIN)/python -m pytest
 
 # Programs some tests drive, as COMMAND:DEBIAN-PACKAGE. Under CI (CI=true: root, apt reachable) the missing
-# ones are installed; elsewhere their tests skip with a one-line reason. chromium: tests/test_browser.py.
-SYSTEM_TOOLS := butteraugli_main:libjxl-devtools chromium:chromium
+# ones are installed; elsewhere their tests skip with a one-line reason. chromium: tests/test_browser.py; cc: the
+# decoder's compiled kernels (without one the install goes on, and tests/test_kernels.py skips).
+SYSTEM_TOOLS := butteraugli_main:libjxl-devtools chromium:chromium cc:gcc
 system-tools:
 	@if [ "$$CI" = "true" ]; then \
 		missing=""; \

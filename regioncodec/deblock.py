@@ -27,6 +27,7 @@ from functools import partial
 
 import numpy as np
 
+from . import compiled
 from .codecs.jpeg import SOF_HUFFMAN, SOS, TO_FIRST_SCAN, segments
 from .errors import FormatError
 
@@ -223,6 +224,9 @@ def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, largest: int) -
     alpha. In place."""
     import cv2
 
+    if compiled.kernels is not None:
+        compiled.kernels.filter_edges(rows, alpha, beta)
+        return
     edges, width = rows.shape[0] // GRID, rows.shape[1]
     view = rows.reshape(edges, GRID, width)
     p3, p2, p1, p0, q0, q1, q2, q3 = (view[:, k] for k in range(GRID))

@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from . import container, layout, threads
+from . import compiled, container, layout, threads
 from .codecs import CODECS, MOSAIC, native
 from .codecs.picture import Rows, is_grey
 from .container import Container, Deblock, Header, Layer
@@ -366,13 +366,18 @@ def upsample(chroma: np.ndarray) -> np.ndarray:
 
 
 def _upsample_into(chroma: np.ndarray, skip: int, out: np.ndarray) -> None:
-    """Write into out (any strides) the upsampled rows of chroma from its row skip on, and as many columns as fit.
+    """Write into out (contiguous rows) the upsampled rows of chroma from its row skip on, and as many columns as
+    fit; rows above skip and below what out holds are context.
 
-    Each output phase (row parity, column parity) is one filter over the
-    whole of chroma; rows above skip and below what out holds are context.
+    The compiled kernel works out each row in turn; without it, each output
+    phase (row parity, column parity) is one OpenCV filter over the whole of
+    chroma.
     """
     import cv2
 
+    if compiled.kernels is not None:
+        compiled.kernels.upsample(chroma, 2 * skip, out)
+        return
     for row_phase in (0, 1):
         for col_phase in (0, 1):
             phase = out[row_phase::2, col_phase::2]
@@ -418,9 +423,9 @@ def _colour_band(planes: Planes, first: int, last: int, rgb: np.ndarray) -> None
 
     The band is upsampled with one row of its neighbours on either side, so
     that every output row sees the rows the filter needs and the result is
-    exactly that of upsampling the whole plane at once. Upsampled chroma is
-    written straight into a Y, Cr, Cb band (what OpenCV's conversion of
-    §11.6 reads), which is converted straight into the image.
+    exactly that of upsampling the whole plane at once. The upsampled chroma
+    and the luma are merged into a Y, Cr, Cb band (what OpenCV's conversion
+    of §11.6 reads), which is converted straight into the image.
     """
     import cv2
 
@@ -428,10 +433,10 @@ def _colour_band(planes: Planes, first: int, last: int, rgb: np.ndarray) -> None
     height, width = rgb.shape[:2]
     rows = slice(2 * first, min(2 * last, height))
     top, bottom = max(first - 1, 0), min(last + 1, cb.shape[0])  # one row of context each side
-    band = np.empty((rows.stop - rows.start, width, 3), np.uint8)
-    band[..., 0] = luma[rows, :width]
-    for channel, chroma in ((1, cr), (2, cb)):
-        _upsample_into(chroma[top:bottom], first - top, band[..., channel])
+    upsampled = [np.empty((rows.stop - rows.start, width), np.uint8) for _ in range(2)]
+    for chroma, out in zip((cr, cb), upsampled, strict=True):
+        _upsample_into(chroma[top:bottom], first - top, out)
+    band = cv2.merge([luma[rows, :width], *upsampled])
     cv2.cvtColor(band, cv2.COLOR_YCrCb2RGB, dst=rgb[rows])
 
 

@@ -13,6 +13,10 @@ import pytest
 from hypothesis import settings
 from PIL import Image
 
+from regioncodec import compiled
+
+from .helpers import unavailable
+
 # "ci" (the default, what make test runs): 1,000 examples for each byte-level property, which
 # cost milliseconds each; the encode/decode round trip scales down from it (test_api.py). "dev": a
 # quick tenth. The deadline is the 1 s any input may take to decode or be refused: a hang guard.
@@ -38,6 +42,17 @@ def _temporaries_in_pytests_folder(tmp_path_factory: pytest.TempPathFactory) -> 
     else:
         os.environ["TMPDIR"] = previous[0]
     tempfile.tempdir = previous[1]
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def passes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with the decoder's compiled kernels, and again with the numpy/OpenCV code that stands in for
+    them where they were not built (regioncodec/compiled.py): both must give the spec's samples."""
+    if request.param == "numpy":
+        monkeypatch.setattr(compiled, "kernels", None)
+    elif compiled.kernels is None:
+        unavailable("regioncodec was installed without a C compiler: its compiled kernels were not built")
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import hashlib
 import importlib.util
 import io
 import json
-import os
 import random
 import re
 import shutil
@@ -38,6 +37,7 @@ from regioncodec.codecs.jpeg import segments
 
 from . import craft, naive_decoder
 from .browser_helpers import ROOT, WEB, Browser, browser, missing_browser, pixels_of
+from .helpers import unavailable
 from .test_deblock import blocky
 
 DATA = ROOT / "tests" / "data"
@@ -47,17 +47,6 @@ TIME_LIMIT_MS = 2000  # any file decodes or is refused within this: a guard agai
 PATHS = [{}, {"kernels": False}, {"imageDecoder": False}]  # every way rgc.js can decode JPEG layers
 
 reference = regioncodec.decode  # the reference decoder: spec §11 exactly
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def unavailable(reason: str) -> None:
-    """Skip with reason on a developer's machine; fail under CI, where every test must run."""
-    if in_ci():
-        pytest.fail(f"{reason} (under CI=true the browser tests must run)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ def digest(pixels: np.ndarray) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
-def test_reference_decoder_reproduces_every_vector(name: str) -> None:
+def test_reference_decoder_reproduces_every_vector(name: str, passes: str) -> None:
     entry = MANIFEST[name]
     pixels = regioncodec.decode((VECTORS / entry["file"]).read_bytes())
     expected = np.asarray(Image.open(VECTORS / f"{name}.png"))
@@ -83,7 +83,7 @@ def test_colour_is_the_formula_for_every_input() -> None:
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 5), (4, 1), (7, 9), (64, 96)])
-def test_upsampling_and_scaling_are_the_formulas(shape: tuple[int, int]) -> None:
+def test_upsampling_and_scaling_are_the_formulas(shape: tuple[int, int], passes: str) -> None:
     """§11.4 and §11.5 on random and on extreme planes, against the naive decoder's transcription."""
     rng = np.random.default_rng(sum(shape))
     for plane in (rng.integers(0, 256, shape, dtype=np.uint8), (rng.random(shape) < 0.5).astype(np.uint8) * 255):

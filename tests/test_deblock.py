@@ -43,7 +43,9 @@ def blocky(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
 
 @pytest.mark.parametrize("shape", [(8, 8), (16, 40), (48, 24), (264, 72), (1048, 24)])
 @pytest.mark.parametrize("factors", [(5, 4), (16, 15), (1, 1), (9, 2)])
-def test_vectorised_filter_is_the_per_edge_transcription(shape: tuple[int, int], factors: tuple[int, int]) -> None:
+def test_vectorised_filter_is_the_per_edge_transcription(
+    shape: tuple[int, int], factors: tuple[int, int], passes: str
+) -> None:
     """On random planes (noise, and flat blocks a step apart) and random strengths from 0 to 255, in bands of
     every size the decoder cuts (planes over 520 rows make several)."""
     rng = np.random.default_rng(sum(shape) * factors[0] + factors[1])
@@ -214,7 +216,7 @@ def test_a_stream_without_its_table_is_refused_only_with_the_filter(sample: np.n
         regioncodec.decode(container.write(broken))
 
 
-def test_no_seam_where_regions_meet() -> None:
+def test_no_seam_where_regions_meet(passes: str) -> None:
     """A smooth ramp across a region border, the background at quality 20: the border steps no more than the
     filter leaves inside the background, and far less than without the filter."""
     ramp = np.tile(np.linspace(60, 190, 256), (64, 1))

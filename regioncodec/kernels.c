@@ -1,0 +1,255 @@
+/* Two of the decoder's passes after libjpeg, compiled: the deblocking filter's pass over a row of edges
+ * (spec §11.8) and chroma upsampling (§11.5).
+ *
+ * Each is the spec's integer formula written once, for 8 lines at a time in vector types (the filter) or in
+ * loops over contiguous samples that compilers vectorise (upsampling). The numpy/OpenCV code in deblock.py
+ * and decoder.py computes the same samples where this module was not built; the tests run both against the
+ * spec's transcription (tests/test_kernels.py, and the `passes` fixture). Every function takes Python
+ * buffers (numpy arrays whose rows are contiguous), checks their shapes before it touches a sample, and
+ * releases the GIL while it works, so bands of one image run on several threads at once (threads.py).
+ *
+ * C leaves right shifts of negative numbers to the compiler: where an operand may be negative, a bias that
+ * makes it positive is added before the shift and taken off after, which floors as the spec's >> does. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define GRID 8 /* §11.8: an edge's line is eight samples, p3 p2 p1 p0 | q0 q1 q2 q3 */
+/* §11.8: c_k = (d2 (7 - 2k) + 16) >> 5 with |d2| <= alpha <= 255 where a line is filtered, so the operand
+ * is above -2048 = -(FLOOR_BIAS << 5). */
+#define FLOOR_BIAS 64
+
+/* A buffer of uint8 samples, 2-D with contiguous rows (strides[1] == 1); ValueError if it is not one. */
+static int get_rows(PyObject *object, Py_buffer *view, int writable, const char *name)
+{
+    if (PyObject_GetBuffer(object, view, PyBUF_STRIDES | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
+        return -1;
+    if (view->ndim != 2 || view->itemsize != 1 || (view->format && strcmp(view->format, "B") != 0)
+        || (view->shape[1] > 1 && view->strides[1] != 1)) {
+        PyErr_Format(PyExc_ValueError, "%s must be a 2-dimensional uint8 array with contiguous rows", name);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+/* Get count buffers (objects[k] as names[k], writable where writable[k]); on failure none stays held. */
+static int get_all(int count, PyObject **objects, Py_buffer *views, const int *writable, const char **names)
+{
+    for (int k = 0; k < count; k++)
+        if (get_rows(objects[k], &views[k], writable[k], names[k]) < 0) {
+            while (k--)
+                PyBuffer_Release(&views[k]);
+            return -1;
+        }
+    return 0;
+}
+
+static void release_all(int count, Py_buffer *views)
+{
+    for (int k = 0; k < count; k++)
+        PyBuffer_Release(&views[k]);
+}
+
+static inline uint8_t *row(const Py_buffer *view, Py_ssize_t index)
+{
+    return (uint8_t *)view->buf + index * view->strides[0];
+}
+
+/* Deblocking (§11.8) */
+
+/* The filter works on 8 lines at once, each sample widened to 16 bits (every value fits: |d2| <= 1020, and
+ * c_k's operand with its bias stays below 2^13), in the vector types GCC and Clang provide on every target
+ * (SSE2, NEON, or plain integers where there are none). Comparisons give lanes of all ones (true) or zeros. */
+typedef int16_t lanes __attribute__((vector_size(2 * GRID)));
+typedef uint8_t bytes __attribute__((vector_size(GRID)));
+
+static inline lanes larger(lanes a, lanes b) { lanes m = a > b; return (a & m) | (b & ~m); }
+static inline lanes smaller(lanes a, lanes b) { lanes m = a < b; return (a & m) | (b & ~m); }
+static inline lanes distance(lanes a, lanes b) { return larger(a, b) - smaller(a, b); }
+
+static inline lanes load(const uint8_t *at)
+{
+    bytes value;
+    memcpy(&value, at, GRID);
+    return __builtin_convertvector(value, lanes);
+}
+
+/* value clamped to 0..255 and stored as bytes */
+static inline void store(uint8_t *at, lanes value)
+{
+    lanes zero = {0};
+    bytes clamped = __builtin_convertvector(smaller(larger(value, zero), zero + 255), bytes);
+    memcpy(at, &clamped, GRID);
+}
+
+/* c_k = (d2 (7 - 2k) + 16) >> 5, floored (FLOOR_BIAS) */
+static inline lanes correction(lanes d2, int weight)
+{
+    return ((d2 * (int16_t)weight + 16 + (FLOOR_BIAS << 5)) >> 5) - FLOOR_BIAS;
+}
+
+/* Eight lines of an edge: line l is s[0][l] .. s[7][l] (p3 p2 p1 p0 q0 q1 q2 q3). A line is filtered where both
+ * sides are flat (each side's three steps sum, saturated at 255, to at most beta[l]) and
+ * |d2| = |3 (q0 - p0) - (q1 - p1)| <= alpha[l]: then p_k += c_k and q_k -= c_k, clamped to 0..255. A line that
+ * is not filtered takes d2 = 0, whose every c_k is 0. */
+static void filter_lines(uint8_t *const s[GRID], const uint8_t *alpha, const uint8_t *beta)
+{
+    lanes p3 = load(s[0]), p2 = load(s[1]), p1 = load(s[2]), p0 = load(s[3]);
+    lanes q0 = load(s[4]), q1 = load(s[5]), q2 = load(s[6]), q3 = load(s[7]);
+    lanes a = load(alpha), b = load(beta), zero = {0};
+    lanes flat_p = distance(p2, p3) + distance(p1, p2) + distance(p0, p1);
+    lanes flat_q = distance(q1, q0) + distance(q2, q1) + distance(q3, q2);
+    lanes flat = smaller(larger(flat_p, flat_q), zero + 255);
+    lanes d2 = 3 * (q0 - p0) - (q1 - p1);
+    d2 &= (flat <= b) & (d2 <= a) & (-d2 <= a);
+    lanes c0 = correction(d2, 7), c1 = correction(d2, 5), c2 = correction(d2, 3), c3 = correction(d2, 1);
+    store(s[3], p0 + c0);
+    store(s[4], q0 - c0);
+    store(s[2], p1 + c1);
+    store(s[5], q1 - c1);
+    store(s[1], p2 + c2);
+    store(s[6], q2 - c2);
+    store(s[0], p3 + c3);
+    store(s[7], q3 - c3);
+}
+
+/* Whether every one of GRID alphas is at most 2, where every c_k is 0 (|d2| <= 2): the lines need no work. */
+static inline int unfiltered(const uint8_t *alpha)
+{
+    uint64_t values;
+    memcpy(&values, alpha, sizeof values);
+    const uint64_t ones = 0x0101010101010101u;
+    return !((values & (0xFC * ones)) | ((values >> 1) & values & ones)); /* no byte above 3, none equal to 3 */
+}
+
+/* One edge, count lines: sample k of line l at rows[k][l]; the last count % 8 lines go through a copy. */
+static void filter_edge(uint8_t *const rows[GRID], const uint8_t *alpha, const uint8_t *beta, Py_ssize_t count)
+{
+    Py_ssize_t l = 0;
+    uint8_t *s[GRID];
+    for (; l + GRID <= count; l += GRID) {
+        if (unfiltered(alpha + l))
+            continue;
+        for (int k = 0; k < GRID; k++)
+            s[k] = rows[k] + l;
+        filter_lines(s, alpha + l, beta + l);
+    }
+    if (l == count)
+        return;
+    uint8_t tail[GRID][GRID] = {{0}}, tail_alpha[GRID] = {0}, tail_beta[GRID] = {0};
+    Py_ssize_t left = count - l;
+    for (int k = 0; k < GRID; k++) {
+        memcpy(tail[k], rows[k] + l, left);
+        s[k] = tail[k];
+    }
+    memcpy(tail_alpha, alpha + l, left);
+    memcpy(tail_beta, beta + l, left);
+    filter_lines(s, tail_alpha, tail_beta);
+    for (int k = 0; k < GRID; k++)
+        memcpy(rows[k] + l, tail[k], left);
+}
+
+static PyObject *filter_edges(PyObject *self, PyObject *args)
+{
+    PyObject *objects[3];
+    Py_buffer views[3];
+    static const int writable[3] = {1, 0, 0};
+    static const char *names[3] = {"rows", "alpha", "beta"};
+    if (!PyArg_ParseTuple(args, "OOO:filter_edges", &objects[0], &objects[1], &objects[2]))
+        return NULL;
+    if (get_all(3, objects, views, writable, names) < 0)
+        return NULL;
+    const Py_buffer *rows = &views[0], *alpha = &views[1], *beta = &views[2];
+    Py_ssize_t edges = alpha->shape[0], lines = alpha->shape[1];
+    if (rows->shape[0] != GRID * edges || rows->shape[1] != lines || beta->shape[0] != edges
+        || beta->shape[1] != lines) {
+        release_all(3, views);
+        PyErr_SetString(PyExc_ValueError, "rows must be (8 edges, lines), alpha and beta (edges, lines)");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t e = 0; e < edges; e++) {
+        uint8_t *samples[GRID];
+        for (int k = 0; k < GRID; k++)
+            samples[k] = row(rows, GRID * e + k);
+        filter_edge(samples, row(alpha, e), row(beta, e), lines);
+    }
+    Py_END_ALLOW_THREADS
+    release_all(3, views);
+    Py_RETURN_NONE;
+}
+
+/* Chroma upsampling (§11.5) */
+
+/* Output row y of the upsampled plane, its first count samples (count <= 2w): near is chroma row y / 2, far
+ * the row above it for even y and below it for odd y (rows -1 and h copying 0 and h - 1). v (w + 2 samples)
+ * holds the column pass v[j + 1] = 3 near[j] + far[j], v[0] and v[w + 1] copying its edge columns. Sums are at
+ * most 16 x 255; the biases round halves up in even columns and down in odd ones (libjpeg's dither). */
+static void upsample_row(const uint8_t *restrict near, const uint8_t *restrict far, Py_ssize_t w,
+                         int16_t *restrict v, uint8_t *restrict out, Py_ssize_t count)
+{
+    for (Py_ssize_t j = 0; j < w; j++)
+        v[j + 1] = (int16_t)(3 * near[j] + far[j]);
+    v[0] = v[1];
+    v[w + 1] = v[w];
+    for (Py_ssize_t j = 0; j < count >> 1; j++) {
+        out[2 * j] = (uint8_t)((3 * v[j + 1] + v[j] + 8) >> 4);
+        out[2 * j + 1] = (uint8_t)((3 * v[j + 1] + v[j + 2] + 7) >> 4);
+    }
+    if (count & 1)
+        out[count - 1] = (uint8_t)((3 * v[(count >> 1) + 1] + v[count >> 1] + 8) >> 4);
+}
+
+static PyObject *upsample(PyObject *self, PyObject *args)
+{
+    PyObject *objects[2];
+    Py_buffer views[2];
+    Py_ssize_t top;
+    static const int writable[2] = {0, 1};
+    static const char *names[2] = {"chroma", "out"};
+    if (!PyArg_ParseTuple(args, "OnO:upsample", &objects[0], &top, &objects[1]))
+        return NULL;
+    if (get_all(2, objects, views, writable, names) < 0)
+        return NULL;
+    const Py_buffer *chroma = &views[0], *out = &views[1];
+    Py_ssize_t h = chroma->shape[0], w = chroma->shape[1], rows = out->shape[0], count = out->shape[1];
+    if (top < 0 || top > 2 * h - rows || count > 2 * w || !h || !w) {
+        release_all(2, views);
+        PyErr_SetString(PyExc_ValueError, "out's rows from top must lie in the upsampled chroma");
+        return NULL;
+    }
+    int16_t *v = PyMem_RawMalloc((w + 2) * sizeof(int16_t));
+    if (!v) {
+        release_all(2, views);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < rows; r++) {
+        Py_ssize_t y = top + r, i = y >> 1, other = (y & 1) ? (i + 1 < h ? i + 1 : i) : (i > 0 ? i - 1 : 0);
+        upsample_row(row(chroma, i), row(chroma, other), w, v, row(out, r), count);
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_RawFree(v);
+    release_all(2, views);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"filter_edges", filter_edges, METH_VARARGS,
+     "filter_edges(rows, alpha, beta): §11.8's pass, in place, over the edges between groups of eight rows: "
+     "row 8e + k of rows is sample k of every line of edge e; alpha and beta (edges, lines) are the lines' "
+     "thresholds."},
+    {"upsample", upsample, METH_VARARGS,
+     "upsample(chroma, top, out): rows top.. of chroma upsampled by §11.5 into out, as many columns as it has."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "Two of the decoder's passes after libjpeg, compiled (kernels.c).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }
