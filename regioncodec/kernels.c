@@ -237,6 +237,70 @@ static PyObject *upsample(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* Mosaics (§7.1, §11.3) */
+
+/* Copy a cell x cell block between rows of the given strides; the usual cells get copies of a fixed size,
+ * which compilers make single moves. */
+static inline void copy_block(uint8_t *to, Py_ssize_t to_stride, const uint8_t *from, Py_ssize_t from_stride,
+                              Py_ssize_t cell)
+{
+#define COPY_ROWS(size)                                                                                          \
+    for (Py_ssize_t r = 0; r < (size); r++)                                                                     \
+        memcpy(to + r * to_stride, from + r * from_stride, (size));
+    switch (cell) {
+    case 4: COPY_ROWS(4) break;
+    case 8: COPY_ROWS(8) break;
+    case 16: COPY_ROWS(16) break;
+    case 32: COPY_ROWS(32) break;
+    default: COPY_ROWS(cell)
+    }
+#undef COPY_ROWS
+}
+
+static PyObject *move_blocks(PyObject *self, PyObject *args)
+{
+    PyObject *objects[3];
+    Py_buffer views[3];
+    Py_ssize_t cell;
+    int into_mosaic;
+    static const char *names[3] = {"plane", "cells", "mosaic"};
+    if (!PyArg_ParseTuple(args, "OOnOp:move_blocks", &objects[0], &objects[1], &cell, &objects[2], &into_mosaic))
+        return NULL;
+    const int writable[3] = {!into_mosaic, 0, into_mosaic};
+    if (get_all(3, objects, views, writable, names) < 0)
+        return NULL;
+    const Py_buffer *plane = &views[0], *cells = &views[1], *mosaic = &views[2];
+    Py_ssize_t grid_rows = cells->shape[0], grid_cols = cells->shape[1], count = 0;
+    for (Py_ssize_t i = 0; i < grid_rows; i++)
+        for (Py_ssize_t j = 0; j < grid_cols; j++)
+            count += row(cells, i)[j] != 0;
+    Py_ssize_t cols = cell > 0 ? mosaic->shape[1] / cell : 0;
+    if (cell < 1 || plane->shape[0] < grid_rows * cell || plane->shape[1] < grid_cols * cell
+        || mosaic->shape[0] % cell || mosaic->shape[1] % cell
+        || (count && (!cols || mosaic->shape[0] / cell * cols < count))) {
+        release_all(3, views);
+        PyErr_SetString(PyExc_ValueError, "the plane must hold the grid of cells, and the mosaic every block");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t k = 0; /* the block's place in the mosaic, in raster order */
+    for (Py_ssize_t i = 0; i < grid_rows; i++)
+        for (Py_ssize_t j = 0; j < grid_cols; j++) {
+            if (!row(cells, i)[j])
+                continue;
+            uint8_t *in_plane = row(plane, i * cell) + j * cell;
+            uint8_t *in_mosaic = row(mosaic, k / cols * cell) + k % cols * cell;
+            if (into_mosaic)
+                copy_block(in_mosaic, mosaic->strides[0], in_plane, plane->strides[0], cell);
+            else
+                copy_block(in_plane, plane->strides[0], in_mosaic, mosaic->strides[0], cell);
+            k++;
+        }
+    Py_END_ALLOW_THREADS
+    release_all(3, views);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"filter_edges", filter_edges, METH_VARARGS,
      "filter_edges(rows, alpha, beta): §11.8's pass, in place, over the edges between groups of eight rows: "
@@ -244,6 +308,9 @@ static PyMethodDef methods[] = {
      "thresholds."},
     {"upsample", upsample, METH_VARARGS,
      "upsample(chroma, top, out): rows top.. of chroma upsampled by §11.5 into out, as many columns as it has."},
+    {"move_blocks", move_blocks, METH_VARARGS,
+     "move_blocks(plane, cells, cell, mosaic, into_mosaic): copy the cell x cell blocks of plane where cells (one "
+     "byte per block) is not 0, in raster order, into the mosaic's places in raster order, or back."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import compiled
+
 Box = tuple[slice, slice]  # rows, columns of a rectangle of pixels
 
 
@@ -28,12 +30,15 @@ def pack(plane: np.ndarray, cells: np.ndarray, cell: int, out: np.ndarray | None
     count = int(np.count_nonzero(cells))
     rows, cols = mosaic_shape(count, cells.shape[1])
     mosaic = np.empty((rows * cell, cols * cell), plane.dtype) if out is None else out
-    blocks = _block_rows(plane, cell)[cells]  # (count, cell): the region's blocks in raster order
-    full = count // cols  # mosaic rows every column of which holds a block
-    places = _block_rows(mosaic, cell)
-    places[:full] = blocks[: full * cols].reshape(full, cols, cell)
-    if count > full * cols:
-        places[full, : count - full * cols] = blocks[full * cols :]
+    if compiled.kernels is not None:
+        compiled.kernels.move_blocks(plane, cells.view(np.uint8), cell, mosaic, True)
+    else:
+        blocks = _block_rows(plane, cell)[cells]  # (count, cell): the region's blocks in raster order
+        full = count // cols  # mosaic rows every column of which holds a block
+        places = _block_rows(mosaic, cell)
+        places[:full] = blocks[: full * cols].reshape(full, cols, cell)
+        if count > full * cols:
+            places[full, : count - full * cols] = blocks[full * cols :]
     spare = rows * cols - count
     if spare:
         last = _blocks(mosaic, cell)[-1]
@@ -43,6 +48,9 @@ def pack(plane: np.ndarray, cells: np.ndarray, cell: int, out: np.ndarray | None
 
 def unpack(mosaic: np.ndarray, cells: np.ndarray, cell: int, plane: np.ndarray) -> None:
     """Scatter the blocks of a mosaic back to where cells is True in plane; spare cells are dropped (§11.3)."""
+    if compiled.kernels is not None:
+        compiled.kernels.move_blocks(plane, cells.view(np.uint8), cell, mosaic, False)
+        return
     rows, cols = np.nonzero(cells)  # where each block of the mosaic goes, in raster order
     blocks = _block_rows(mosaic, cell)
     width = blocks.shape[1]

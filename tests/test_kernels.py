@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from regioncodec import compiled, deblock, decoder
+from regioncodec import compiled, deblock, decoder, layout
 
 from .helpers import unavailable
 
@@ -86,6 +86,29 @@ def test_upsample_is_the_opencv_filters(
     assert np.array_equal(out, expected)
 
 
+@pytest.mark.parametrize("cell", [4, 8, 16, 32, 12])
+def test_move_blocks_is_the_numpy_gather_and_scatter(
+    kernels: object, cell: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mosaics with and without spare cells, a plane that is a view into a wider array (Cr beside Cb), a region
+    of one block, of none and of every block."""
+    rng = np.random.default_rng(cell)
+    pair = rng.integers(0, 256, (6 * cell, 14 * cell), dtype=np.uint8)
+    plane = pair[:, 7 * cell :]
+    for cells in (rng.random((6, 7)) < 0.4, np.eye(6, 7, dtype=bool) & (np.arange(7) == 3), np.ones((6, 7), bool)):
+        with monkeypatch.context() as patch:
+            patch.setattr(compiled, "kernels", None)
+            expected = layout.pack(plane, cells, cell)
+            scattered = np.zeros_like(plane)
+            layout.unpack(expected, cells, cell, scattered)
+        assert np.array_equal(layout.pack(plane, cells, cell), expected)
+        rebuilt = np.zeros_like(plane)
+        layout.unpack(expected, cells, cell, rebuilt)
+        assert np.array_equal(rebuilt, scattered)
+    none = np.zeros((6, 7), bool)
+    kernels.move_blocks(plane, none.view(np.uint8), cell, np.empty((0, 0), np.uint8), True)
+
+
 def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
     """Wrong dimensions, types or shapes, rows that are not contiguous, rows outside the plane, a read-only
     output: ValueError (BufferError for read-only), and nothing written."""
@@ -106,6 +129,12 @@ def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
         lambda: kernels.upsample(chroma, 0, np.zeros((4, 9), np.uint8)),  # 9 columns of 8
         lambda: kernels.upsample(np.zeros((0, 4), np.uint8), 0, np.zeros((0, 8), np.uint8)),
         lambda: kernels.upsample(chroma, 0, out[:, ::-1]),
+        lambda: kernels.move_blocks(rows, np.ones((3, 1), np.uint8), 8, out, True),  # 3 block rows of 2
+        lambda: kernels.move_blocks(rows, np.ones((2, 1), np.uint8), 8, out[:, :4], True),  # a mosaic of no blocks
+        lambda: kernels.move_blocks(rows, np.ones((2, 1), np.uint8), 0, out, True),
+        lambda: kernels.move_blocks(rows, np.ones((2, 1), np.uint8), 4, out[:, :6], True),  # not whole cells
+        lambda: kernels.move_blocks(rows, np.ones((2, 1), np.uint8), 8, np.zeros((8, 8), np.uint8), True),  # room for 1
+        lambda: kernels.move_blocks(rows, np.ones((2, 1), bool), 8, out, True),  # cells must be bytes
     ]
     for call in calls:
         with pytest.raises((ValueError, BufferError)):

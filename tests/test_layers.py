@@ -77,8 +77,8 @@ def test_streams_carry_no_metadata_segments(photo: np.ndarray) -> None:
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(bare))), np.asarray(Image.open(io.BytesIO(original))))
 
 
-@pytest.mark.parametrize("cell", [4, 8, 16])
-def test_pack_and_unpack_are_inverse(cell: int) -> None:
+@pytest.mark.parametrize("cell", [4, 8, 16, 32, 12])
+def test_pack_and_unpack_are_inverse(cell: int, passes: str) -> None:
     rng = np.random.default_rng(cell)
     plane = rng.integers(0, 256, (5 * cell, 7 * cell), dtype=np.uint8)
     cells = rng.random((5, 7)) < 0.4
