@@ -26,8 +26,6 @@ CB_WEIGHTS, CR_WEIGHTS = (-11059, -21709, 32768), (32768, -27439, -5329)
 CHROMA_BIAS = (128 << 18) + (1 << 17)  # §11.9: 128, and a half for rounding, in those units
 PLANE_START = 128  # §11.2: every plane sample before any layer is written
 BAND_ROWS = 128  # chroma rows upsampled and converted per job: in cache, and a 768x512 image makes two jobs
-DEBLOCK_PARALLEL = 1 << 23  # the filter's bands share the threads from 8 MP only: its OpenCV calls are short, and
-# two threads hand the GIL to and fro between them (in turn, 768x512 to 2880x1920 decode 7-10% faster; 12 MP 3% slower)
 CANVAS_EFFORT = 8  # a canvas byte costs about this many JPEG bytes to decode and place (to start the longest first)
 
 Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
@@ -71,7 +69,7 @@ def decode_layers(
     if strengths is not None and deblock is not None:  # both or neither; mypy sees two
         jobs = _deblock_jobs(planes, strengths, deblock)
         pixels = header.width * header.height
-        threads.run([job for _, job in jobs], pixels, [cost for cost, _ in jobs], parallel_from=DEBLOCK_PARALLEL)
+        threads.run([job for _, job in jobs], pixels, [cost for cost, _ in jobs])
     if header.colour == "L":
         return _cropped(planes[0], header.height, header.width)
     return planes_to_rgb(planes, header.height, header.width)

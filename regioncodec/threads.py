@@ -59,22 +59,16 @@ def set_count(threads: int | None) -> int | None:
     return previous
 
 
-def run(
-    jobs: Sequence[Callable[[], T]],
-    pixels: int,
-    costs: Sequence[float] | None = None,
-    *,
-    parallel_from: int = PARALLEL_PIXELS,
-) -> list[T]:
+def run(jobs: Sequence[Callable[[], T]], pixels: int, costs: Sequence[float] | None = None) -> list[T]:
     """Each job's result, in order: run on this thread and the pool's, or in turn (one thread, or a small image).
 
     pixels is the size of the image the jobs work on; images smaller than
-    parallel_from run their jobs in turn. With costs (one per job), the
+    PARALLEL_PIXELS run their jobs in turn. With costs (one per job), the
     costliest start first, so that the last to end ends soonest.
     If jobs raise, the first one's exception in job order is raised (on this
     thread, once all have run), whatever order they ran in.
     """
-    pool, size = _helpers() if len(jobs) > 1 and pixels >= parallel_from else (None, 0)
+    pool, size = _helpers() if len(jobs) > 1 and pixels >= PARALLEL_PIXELS else (None, 0)
     if pool is None:
         return [job() for job in jobs]
     order = list(range(len(jobs))) if costs is None else sorted(range(len(jobs)), key=lambda index: -costs[index])
