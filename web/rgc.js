@@ -694,10 +694,13 @@ function firstScan(stream) {
   throw new RgcError(`${stream.what} has no scan`, stream.offset);
 }
 
-/** Whether data holds an EOI marker (0xFF 0xD9) from start on: entropy-coded data never does (§7.2). */
+/**
+ * Whether data holds an EOI marker (0xFF 0xD9) from start on: entropy-coded data never does (§7.2). Searched from
+ * the end, where a stream's EOI usually is: the last one is at or past start if any is.
+ */
 function hasEoiAfter(data, start) {
-  for (let at = data.indexOf(0xff, start); at >= 0 && at + 1 < data.length; at = data.indexOf(0xff, at + 1)) {
-    if (data[at + 1] === 0xd9) return true;
+  for (let at = data.lastIndexOf(0xd9); at > start; at = data.lastIndexOf(0xd9, at - 1)) {
+    if (data[at - 1] === 0xff) return true;
   }
   return false;
 }

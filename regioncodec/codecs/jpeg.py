@@ -110,7 +110,8 @@ class JpegCodec:
                 f"{what} is {len(data)} bytes, too few for the {blocks} 8x8 blocks of a {cols}x{rows} JPEG "
                 "(at least a bit each, §7.2)"
             )
-        if data.find(EOI, first_scan(data, what)) < 0:  # libjpeg would fill the missing rest with grey
+        if data.rfind(EOI) < first_scan(data, what):  # libjpeg would fill the missing rest with grey; the last EOI,
+            # found from the end, is past the first scan's start if any is (and a stream's EOI is usually its end)
             raise FormatError(f"{what} has no EOI marker after its first scan: it is cut short (§7.7)")
 
     def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
