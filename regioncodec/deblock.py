@@ -149,8 +149,6 @@ def plane_jobs(
     edge is not an edge (where two planes side by side meet, so that both are
     filtered at once): they are never filtered.
     """
-    import cv2
-
     strengths = np.asarray(strengths, np.int32)
     if a * int(strengths.max(initial=0)) < SKIP_BELOW:
         return []
@@ -164,17 +162,9 @@ def plane_jobs(
         horizontal[inside[:-1] & inside[1:]] = 0
     height = plane.shape[0]
 
-    def lines(grid: np.ndarray, table: np.ndarray) -> np.ndarray:
-        """The table's threshold of each line of each edge: 8 lines per block (INTER_NEAREST repeats exactly)."""
-        if not grid.size:
-            return np.zeros((grid.shape[0], grid.shape[1] * GRID), np.uint8)
-        values = cv2.LUT(grid, table)  # Q is a byte (S <= 255): a table lookup, several times numpy's indexing
-        return cv2.resize(values, (values.shape[1] * GRID, values.shape[0]), interpolation=cv2.INTER_NEAREST)
-
-    edges_across = np.ascontiguousarray(vertical.T, np.uint8)
-    edges_down = horizontal.astype(np.uint8)
-    across = [lines(edges_across, table) for table in (alpha, beta)]  # (edges, rows of the plane)
-    down = [lines(edges_down, table) for table in (alpha, beta)]  # (edges, columns)
+    edges_across, edges_down = np.ascontiguousarray(vertical.T, np.uint8), horizontal.astype(np.uint8)
+    across = [_look_up(edges_across, table) for table in (alpha, beta)]  # (edges, block rows)
+    down = [_look_up(edges_down, table) for table in (alpha, beta)]  # (edges, block columns)
     starts = band_starts(height, plane.shape[1])
     jobs: list[tuple[int, Callable[[], None]]] = []
     for start, end in zip(starts, [*starts[1:], height], strict=True):
@@ -184,12 +174,18 @@ def plane_jobs(
         largest = (int(alpha[v.max(initial=0)]), int(alpha[h.max(initial=0)]))
         if max(largest) <= 2:  # every correction rounds to 0
             continue
-        v_lines = [values[:, start:end] for values in across]
-        h_lines = [values[low - 1 : high] for values in down]
-        jobs.append(
-            ((end - start) * plane.shape[1], partial(_filter_band, plane, start, end, v_lines, h_lines, largest))
-        )
+        v_blocks = [values[:, first : last + 1] for values in across]
+        h_blocks = [values[low - 1 : high] for values in down]
+        band = partial(_filter_band, plane, start, end, v_blocks, h_blocks, largest)
+        jobs.append(((end - start) * plane.shape[1], band))
     return jobs
+
+
+def _look_up(grid: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The table's threshold of each edge's Q (a byte: S <= 255) in a grid of edges, which may be empty."""
+    import cv2
+
+    return cv2.LUT(grid, table) if grid.size else np.zeros(grid.shape, np.uint8)  # several times numpy's indexing
 
 
 def _filter_band(
@@ -202,8 +198,9 @@ def _filter_band(
 ) -> None:
     """Filter rows start..end of plane in place: every vertical edge along them, then the horizontal edges inside.
 
-    vertical and horizontal hold alpha and beta of each line of the band's vertical edges (edges, rows) and of
-    the horizontal edges it holds whole (edges, columns); largest is the largest alpha of each.
+    vertical and horizontal hold alpha and beta of the band's vertical edges for each block row it touches
+    (edges, block rows) and of the horizontal edges it holds whole for each block column (edges, block
+    columns); largest is the largest alpha of each.
     """
     import cv2
 
@@ -211,23 +208,27 @@ def _filter_band(
     width = band.shape[1]
     if width > GRID and largest[0] > 2:
         across = cv2.transpose(band)  # vertical edges become rows: lines are the band's rows
-        _pass(across[4 : width - 4], vertical[0], vertical[1], largest[0])
+        _pass(across[4 : width - 4], vertical[0], vertical[1], start % GRID, largest[0])
         cv2.transpose(across, dst=band)
     if horizontal[0].size and largest[1] > 2:
         offset = (start + 4 + GRID - 1) // GRID * GRID - 4 - start  # the band's row of p3 of its first edge
-        _pass(band[offset : offset + GRID * horizontal[0].shape[0]], horizontal[0], horizontal[1], largest[1])
+        _pass(band[offset : offset + GRID * horizontal[0].shape[0]], horizontal[0], horizontal[1], 0, largest[1])
 
 
-def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, largest: int) -> None:
+def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, first: int, largest: int) -> None:
     """One pass over edges between groups of 8 rows: row 8e + r of rows is sample r (p3 p2 p1 p0 q0 q1 q2 q3) of
-    edge e, each column a line; alpha and beta (edges, columns) are the lines' thresholds, largest the largest
-    alpha. In place."""
+    edge e, each column a line. alpha and beta (edges, blocks) are the thresholds of each block of 8 lines, line
+    l in block (first + l) // 8; largest is the largest alpha. In place."""
     import cv2
 
     if compiled.kernels is not None:
-        compiled.kernels.filter_edges(rows, alpha, beta)
+        compiled.kernels.filter_edges(rows, alpha, beta, first)
         return
     edges, width = rows.shape[0] // GRID, rows.shape[1]
+    alpha, beta = (
+        cv2.resize(t, (t.shape[1] * GRID, t.shape[0]), interpolation=cv2.INTER_NEAREST)[:, first : first + width]
+        for t in (alpha, beta)
+    )  # each line's: INTER_NEAREST repeats exactly
     view = rows.reshape(edges, GRID, width)
     p3, p2, p1, p0, q0, q1, q2, q3 = (view[:, k] for k in range(GRID))
     steps = np.empty((edges * GRID, width), np.uint8)  # |row r + 1 - row r|; the last row of each group unused

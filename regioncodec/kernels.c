@@ -125,7 +125,8 @@ static inline int unfiltered(const uint8_t *alpha)
     return !((values & (0xFC * ones)) | ((values >> 1) & values & ones)); /* no byte above 3, none equal to 3 */
 }
 
-/* One edge, count lines: sample k of line l at rows[k][l]; the last count % 8 lines go through a copy. */
+/* One edge, count lines: sample k of line l at rows[k][l], alpha[l] and beta[l] its thresholds. The last
+ * count % 8 lines go through a copy, the filter's vectors being 8 lines wide. */
 static void filter_edge(uint8_t *const rows[GRID], const uint8_t *alpha, const uint8_t *beta, Py_ssize_t count)
 {
     Py_ssize_t l = 0;
@@ -152,32 +153,52 @@ static void filter_edge(uint8_t *const rows[GRID], const uint8_t *alpha, const u
         memcpy(rows[k] + l, tail[k], left);
 }
 
+/* Each of count blocks' threshold repeated for its 8 lines, into lines (8 count bytes). */
+static void expand_blocks(const uint8_t *blocks, Py_ssize_t count, uint8_t *lines)
+{
+    for (Py_ssize_t j = 0; j < count; j++) {
+        uint64_t repeated = blocks[j] * 0x0101010101010101u;
+        memcpy(lines + GRID * j, &repeated, GRID);
+    }
+}
+
 static PyObject *filter_edges(PyObject *self, PyObject *args)
 {
     PyObject *objects[3];
     Py_buffer views[3];
+    Py_ssize_t first;
     static const int writable[3] = {1, 0, 0};
     static const char *names[3] = {"rows", "alpha", "beta"};
-    if (!PyArg_ParseTuple(args, "OOO:filter_edges", &objects[0], &objects[1], &objects[2]))
+    if (!PyArg_ParseTuple(args, "OOOn:filter_edges", &objects[0], &objects[1], &objects[2], &first))
         return NULL;
     if (get_all(3, objects, views, writable, names) < 0)
         return NULL;
     const Py_buffer *rows = &views[0], *alpha = &views[1], *beta = &views[2];
-    Py_ssize_t edges = alpha->shape[0], lines = alpha->shape[1];
-    if (rows->shape[0] != GRID * edges || rows->shape[1] != lines || beta->shape[0] != edges
-        || beta->shape[1] != lines) {
+    Py_ssize_t edges = alpha->shape[0], blocks = alpha->shape[1], lines = rows->shape[1];
+    if (rows->shape[0] != GRID * edges || beta->shape[0] != edges || beta->shape[1] != blocks || first < 0
+        || first >= GRID || blocks * GRID < first + lines) {
         release_all(3, views);
-        PyErr_SetString(PyExc_ValueError, "rows must be (8 edges, lines), alpha and beta (edges, lines)");
+        PyErr_SetString(PyExc_ValueError,
+                        "rows must be (8 edges, lines), and alpha and beta (edges, blocks) cover lines first.. of "
+                        "their blocks (first < 8)");
         return NULL;
+    }
+    uint8_t *line_alpha = PyMem_RawMalloc(2 * GRID * blocks + 1), *line_beta = line_alpha + GRID * blocks;
+    if (!line_alpha) {
+        release_all(3, views);
+        return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t e = 0; e < edges; e++) {
         uint8_t *samples[GRID];
         for (int k = 0; k < GRID; k++)
             samples[k] = row(rows, GRID * e + k);
-        filter_edge(samples, row(alpha, e), row(beta, e), lines);
+        expand_blocks(row(alpha, e), blocks, line_alpha);
+        expand_blocks(row(beta, e), blocks, line_beta);
+        filter_edge(samples, line_alpha + first, line_beta + first, lines);
     }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(line_alpha);
     release_all(3, views);
     Py_RETURN_NONE;
 }
@@ -303,9 +324,9 @@ static PyObject *move_blocks(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"filter_edges", filter_edges, METH_VARARGS,
-     "filter_edges(rows, alpha, beta): §11.8's pass, in place, over the edges between groups of eight rows: "
-     "row 8e + k of rows is sample k of every line of edge e; alpha and beta (edges, lines) are the lines' "
-     "thresholds."},
+     "filter_edges(rows, alpha, beta, first): §11.8's pass, in place, over the edges between groups of eight rows: "
+     "row 8e + k of rows is sample k of every line of edge e; alpha and beta (edges, blocks) are the thresholds "
+     "of each block of 8 lines, line l in block (first + l) / 8."},
     {"upsample", upsample, METH_VARARGS,
      "upsample(chroma, top, out): rows top.. of chroma upsampled by §11.5 into out, as many columns as it has."},
     {"move_blocks", move_blocks, METH_VARARGS,

@@ -26,12 +26,14 @@ def kernels(monkeypatch: pytest.MonkeyPatch) -> object:
     return compiled.kernels
 
 
-def numpy_pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> np.ndarray:
+def numpy_pass(
+    rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, first: int, monkeypatch: pytest.MonkeyPatch
+) -> np.ndarray:
     """rows after deblock's numpy/OpenCV pass over its edges."""
     out = rows.copy()
     with monkeypatch.context() as patch:
         patch.setattr(compiled, "kernels", None)
-        deblock._pass(out, alpha, beta, int(alpha.max(initial=0)))
+        deblock._pass(out, alpha, beta, first, int(alpha.max(initial=0)))
     return out
 
 
@@ -43,16 +45,21 @@ def edge_rows(rng: np.random.Generator, edges: int, lines: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("lines", [1, 5, 8, 13, 64, 67])
-def test_filter_edges_is_the_numpy_pass(kernels: object, lines: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every alpha from 0 to 255 (the cut-offs at 2 and 3 included) and beta up to 255, on lines of any count."""
-    rng = np.random.default_rng(lines)
+@pytest.mark.parametrize("first", [0, 4, 7])
+def test_filter_edges_is_the_numpy_pass(
+    kernels: object, lines: int, first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every alpha from 0 to 255 (the cut-offs at 2 and 3 included) and beta up to 255, on lines of any count
+    starting anywhere in their first block."""
+    rng = np.random.default_rng(lines * 8 + first)
+    blocks = -(-(first + lines) // 8)
     for rows in (edge_rows(rng, 4, lines), rng.integers(0, 256, (32, lines), dtype=np.uint8)):
-        for alpha in (rng.integers(0, 256, (4, lines)), rng.integers(0, 4, (4, lines)), np.full((4, lines), 3)):
+        for alpha in (rng.integers(0, 256, (4, blocks)), rng.integers(0, 4, (4, blocks)), np.full((4, blocks), 3)):
             alpha = alpha.astype(np.uint8)
-            beta = rng.integers(0, 256, (4, lines), dtype=np.uint8)
-            expected = numpy_pass(rows, alpha, beta, monkeypatch)
+            beta = rng.integers(0, 256, (4, blocks), dtype=np.uint8)
+            expected = numpy_pass(rows, alpha, beta, first, monkeypatch)
             out = rows.copy()
-            deblock._pass(out, alpha, beta, int(alpha.max()))
+            deblock._pass(out, alpha, beta, first, int(alpha.max()))
             assert np.array_equal(out, expected)
 
 
@@ -62,10 +69,10 @@ def test_filter_edges_reads_rows_where_they_lie(kernels: object, monkeypatch: py
     rng = np.random.default_rng(7)
     plane = rng.integers(0, 256, (24, 40), dtype=np.uint8)
     plane[:16, 4:36] = edge_rows(rng, 2, 32)
-    alpha, beta = np.full((2, 32), 60, np.uint8), np.full((2, 32), 40, np.uint8)
+    alpha, beta = np.full((2, 4), 60, np.uint8), np.full((2, 4), 40, np.uint8)
     expected = plane.copy()
-    expected[:16, 4:36] = numpy_pass(plane[:16, 4:36], alpha, beta, monkeypatch)
-    deblock._pass(plane[:16, 4:36], alpha, beta, 60)
+    expected[:16, 4:36] = numpy_pass(plane[:16, 4:36], alpha, beta, 0, monkeypatch)
+    deblock._pass(plane[:16, 4:36], alpha, beta, 0, 60)
     assert np.array_equal(plane, expected)
     assert not np.array_equal(expected[:16, 4:36], edge_rows(np.random.default_rng(7), 2, 32))  # it did filter
 
@@ -112,18 +119,20 @@ def test_move_blocks_is_the_numpy_gather_and_scatter(
 def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
     """Wrong dimensions, types or shapes, rows that are not contiguous, rows outside the plane, a read-only
     output: ValueError (BufferError for read-only), and nothing written."""
-    rows, alpha = np.zeros((16, 8), np.uint8), np.full((2, 8), 100, np.uint8)
+    rows, alpha = np.zeros((16, 8), np.uint8), np.full((2, 1), 100, np.uint8)
     chroma, out = np.zeros((4, 4), np.uint8), np.zeros((4, 8), np.uint8)
     read_only = np.zeros((16, 8), np.uint8)
     read_only.flags.writeable = False
     calls = [
-        lambda: kernels.filter_edges(rows[:15], alpha, alpha),  # not 8 rows per edge
-        lambda: kernels.filter_edges(rows, alpha[:, :7], alpha),  # lines differ
-        lambda: kernels.filter_edges(rows.view(np.int8), alpha, alpha),
-        lambda: kernels.filter_edges(rows.astype(np.int16), alpha, alpha),
-        lambda: kernels.filter_edges(rows[:, ::2], alpha[:, :4], alpha[:, :4]),  # rows not contiguous
-        lambda: kernels.filter_edges(rows.reshape(2, 8, 8), alpha, alpha),
-        lambda: kernels.filter_edges(read_only, alpha, alpha),
+        lambda: kernels.filter_edges(rows[:15], alpha, alpha, 0),  # not 8 rows per edge
+        lambda: kernels.filter_edges(rows, alpha, alpha[:, :0], 0),  # alpha and beta differ
+        lambda: kernels.filter_edges(rows, alpha, alpha, 1),  # lines 1..8 need 2 blocks
+        lambda: kernels.filter_edges(rows, alpha, alpha, -1),
+        lambda: kernels.filter_edges(rows.view(np.int8), alpha, alpha, 0),
+        lambda: kernels.filter_edges(rows.astype(np.int16), alpha, alpha, 0),
+        lambda: kernels.filter_edges(rows[:, ::2], alpha, alpha, 0),  # rows not contiguous
+        lambda: kernels.filter_edges(rows.reshape(2, 8, 8), alpha, alpha, 0),
+        lambda: kernels.filter_edges(read_only, alpha, alpha, 0),
         lambda: kernels.upsample(chroma, 5, out),  # output rows 5..8 of 0..7
         lambda: kernels.upsample(chroma, -1, out),
         lambda: kernels.upsample(chroma, 0, np.zeros((4, 9), np.uint8)),  # 9 columns of 8
