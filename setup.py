@@ -1,4 +1,4 @@
-"""The one build step pyproject.toml cannot state without a warning yet: the decoder's compiled kernels.
+"""The one build step pyproject.toml cannot state without a warning yet: the codec's compiled kernels.
 
 regioncodec/kernels.c is optional: where no C compiler is found the install goes on without it, and the
 numpy/OpenCV code computes the same samples more slowly (regioncodec/compiled.py).

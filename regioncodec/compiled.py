@@ -1,4 +1,4 @@
-"""The decoder's compiled kernels (kernels.c), or None where the install could not build them.
+"""The codec's compiled kernels (kernels.c), or None where the install could not build them.
 
 Callers look kernels up at each call (compiled.kernels), so that the tests
 can run the numpy/OpenCV code beside them: both compute the same samples.

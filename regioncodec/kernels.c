@@ -1,12 +1,14 @@
-/* Two of the decoder's passes after libjpeg, compiled: the deblocking filter's pass over a row of edges
- * (spec §11.8) and chroma upsampling (§11.5).
+/* Three of the codec's passes over samples, compiled: the deblocking filter's pass over a row of edges
+ * (spec §11.8), chroma upsampling (§11.5), and moving blocks between a plane and its mosaic (§7.1, §11.3),
+ * which the encoder uses too.
  *
- * Each is the spec's integer formula written once, for 8 lines at a time in vector types (the filter) or in
- * loops over contiguous samples that compilers vectorise (upsampling). The numpy/OpenCV code in deblock.py
- * and decoder.py computes the same samples where this module was not built; the tests run both against the
- * spec's transcription (tests/test_kernels.py, and the `passes` fixture). Every function takes Python
- * buffers (numpy arrays whose rows are contiguous), checks their shapes before it touches a sample, and
- * releases the GIL while it works, so bands of one image run on several threads at once (threads.py).
+ * Each is the spec's integer formula (or copy) written once: for 8 lines at a time in vector types (the
+ * filter), in loops over contiguous samples that compilers vectorise (upsampling), or as fixed-size copies
+ * (blocks). The numpy/OpenCV code in deblock.py, decoder.py and layout.py computes the same samples where
+ * this module was not built; the tests run both against the spec's transcription (tests/test_kernels.py,
+ * and the `passes` fixture). Every function takes Python buffers (numpy arrays whose rows are contiguous),
+ * checks their shapes before it touches a sample, and releases the GIL while it works, so bands and streams
+ * of one image run on several threads at once (threads.py).
  *
  * C leaves right shifts of negative numbers to the compiler: where an operand may be negative, a bias that
  * makes it positive is added before the shift and taken off after, which floors as the spec's >> does. */
@@ -336,7 +338,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_kernels", "Two of the decoder's passes after libjpeg, compiled (kernels.c).", -1,
+    PyModuleDef_HEAD_INIT, "_kernels", "Three of the codec's passes over samples, compiled (kernels.c).", -1,
     methods,
 };
 
