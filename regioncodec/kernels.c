@@ -68,10 +68,6 @@ static inline uint8_t *row(const Py_buffer *view, Py_ssize_t index)
 typedef int16_t lanes __attribute__((vector_size(2 * GRID)));
 typedef uint8_t bytes __attribute__((vector_size(GRID)));
 
-static inline lanes larger(lanes a, lanes b) { lanes m = a > b; return (a & m) | (b & ~m); }
-static inline lanes smaller(lanes a, lanes b) { lanes m = a < b; return (a & m) | (b & ~m); }
-static inline lanes distance(lanes a, lanes b) { return larger(a, b) - smaller(a, b); }
-
 static inline lanes load(const uint8_t *at)
 {
     bytes value;
@@ -79,13 +75,33 @@ static inline lanes load(const uint8_t *at)
     return __builtin_convertvector(value, lanes);
 }
 
-/* value clamped to 0..255 and stored as bytes */
+/* Lane-wise maximum and minimum, and storing values clamped to 0..255 as bytes: one instruction each where
+ * SSE2 or NEON has it (the vector types convert to theirs as they are), three or four generic ones elsewhere. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline lanes larger(lanes a, lanes b) { return (lanes)_mm_max_epi16((__m128i)a, (__m128i)b); }
+static inline lanes smaller(lanes a, lanes b) { return (lanes)_mm_min_epi16((__m128i)a, (__m128i)b); }
+static inline void store(uint8_t *at, lanes value)
+{
+    _mm_storel_epi64((__m128i *)at, _mm_packus_epi16((__m128i)value, (__m128i)value));
+}
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+static inline lanes larger(lanes a, lanes b) { return (lanes)vmaxq_s16((int16x8_t)a, (int16x8_t)b); }
+static inline lanes smaller(lanes a, lanes b) { return (lanes)vminq_s16((int16x8_t)a, (int16x8_t)b); }
+static inline void store(uint8_t *at, lanes value) { vst1_u8(at, vqmovun_s16((int16x8_t)value)); }
+#else
+static inline lanes larger(lanes a, lanes b) { lanes m = a > b; return (a & m) | (b & ~m); }
+static inline lanes smaller(lanes a, lanes b) { lanes m = a < b; return (a & m) | (b & ~m); }
 static inline void store(uint8_t *at, lanes value)
 {
     lanes zero = {0};
     bytes clamped = __builtin_convertvector(smaller(larger(value, zero), zero + 255), bytes);
     memcpy(at, &clamped, GRID);
 }
+#endif
+
+static inline lanes distance(lanes a, lanes b) { return larger(a, b) - smaller(a, b); }
 
 /* c_k = (d2 (7 - 2k) + 16) >> 5, floored (FLOOR_BIAS) */
 static inline lanes correction(lanes d2, int weight)

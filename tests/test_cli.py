@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageCms
 
 import regioncodec
-from regioncodec import cli, container, files
+from regioncodec import cli, compiled, container, files
 
 from .conftest import DATA, ROOT
 from .craft import build, chunks_of, layer
@@ -197,6 +197,9 @@ def test_help_has_examples() -> None:
 def test_version_and_a_round_trip_as_a_user_runs_them(tmp_path: Path) -> None:
     done = rcodec_process("--version")
     assert done.returncode == 0 and done.stdout.startswith("rcodec ")
+    assert done.stdout.rstrip().endswith(
+        "kernels: compiled" if compiled.kernels else "(installed without a C compiler: slower)"
+    )
     assert rcodec_process("encode", SAMPLE, tmp_path / "a.rgc").returncode == 0
     assert rcodec_process("decode", tmp_path / "a.rgc", tmp_path / "a.png").returncode == 0
     assert Image.open(tmp_path / "a.png").size == (512, 768)

@@ -76,8 +76,10 @@ class _Version(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
         import regioncodec
+        from regioncodec import compiled
 
-        print(f"rcodec {regioncodec.__version__}")
+        kernels = "compiled" if compiled.kernels is not None else "numpy (installed without a C compiler: slower)"
+        print(f"rcodec {regioncodec.__version__}, kernels: {kernels}")
         parser.exit(0)
 
 
