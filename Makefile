@@ -16,6 +16,7 @@ WEB_DEPS := web/node_modules/.installed
 $(STAMP): pyproject.toml setup.py regioncodec/kernels.c | system-tools
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	rm -f regioncodec/_kernels.*  # a build that fails must not leave an older one in use
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -33,7 +34,7 @@ test: $(STAMP) $(WEB_DEPS) system-tools
 
 # Programs some tests drive, as COMMAND:DEBIAN-PACKAGE. Under CI (CI=true: root, apt reachable) the missing
 # ones are installed; elsewhere their tests skip with a one-line reason. chromium: tests/test_browser.py; cc: the
-# decoder's compiled kernels (without one the install goes on, and tests/test_kernels.py skips).
+# codec's compiled kernels (without one the install goes on, and tests/test_kernels.py skips).
 SYSTEM_TOOLS := butteraugli_main:libjxl-devtools chromium:chromium cc:gcc
 system-tools:
 	@if [ "$$CI" = "true" ]; then \
