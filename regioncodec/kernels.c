@@ -193,8 +193,11 @@ static PyObject *filter_edges(PyObject *self, PyObject *args)
         return NULL;
     const Py_buffer *rows = &views[0], *alpha = &views[1], *beta = &views[2];
     Py_ssize_t edges = alpha->shape[0], blocks = alpha->shape[1], lines = rows->shape[1];
-    if (rows->shape[0] != GRID * edges || beta->shape[0] != edges || beta->shape[1] != blocks || first < 0
-        || first >= GRID || blocks * GRID < first + lines) {
+    /* compared by division: products of shapes can overflow (broadcast views have any shape); lines is a real
+     * row's length, so first + lines cannot */
+    if (rows->shape[0] % GRID || rows->shape[0] / GRID != edges || beta->shape[0] != edges
+        || beta->shape[1] != blocks || first < 0 || first >= GRID || (first + lines + GRID - 1) / GRID > blocks
+        || blocks > (PY_SSIZE_T_MAX - 1) / (2 * GRID)) {
         release_all(3, views);
         PyErr_SetString(PyExc_ValueError,
                         "rows must be (8 edges, lines), and alpha and beta (edges, blocks) cover lines first.. of "
@@ -227,8 +230,8 @@ static PyObject *filter_edges(PyObject *self, PyObject *args)
  * the row above it for even y and below it for odd y (rows -1 and h copying 0 and h - 1). v (w + 2 samples)
  * holds the column pass v[j + 1] = 3 near[j] + far[j], v[0] and v[w + 1] copying its edge columns. Sums are at
  * most 16 x 255; the biases round halves up in even columns and down in odd ones (libjpeg's dither). */
-static void upsample_row(const uint8_t *restrict near, const uint8_t *restrict far, Py_ssize_t w,
-                         int16_t *restrict v, uint8_t *restrict out, Py_ssize_t count)
+static void upsample_row(const uint8_t *near, const uint8_t *far, Py_ssize_t w, int16_t *restrict v, uint8_t *out,
+                         Py_ssize_t count)
 {
     for (Py_ssize_t j = 0; j < w; j++)
         v[j + 1] = (int16_t)(3 * near[j] + far[j]);
@@ -279,13 +282,14 @@ static PyObject *upsample(PyObject *self, PyObject *args)
 /* Mosaics (§7.1, §11.3) */
 
 /* Copy a cell x cell block between rows of the given strides; the usual cells get copies of a fixed size,
- * which compilers make single moves. */
+ * which compilers make single moves (memmove: defined, if meaningless, where a caller's plane and mosaic
+ * overlap). */
 static inline void copy_block(uint8_t *to, Py_ssize_t to_stride, const uint8_t *from, Py_ssize_t from_stride,
                               Py_ssize_t cell)
 {
 #define COPY_ROWS(size)                                                                                          \
     for (Py_ssize_t r = 0; r < (size); r++)                                                                     \
-        memcpy(to + r * to_stride, from + r * from_stride, (size));
+        memmove(to + r * to_stride, from + r * from_stride, (size));
     switch (cell) {
     case 4: COPY_ROWS(4) break;
     case 8: COPY_ROWS(8) break;
@@ -309,33 +313,43 @@ static PyObject *move_blocks(PyObject *self, PyObject *args)
     if (get_all(3, objects, views, writable, names) < 0)
         return NULL;
     const Py_buffer *plane = &views[0], *cells = &views[1], *mosaic = &views[2];
-    Py_ssize_t grid_rows = cells->shape[0], grid_cols = cells->shape[1], count = 0;
-    for (Py_ssize_t i = 0; i < grid_rows; i++)
-        for (Py_ssize_t j = 0; j < grid_cols; j++)
-            count += row(cells, i)[j] != 0;
-    Py_ssize_t cols = cell > 0 ? mosaic->shape[1] / cell : 0;
-    if (cell < 1 || plane->shape[0] < grid_rows * cell || plane->shape[1] < grid_cols * cell
-        || mosaic->shape[0] % cell || mosaic->shape[1] % cell
-        || (count && (!cols || mosaic->shape[0] / cell * cols < count))) {
+    Py_ssize_t grid_rows = cells->shape[0], grid_cols = cells->shape[1], count = 0, cols = 0;
+    /* sizes are compared by division: products of shapes can overflow (broadcast views have any shape); the
+     * cells are counted only once the grid is known to fit the plane, which is real memory */
+    int fits = cell > 0 && grid_rows <= plane->shape[0] / cell && grid_cols <= plane->shape[1] / cell
+               && !(mosaic->shape[0] % cell) && !(mosaic->shape[1] % cell);
+    if (fits) {
+        for (Py_ssize_t i = 0; i < grid_rows; i++)
+            for (Py_ssize_t j = 0; j < grid_cols; j++)
+                count += row(cells, i)[j] != 0;
+        cols = mosaic->shape[1] / cell;
+    }
+    if (!fits || (count && (!cols || mosaic->shape[0] / cell < (count - 1) / cols + 1))) {
         release_all(3, views);
         PyErr_SetString(PyExc_ValueError, "the plane must hold the grid of cells, and the mosaic every block");
         return NULL;
     }
+    /* Where each block is, gathered before any is copied: a mosaic that is also cells cannot change them */
+    Py_ssize_t *places = PyMem_RawMalloc((count ? count : 1) * sizeof(Py_ssize_t));
+    if (!places) {
+        release_all(3, views);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0, k = 0; i < grid_rows; i++)
+        for (Py_ssize_t j = 0; j < grid_cols; j++)
+            if (row(cells, i)[j])
+                places[k++] = i * grid_cols + j;
     Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t k = 0; /* the block's place in the mosaic, in raster order */
-    for (Py_ssize_t i = 0; i < grid_rows; i++)
-        for (Py_ssize_t j = 0; j < grid_cols; j++) {
-            if (!row(cells, i)[j])
-                continue;
-            uint8_t *in_plane = row(plane, i * cell) + j * cell;
-            uint8_t *in_mosaic = row(mosaic, k / cols * cell) + k % cols * cell;
-            if (into_mosaic)
-                copy_block(in_mosaic, mosaic->strides[0], in_plane, plane->strides[0], cell);
-            else
-                copy_block(in_plane, plane->strides[0], in_mosaic, mosaic->strides[0], cell);
-            k++;
-        }
+    for (Py_ssize_t k = 0; k < count; k++) { /* k: the block's place in the mosaic, in raster order */
+        uint8_t *in_plane = row(plane, places[k] / grid_cols * cell) + places[k] % grid_cols * cell;
+        uint8_t *in_mosaic = row(mosaic, k / cols * cell) + k % cols * cell;
+        if (into_mosaic)
+            copy_block(in_mosaic, mosaic->strides[0], in_plane, plane->strides[0], cell);
+        else
+            copy_block(in_plane, plane->strides[0], in_mosaic, mosaic->strides[0], cell);
+    }
     Py_END_ALLOW_THREADS
+    PyMem_RawFree(places);
     release_all(3, views);
     Py_RETURN_NONE;
 }

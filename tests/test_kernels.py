@@ -49,12 +49,14 @@ def edge_rows(rng: np.random.Generator, edges: int, lines: int) -> np.ndarray:
 def test_filter_edges_is_the_numpy_pass(
     kernels: object, lines: int, first: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every alpha from 0 to 255 (the cut-offs at 2 and 3 included) and beta up to 255, on lines of any count
-    starting anywhere in their first block."""
+    """Every alpha the spec allows, 0 to 120 (the cut-offs at 2 and 3 included), and beta up to 255, on lines
+    of any count starting anywhere in their first block. (Above 120 the two part: the numpy pass saturates
+    |d2| at 255, as it may only where alpha stays below that; the kernel takes |d2| as it is.)"""
     rng = np.random.default_rng(lines * 8 + first)
     blocks = -(-(first + lines) // 8)
     for rows in (edge_rows(rng, 4, lines), rng.integers(0, 256, (32, lines), dtype=np.uint8)):
-        for alpha in (rng.integers(0, 256, (4, blocks)), rng.integers(0, 4, (4, blocks)), np.full((4, blocks), 3)):
+        thresholds = (rng.integers(0, deblock.MAX_ALPHA + 1, (4, blocks)), rng.integers(0, 4, (4, blocks)))
+        for alpha in (*thresholds, np.full((4, blocks), 3), np.full((4, blocks), deblock.MAX_ALPHA)):
             alpha = alpha.astype(np.uint8)
             beta = rng.integers(0, 256, (4, blocks), dtype=np.uint8)
             expected = numpy_pass(rows, alpha, beta, first, monkeypatch)
@@ -144,6 +146,11 @@ def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
         lambda: kernels.move_blocks(rows, np.ones((2, 1), np.uint8), 4, out[:, :6], True),  # not whole cells
         lambda: kernels.move_blocks(rows, np.ones((2, 1), np.uint8), 8, np.zeros((8, 8), np.uint8), True),  # room for 1
         lambda: kernels.move_blocks(rows, np.ones((2, 1), bool), 8, out, True),  # cells must be bytes
+        # shapes whose products overflow: broadcast views claim them without the memory
+        lambda: kernels.filter_edges(np.zeros((0, 16), np.uint8), np.broadcast_to(alpha, (2**61, 1)), alpha, 0),
+        lambda: kernels.move_blocks(
+            rows, np.broadcast_to(np.ones((1, 1), np.uint8), (2**32, 1)), 2**31, np.zeros((0, 0), np.uint8), True
+        ),
     ]
     for call in calls:
         with pytest.raises((ValueError, BufferError)):
@@ -151,3 +158,12 @@ def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
     assert not rows.any() and not out.any()
     kernels.upsample(chroma + 9, 4, out)  # the last rows it may write are written
     assert (out == 9).all()
+
+
+def test_a_mosaic_that_is_also_the_cells_moves_no_more_blocks_than_they_held(kernels: object) -> None:
+    """The blocks are found before any is copied: copying cannot add blocks to cells that share its memory."""
+    mosaic = np.zeros((8, 8), np.uint8)
+    cells = mosaic[:1]
+    cells[0, 0] = 1  # one block; the copy writes ones over the rest of cells
+    kernels.move_blocks(np.ones((8, 64), np.uint8), cells, 8, mosaic, True)
+    assert (mosaic == 1).all()
