@@ -291,6 +291,8 @@ static inline void copy_block(uint8_t *to, Py_ssize_t to_stride, const uint8_t *
     for (Py_ssize_t r = 0; r < (size); r++)                                                                     \
         memmove(to + r * to_stride, from + r * from_stride, (size));
     switch (cell) {
+    case 1: COPY_ROWS(1) break;
+    case 2: COPY_ROWS(2) break;
     case 4: COPY_ROWS(4) break;
     case 8: COPY_ROWS(8) break;
     case 16: COPY_ROWS(16) break;
@@ -329,27 +331,32 @@ static PyObject *move_blocks(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "the plane must hold the grid of cells, and the mosaic every block");
         return NULL;
     }
-    /* Where each block is, gathered before any is copied: a mosaic that is also cells cannot change them */
-    Py_ssize_t *places = PyMem_RawMalloc((count ? count : 1) * sizeof(Py_ssize_t));
-    if (!places) {
+    /* Where each block starts in the plane, gathered before any is copied: a mosaic that is also cells cannot
+     * change them. Positions advance by steps, not divisions, which would cost more than a small block's copy. */
+    uint8_t **starts = PyMem_RawMalloc((count ? count : 1) * sizeof(uint8_t *));
+    if (!starts) {
         release_all(3, views);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0, k = 0; i < grid_rows; i++)
         for (Py_ssize_t j = 0; j < grid_cols; j++)
             if (row(cells, i)[j])
-                places[k++] = i * grid_cols + j;
+                starts[k++] = row(plane, i * cell) + j * cell;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t k = 0; k < count; k++) { /* k: the block's place in the mosaic, in raster order */
-        uint8_t *in_plane = row(plane, places[k] / grid_cols * cell) + places[k] % grid_cols * cell;
-        uint8_t *in_mosaic = row(mosaic, k / cols * cell) + k % cols * cell;
+    Py_ssize_t place_row = 0, place_col = 0; /* the block's place in the mosaic, in raster order */
+    for (Py_ssize_t k = 0; k < count; k++) {
+        uint8_t *in_mosaic = row(mosaic, place_row * cell) + place_col * cell;
         if (into_mosaic)
-            copy_block(in_mosaic, mosaic->strides[0], in_plane, plane->strides[0], cell);
+            copy_block(in_mosaic, mosaic->strides[0], starts[k], plane->strides[0], cell);
         else
-            copy_block(in_plane, plane->strides[0], in_mosaic, mosaic->strides[0], cell);
+            copy_block(starts[k], plane->strides[0], in_mosaic, mosaic->strides[0], cell);
+        if (++place_col == cols) {
+            place_col = 0;
+            place_row++;
+        }
     }
     Py_END_ALLOW_THREADS
-    PyMem_RawFree(places);
+    PyMem_RawFree(starts);
     release_all(3, views);
     Py_RETURN_NONE;
 }
