@@ -35,8 +35,9 @@ GRID = 8  # §11.8: the filter works on each plane's own 8x8 DCT block grid
 MAX_STRENGTH = 255  # §11.8: S is capped, so that 16-bit tables do not overflow anything
 MAX_ALPHA = 120  # §11.8: alpha is capped well below 255, so |d2| saturated to a byte compares exactly
 SKIP_BELOW = 24  # §11.8: A Q < 24 means alpha <= 2, where every correction rounds to 0
-BAND_ROWS = 512  # rows per job, about (a multiple of 8): few long calls share two threads far better than many short
-# ones, which queue for the GIL (256 rows: 0.4 ms slower at 768x512); a 768x512 image makes 1 job of luma, 1 of chroma
+BAND_ROWS = 512  # rows per job, about (a multiple of 8): a 768x512 image makes 1 job of luma, 1 of chroma; the
+# numpy/OpenCV pass's short calls queue for the GIL in more, smaller ones, and 256 or 128 rows gained nothing with the
+# compiled pass either (decode / Pillow decode at 768x512: 1.172 at 512 rows, 1.199 at 256, 1.254 at 128)
 BAND_SAMPLES = BAND_ROWS * 768  # but no more samples than that per band: a band's temporaries (a transposed copy,
 # its steps, d2 in 16 bits) are several times its samples, and wide planes' bands would hold more than the image
 _WEIGHTS = (7, 5, 3, 1)  # §11.8: c_k = (d2 (7 - 2k) + 16) >> 5 for k = 0..3
