@@ -44,14 +44,22 @@ def _temporaries_in_pytests_folder(tmp_path_factory: pytest.TempPathFactory) -> 
     tempfile.tempdir = previous[1]
 
 
+@pytest.fixture
+def kernels() -> object:
+    """The compiled kernels (regioncodec/compiled.py); skip (fail under CI) where they were not built."""
+    if compiled.kernels is None:
+        unavailable("regioncodec was installed without a C compiler: its compiled kernels were not built")
+    return compiled.kernels
+
+
 @pytest.fixture(params=["compiled", "numpy"])
 def passes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test with the decoder's compiled kernels, and again with the numpy/OpenCV code that stands in for
+    """Run a test with the codec's compiled kernels, and again with the numpy/OpenCV code that stands in for
     them where they were not built (regioncodec/compiled.py): both must give the spec's samples."""
     if request.param == "numpy":
         monkeypatch.setattr(compiled, "kernels", None)
-    elif compiled.kernels is None:
-        unavailable("regioncodec was installed without a C compiler: its compiled kernels were not built")
+    else:
+        request.getfixturevalue("kernels")
     return str(request.param)
 
 

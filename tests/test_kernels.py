@@ -15,16 +15,6 @@ import pytest
 
 from regioncodec import compiled, deblock, decoder, layout
 
-from .helpers import unavailable
-
-
-@pytest.fixture
-def kernels(monkeypatch: pytest.MonkeyPatch) -> object:
-    """The compiled kernels; skip (fail under CI) where they were not built."""
-    if compiled.kernels is None:
-        unavailable("regioncodec was installed without a C compiler: its compiled kernels were not built")
-    return compiled.kernels
-
 
 def numpy_pass(
     rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, first: int, monkeypatch: pytest.MonkeyPatch
