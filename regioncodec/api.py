@@ -90,8 +90,9 @@ def encode(
         jpeg = jpeg or sources.of_image(image)
     stored = as_pixels(image)
     metadata = pixels.metadata(image, chosen.strip, stored, notes, exif=exif, icc_profile=icc_profile, xmp=xmp)
-    guides = {"mask": mask, "quality_map": quality_map}
-    return encoder.encode(stored, chosen, **guides, metadata=metadata, source=jpeg, notes=notes)
+    return encoder.encode(
+        stored, chosen, mask=mask, quality_map=quality_map, metadata=metadata, source=jpeg, notes=notes
+    )
 
 
 def decode(data: bytes, /, *, max_pixels: int = container.DEFAULT_MAX_PIXELS, reduce: int = 1) -> np.ndarray:

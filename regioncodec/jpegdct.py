@@ -461,10 +461,15 @@ def export_jpeg(
 
 def jpeg_unfit(metadata: Metadata) -> tuple[str, ...]:
     """The metadata items no JPEG can hold: EXIF or XMP past one segment, an ICC profile past 255 of them."""
-    segments = _metadata_segments(metadata.exif, metadata.icc_profile, metadata.xmp)
-    too_many = [name for name in ("icc_profile",) if sum(item == name for item, _, _ in segments) > ICC_MAX_SEGMENTS]
-    too_long = [name for name, _, payload in segments if len(payload) > SEGMENT_MAX]
-    return tuple(name for name in ("exif", "icc_profile", "xmp") if name in too_many + too_long)
+    return _unfit(_metadata_segments(metadata.exif, metadata.icc_profile, metadata.xmp))
+
+
+def _unfit(segments: list[tuple[str, int, bytes]]) -> tuple[str, ...]:
+    """The items of _metadata_segments' segments that no JPEG can hold, in the order exif, icc_profile, xmp."""
+    unfit = {name for name, _, payload in segments if len(payload) > SEGMENT_MAX}
+    if sum(name == "icc_profile" for name, _, _ in segments) > ICC_MAX_SEGMENTS:
+        unfit.add("icc_profile")
+    return tuple(name for name in ("exif", "icc_profile", "xmp") if name in unfit)
 
 
 def _pixel_regions(parsed: Container) -> list[tuple[int, str]]:
@@ -541,11 +546,9 @@ def with_metadata(data: bytes, exif: bytes | None, icc_profile: bytes | None, xm
     profile is cut into as many APP2 segments as it needs.
     """
     segments = _metadata_segments(exif, icc_profile, xmp)
-    if sum(name == "icc_profile" for name, _, _ in segments) > ICC_MAX_SEGMENTS:
-        raise InputError(f"an ICC profile of more than {ICC_MAX_SEGMENTS} segments does not fit a JPEG")
-    too_long = [hex(marker) for _, marker, payload in segments if len(payload) > SEGMENT_MAX]
-    if too_long:
-        raise InputError(f"metadata too long for one JPEG segment: {too_long}")
+    unfit = _unfit(segments)
+    if unfit:
+        raise InputError(f"metadata that does not fit a JPEG's segments: {', '.join(unfit)}")
     packed = b"".join(b"\xff" + bytes((marker,)) + (len(p) + 2).to_bytes(2, "big") + p for _, marker, p in segments)
     at = 2
     if data[2:4] == b"\xff\xe0":  # JFIF APP0: keep it first

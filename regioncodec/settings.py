@@ -194,8 +194,8 @@ class EncodeSettings:
 
     @classmethod
     def build(cls, base: EncodeSettings | None = None, **options: Any) -> EncodeSettings:
-        """base (or the defaults) with options changed; OptionError names an option that does not exist."""
-        check_names(options)
+        """base (or the defaults) with options changed; OptionError names an option that does not exist (__new__,
+        which replace calls, checks their names)."""
         if base is not None and not isinstance(base, EncodeSettings):
             raise OptionError(f"settings must be EncodeSettings, not {type(base).__name__}")
         superseded: dict[str, Any] = {  # a keyword given a value replaces its twin; one given None changes nothing

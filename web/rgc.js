@@ -610,7 +610,7 @@ const APP_AND_COM = new Set([0xfe, ...Array.from({ length: 16 }, (_, i) => 0xe0 
 
 /**
  * The JPEG stream's frame header, read by following the segments before it (§7.2) without decoding:
- * {rows, cols, components, frame (its offset)}. Only DQT, DHT, DAC, DRI, APPn and COM may precede it, each
+ * {rows, cols, components}. Only DQT, DHT, DAC, DRI, APPn and COM may precede it, each
  * marker a single 0xFF, so this walk lands on the frame header libjpeg will use.
  */
 export function jpegFrameHeader(data, what, offset) {
@@ -628,7 +628,7 @@ export function jpegFrameHeader(data, what, offset) {
       if (data[at + 4] !== 8) {
         throw new RgcError(`${what} has ${data[at + 4]}-bit samples; the container needs 8-bit`, offset);
       }
-      return { rows: u16(data, at + 5), cols: u16(data, at + 7), components: data[at + 9], frame: at };
+      return { rows: u16(data, at + 5), cols: u16(data, at + 7), components: data[at + 9] };
     }
   }
   throw new RgcError(`${what} has no readable JPEG frame header`, offset);

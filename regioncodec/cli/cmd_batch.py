@@ -73,7 +73,11 @@ def run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     try:
         if args.decode:
-            decoding = {"image_format": args.format or "png", "strip": args.strip, "max_pixels": args.max_pixels}
+            decoding = {
+                "image_format": args.format or common.DEFAULT_IMAGE_FORMAT,
+                "strip": args.strip,
+                "max_pixels": args.max_pixels,
+            }
             results = batch.decode_many(inputs, args.output, **decoding, **how)
         else:
             results = batch.encode_many(inputs, args.output, settings=settings, **how)
