@@ -161,9 +161,7 @@ class LayerCoder:
     def _canvas_stream(self, codec: CanvasCodec, region: int, quality: int, scale: int) -> bytes:
         """The region's bounding box with the outside filled, reduced by scale."""
         assert self._rgb is not None  # made by _stream_jobs, before the jobs run
-        cells = self.block_map == region
-        box = layout.region_box(cells, self.block_size, self._rgb.shape[:2])
-        keep = layout.box_mask(cells, box, self.block_size)
+        box, keep = self._region_box(region)
         original = self._rgb[box]
         picture = fill_outside(original, keep)
         if scale > 1:
@@ -194,12 +192,17 @@ class LayerCoder:
                 assert self._rgb is not None
                 uniform = codec.decode(codec.encode(self._rgb, quality), self._rgb.shape[:2], "uniform picture")
                 for region, name in enumerate(self.codecs):
-                    cells = self.block_map == region
-                    if find(name).name == codec.name and cells.any():
-                        box = layout.region_box(cells, self.block_size, self._rgb.shape[:2])
-                        keep = layout.box_mask(cells, box, self.block_size)
+                    if find(name).name == codec.name and (self.block_map == region).any():
+                        box, keep = self._region_box(region)
                         entry.errors[region] = metrics.mse(self._rgb[box], uniform[box], keep)
         return entry.errors
+
+    def _region_box(self, region: int) -> tuple[layout.Box, np.ndarray]:
+        """The pixel box of a region's blocks (§7.5) and which of its pixels are the region's."""
+        assert self._rgb is not None
+        cells = self.block_map == region
+        box = layout.region_box(cells, self.block_size, self._rgb.shape[:2])
+        return box, layout.box_mask(cells, box, self.block_size)
 
 
 class _UniformErrors(NamedTuple):
