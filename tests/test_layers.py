@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -75,6 +76,19 @@ def test_streams_carry_no_metadata_segments(photo: np.ndarray) -> None:
     bare = without_metadata(original)
     assert len(bare) == len(original) - 18 - 13  # JFIF's APP0, and the COM segment: marker, length, 9 bytes
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(bare))), np.asarray(Image.open(io.BytesIO(original))))
+
+
+def test_streams_are_the_same_coded_into_memory_or_into_python(
+    photo: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the system has no in-memory file (memfd), streams are coded into BytesIO, byte for byte the same."""
+    luma = np.ascontiguousarray(photo[..., 1])
+    table = list(range(1, 65))
+    into_memory = JPEG.encode(luma, table)
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    into_python = JPEG.encode(luma, table)
+    assert into_memory == into_python
+    assert np.array_equal(JPEG.decode(into_python, luma.shape, "stream"), JPEG.decode(into_memory, luma.shape, "s"))
 
 
 @pytest.mark.parametrize("cell", [4, 8, 16, 32, 12])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -84,9 +85,19 @@ class JpegCodec:
         """A greyscale baseline JPEG of plane quantised with table, Huffman tables optimised for it."""
         from PIL import Image
 
-        out = io.BytesIO()
-        Image.fromarray(plane, "L").save(out, "JPEG", qtables=[list(table)], optimize=True)
-        return without_metadata(out.getvalue())
+        options = {"qtables": [list(table)], "optimize": True}
+        picture = Image.fromarray(plane, "L")
+        if not hasattr(os, "memfd_create"):
+            python_file = io.BytesIO()
+            picture.save(python_file, "JPEG", **options)
+            return without_metadata(python_file.getvalue())
+        # Pillow holds the GIL while it encodes into a Python object (BytesIO), and releases it only while it
+        # encodes into a file descriptor (ImageFile._save's encode_to_file); an in-memory file lets the streams
+        # of one image code on all cores at once (the same bytes either way, ~9 us more per stream)
+        with open(os.memfd_create("rgc-stream", os.MFD_CLOEXEC), "w+b", buffering=0) as memory_file:
+            picture.save(memory_file, "JPEG", **options)
+            memory_file.seek(0)
+            return without_metadata(memory_file.read())
 
     def check(self, data: bytes, shape: tuple[int, int], what: str) -> None:
         """FormatError unless data's frame header is that of an 8-bit greyscale JPEG of exactly shape (rows, cols).
