@@ -186,11 +186,10 @@ def main() -> int:
     jpeg_files = [jpeg_bytes(image) for image in images]
     thumbnail_quality(rgc_files, jpeg_files, images)
     large = [regioncodec.encode(resized(image, *LARGE)) for image in images]
-    libjpeg = lambda: jpeg_bytes(images[0])  # noqa: E731
-    print(f"\nload average before timing: {load_average()}; two threads gain {two_thread_gain(libjpeg):.2f}x now")
+    print(f"\nload average before timing: {load_average()}; two threads gain {two_thread_gain(images[0]):.2f}x now")
     thumbs = settled_ratio(lambda: thumbnails(jpeg_files), lambda: thumbnails(rgc_files), args.repeat)
     ratios = speed(large, max(FIRST_LARGE_PAIRS, args.repeat // 4))
-    after = f"{load_average()}; two threads gain {two_thread_gain(libjpeg):.2f}x now"
+    after = f"{load_average()}; two threads gain {two_thread_gain(images[0]):.2f}x now"
 
     print("\nreduced decode / full decode, 4096x3072: median over images (worst), CPU time of all threads")
     for factor, settled in ratios.items():
