@@ -12,11 +12,12 @@ smoothed by both sides' strengths: no seam shows where a region ends.
 Every step is integer arithmetic stated in the spec. The planes are cut into
 bands of rows that hold whole edges (band_starts), each filtered on its own,
 so bands are independent jobs (threads.py) and the result is the same
-however many threads there are. Within a band the eight samples across each
-edge are eight rows of one array (the band is transposed for the vertical
-edges), so every step is one OpenCV call over every edge at once; the
-results equal the per-edge transcription in tests/naive_decoder.py
-(tests/test_deblock.py).
+however many threads there are. The compiled kernels (kernels.c) filter 8
+lines at a time, turning 8 rows around in registers for the vertical edges.
+Without them, the eight samples across each edge are eight rows of one array
+(the band is transposed for the vertical edges), so every step is one
+OpenCV call over every edge at once. Both equal the per-edge transcription
+in tests/naive_decoder.py (tests/test_deblock.py).
 """
 
 from __future__ import annotations
@@ -163,9 +164,8 @@ def plane_jobs(
         horizontal[inside[:-1] & inside[1:]] = 0
     height = plane.shape[0]
 
-    edges_across, edges_down = np.ascontiguousarray(vertical.T, np.uint8), horizontal.astype(np.uint8)
-    across = [_look_up(edges_across, table) for table in (alpha, beta)]  # (edges, block rows)
-    down = [_look_up(edges_down, table) for table in (alpha, beta)]  # (edges, block columns)
+    across = [_look_up(vertical.astype(np.uint8), table) for table in (alpha, beta)]  # (block rows, edges)
+    down = [_look_up(horizontal.astype(np.uint8), table) for table in (alpha, beta)]  # (edges, block columns)
     starts = band_starts(height, plane.shape[1])
     jobs: list[tuple[int, Callable[[], None]]] = []
     for start, end in zip(starts, [*starts[1:], height], strict=True):
@@ -175,7 +175,7 @@ def plane_jobs(
         largest = (int(alpha[v.max(initial=0)]), int(alpha[h.max(initial=0)]))
         if max(largest) <= 2:  # every correction rounds to 0
             continue
-        v_blocks = [values[:, first : last + 1] for values in across]
+        v_blocks = [values[first : last + 1] for values in across]
         h_blocks = [values[low - 1 : high] for values in down]
         band = partial(_filter_band, plane, start, end, v_blocks, h_blocks, largest)
         jobs.append(((end - start) * plane.shape[1], band))
@@ -200,20 +200,32 @@ def _filter_band(
     """Filter rows start..end of plane in place: every vertical edge along them, then the horizontal edges inside.
 
     vertical and horizontal hold alpha and beta of the band's vertical edges for each block row it touches
-    (edges, block rows) and of the horizontal edges it holds whole for each block column (edges, block
+    (block rows, edges) and of the horizontal edges it holds whole for each block column (edges, block
     columns); largest is the largest alpha of each.
     """
-    import cv2
-
     band = plane[start:end]
-    width = band.shape[1]
-    if width > GRID and largest[0] > 2:
-        across = cv2.transpose(band)  # vertical edges become rows: lines are the band's rows
-        _pass(across[4 : width - 4], vertical[0], vertical[1], start % GRID, largest[0])
-        cv2.transpose(across, dst=band)
+    if band.shape[1] > GRID and largest[0] > 2:
+        _across(band, vertical[0], vertical[1], start % GRID, largest[0])
     if horizontal[0].size and largest[1] > 2:
         offset = (start + 4 + GRID - 1) // GRID * GRID - 4 - start  # the band's row of p3 of its first edge
         _pass(band[offset : offset + GRID * horizontal[0].shape[0]], horizontal[0], horizontal[1], 0, largest[1])
+
+
+def _across(band: np.ndarray, alpha: np.ndarray, beta: np.ndarray, first: int, largest: int) -> None:
+    """The pass over a band's vertical edges, each row a line: columns 8e + 4 .. 8e + 11 are edge e's samples.
+    alpha and beta (block rows, edges) are the thresholds of each block of 8 rows, row l in block (first + l) // 8.
+
+    The compiled kernel turns 8 rows at a time around in registers; without it the band is transposed, so that
+    its vertical edges become rows for _pass, and back.
+    """
+    import cv2
+
+    if compiled.kernels is not None:
+        compiled.kernels.filter_across(band, alpha, beta, first)
+        return
+    turned = cv2.transpose(band)
+    _pass(turned[4:-4], np.ascontiguousarray(alpha.T), np.ascontiguousarray(beta.T), first, largest)
+    cv2.transpose(turned, dst=band)
 
 
 def _pass(rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray, first: int, largest: int) -> None:

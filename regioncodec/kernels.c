@@ -1,6 +1,6 @@
-/* Three of the codec's passes over samples, compiled: the deblocking filter's pass over a row of edges
- * (spec §11.8), chroma upsampling (§11.5), and moving blocks between a plane and its mosaic (§7.1, §11.3),
- * which the encoder uses too.
+/* Three of the codec's passes over samples, compiled: the deblocking filter's passes over a row of edges and
+ * over the vertical edges of a band (spec §11.8), chroma upsampling (§11.5), and moving blocks between a plane
+ * and its mosaic (§7.1, §11.3), which the encoder uses too.
  *
  * Each is the spec's integer formula (or copy) written once: for 8 lines at a time in vector types (the
  * filter), in loops over contiguous samples that compilers vectorise (upsampling), or as fixed-size copies
@@ -109,29 +109,34 @@ static inline lanes correction(lanes d2, int weight)
     return ((d2 * (int16_t)weight + 16 + (FLOOR_BIAS << 5)) >> 5) - FLOOR_BIAS;
 }
 
-/* Eight lines of an edge: line l is s[0][l] .. s[7][l] (p3 p2 p1 p0 q0 q1 q2 q3). A line is filtered where both
- * sides are flat (each side's three steps sum, saturated at 255, to at most beta[l]) and
- * |d2| = |3 (q0 - p0) - (q1 - p1)| <= alpha[l]: then p_k += c_k and q_k -= c_k, clamped to 0..255. A line that
- * is not filtered takes d2 = 0, whose every c_k is 0. */
+/* Eight lines of an edge held as vectors by sample, v[k] = sample k of each line (p3 p2 p1 p0 q0 q1 q2 q3), a and b
+ * their thresholds. A line is filtered where both sides are flat (each side's three steps sum, saturated at 255,
+ * to at most b) and |d2| = |3 (q0 - p0) - (q1 - p1)| <= a: then p_k += c_k and q_k -= c_k. A line that is not
+ * filtered takes d2 = 0, whose every c_k is 0. The values left in v are clamped to 0..255 as they are stored. */
+static inline void filter_vectors(lanes v[GRID], lanes a, lanes b)
+{
+    lanes zero = {0};
+    lanes flat_p = distance(v[1], v[0]) + distance(v[2], v[1]) + distance(v[3], v[2]);
+    lanes flat_q = distance(v[5], v[4]) + distance(v[6], v[5]) + distance(v[7], v[6]);
+    lanes flat = smaller(larger(flat_p, flat_q), zero + 255);
+    lanes d2 = 3 * (v[4] - v[3]) - (v[5] - v[2]);
+    d2 &= (flat <= b) & (d2 <= a) & (-d2 <= a);
+    for (int k = 0; k < GRID / 2; k++) {
+        lanes c = correction(d2, 7 - 2 * k);
+        v[3 - k] += c;
+        v[4 + k] -= c;
+    }
+}
+
+/* Eight lines of an edge: line l is s[0][l] .. s[7][l], alpha[l] and beta[l] its thresholds (filter_vectors). */
 static void filter_lines(uint8_t *const s[GRID], const uint8_t *alpha, const uint8_t *beta)
 {
-    lanes p3 = load(s[0]), p2 = load(s[1]), p1 = load(s[2]), p0 = load(s[3]);
-    lanes q0 = load(s[4]), q1 = load(s[5]), q2 = load(s[6]), q3 = load(s[7]);
-    lanes a = load(alpha), b = load(beta), zero = {0};
-    lanes flat_p = distance(p2, p3) + distance(p1, p2) + distance(p0, p1);
-    lanes flat_q = distance(q1, q0) + distance(q2, q1) + distance(q3, q2);
-    lanes flat = smaller(larger(flat_p, flat_q), zero + 255);
-    lanes d2 = 3 * (q0 - p0) - (q1 - p1);
-    d2 &= (flat <= b) & (d2 <= a) & (-d2 <= a);
-    lanes c0 = correction(d2, 7), c1 = correction(d2, 5), c2 = correction(d2, 3), c3 = correction(d2, 1);
-    store(s[3], p0 + c0);
-    store(s[4], q0 - c0);
-    store(s[2], p1 + c1);
-    store(s[5], q1 - c1);
-    store(s[1], p2 + c2);
-    store(s[6], q2 - c2);
-    store(s[0], p3 + c3);
-    store(s[7], q3 - c3);
+    lanes v[GRID];
+    for (int k = 0; k < GRID; k++)
+        v[k] = load(s[k]);
+    filter_vectors(v, load(alpha), load(beta));
+    for (int k = 0; k < GRID; k++)
+        store(s[k], v[k]);
 }
 
 /* Whether every one of GRID alphas is at most 2, where every c_k is 0 (|d2| <= 2): the lines need no work. */
@@ -220,6 +225,150 @@ static PyObject *filter_edges(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(line_alpha);
+    release_all(3, views);
+    Py_RETURN_NONE;
+}
+
+/* The vertical edges of a band of rows, where each row is a line of every edge: edge e's samples are columns
+ * 8e + 4 .. 8e + 11. Eight rows at a time are turned into vectors by sample and back, an 8x8 transpose in
+ * registers, which costs less than transposing the band through memory to filter it with filter_edges. */
+#if defined(__SSE2__)
+/* Samples col .. col + 7 of 8 lines into v[k] = sample col + k of each line. */
+static inline void gather(uint8_t *const lines[GRID], Py_ssize_t col, lanes v[GRID])
+{
+    __m128i r[GRID], t[4], u[4], zero = _mm_setzero_si128();
+    for (int l = 0; l < GRID; l++)
+        r[l] = _mm_loadl_epi64((const __m128i *)(lines[l] + col));
+    for (int k = 0; k < 4; k++) /* lines 2k, 2k + 1 interleaved by sample */
+        t[k] = _mm_unpacklo_epi8(r[2 * k], r[2 * k + 1]);
+    u[0] = _mm_unpacklo_epi16(t[0], t[1]); /* samples 0-3 of lines 0-3 */
+    u[1] = _mm_unpackhi_epi16(t[0], t[1]); /* samples 4-7 of lines 0-3 */
+    u[2] = _mm_unpacklo_epi16(t[2], t[3]);
+    u[3] = _mm_unpackhi_epi16(t[2], t[3]);
+    for (int k = 0; k < 2; k++) {
+        __m128i low = _mm_unpacklo_epi32(u[k], u[k + 2]), high = _mm_unpackhi_epi32(u[k], u[k + 2]);
+        v[4 * k] = (lanes)_mm_unpacklo_epi8(low, zero); /* sample 4k of lines 0-7 */
+        v[4 * k + 1] = (lanes)_mm_unpackhi_epi8(low, zero);
+        v[4 * k + 2] = (lanes)_mm_unpacklo_epi8(high, zero);
+        v[4 * k + 3] = (lanes)_mm_unpackhi_epi8(high, zero);
+    }
+}
+
+/* v (clamped to 0..255) back into samples col .. col + 7 of the 8 lines: gather's transpose, undone. */
+static inline void scatter(uint8_t *const lines[GRID], Py_ssize_t col, const lanes v[GRID])
+{
+    __m128i w[4], t[4], u[4];
+    for (int k = 0; k < 4; k++) { /* samples 2k and 2k + 1 of lines 0-7 */
+        w[k] = _mm_packus_epi16((__m128i)v[2 * k], (__m128i)v[2 * k + 1]);
+        t[k] = _mm_unpacklo_epi8(w[k], _mm_srli_si128(w[k], 8)); /* lines interleaved by sample */
+    }
+    u[0] = _mm_unpacklo_epi16(t[0], t[1]);
+    u[1] = _mm_unpackhi_epi16(t[0], t[1]);
+    u[2] = _mm_unpacklo_epi16(t[2], t[3]);
+    u[3] = _mm_unpackhi_epi16(t[2], t[3]);
+    for (int k = 0; k < 2; k++) {
+        __m128i low = _mm_unpacklo_epi32(u[k], u[k + 2]), high = _mm_unpackhi_epi32(u[k], u[k + 2]);
+        _mm_storel_epi64((__m128i *)(lines[4 * k] + col), low); /* line 4k */
+        _mm_storel_epi64((__m128i *)(lines[4 * k + 1] + col), _mm_srli_si128(low, 8));
+        _mm_storel_epi64((__m128i *)(lines[4 * k + 2] + col), high);
+        _mm_storel_epi64((__m128i *)(lines[4 * k + 3] + col), _mm_srli_si128(high, 8));
+    }
+}
+#else
+static inline void gather(uint8_t *const lines[GRID], Py_ssize_t col, lanes v[GRID])
+{
+    for (int k = 0; k < GRID; k++)
+        for (int l = 0; l < GRID; l++)
+            v[k][l] = lines[l][col + k];
+}
+
+static inline void scatter(uint8_t *const lines[GRID], Py_ssize_t col, const lanes v[GRID])
+{
+    uint8_t samples[GRID][GRID];
+    for (int k = 0; k < GRID; k++)
+        store(samples[k], v[k]);
+    for (int l = 0; l < GRID; l++)
+        for (int k = 0; k < GRID; k++)
+            lines[l][col + k] = samples[k][l];
+}
+#endif
+
+/* The thresholds of 8 lines whose first split lanes are in block row `upper` and the rest in `lower`. */
+static inline lanes thresholds(uint8_t upper, uint8_t lower, lanes upper_lanes)
+{
+    lanes zero = {0};
+    return ((zero + upper) & upper_lanes) | ((zero + lower) & ~upper_lanes);
+}
+
+/* The vertical edges of count lines (count <= 8), lines[l] the row of line l; alpha and beta hold the block
+ * row of the first `split` lines, and the one below (read only if count > split). Fewer than 8 lines are
+ * filtered as 8 whose missing lines are copies of the first, written back only where they exist. */
+static void filter_group(uint8_t *const lines[GRID], Py_ssize_t count, Py_ssize_t edges, const uint8_t *upper_alpha,
+                         const uint8_t *upper_beta, const uint8_t *lower_alpha, const uint8_t *lower_beta,
+                         int split)
+{
+    lanes upper_lanes;
+    for (int l = 0; l < GRID; l++)
+        upper_lanes[l] = l < split ? -1 : 0;
+    uint8_t *rows[GRID];
+    for (int l = 0; l < GRID; l++)
+        rows[l] = lines[l < count ? l : 0];
+    for (Py_ssize_t e = 0; e < edges; e++) {
+        uint8_t a_upper = upper_alpha[e], a_lower = count > split ? lower_alpha[e] : 0;
+        if (a_upper <= 2 && a_lower <= 2) /* every c_k rounds to 0 */
+            continue;
+        uint8_t b_lower = count > split ? lower_beta[e] : 0;
+        lanes v[GRID];
+        gather(rows, GRID * e + 4, v);
+        filter_vectors(v, thresholds(a_upper, a_lower, upper_lanes), thresholds(upper_beta[e], b_lower, upper_lanes));
+        if (count == GRID) {
+            scatter(rows, GRID * e + 4, v);
+            continue;
+        }
+        uint8_t kept[GRID][GRID]; /* the written lines of a short group, copied out of the ones repeated */
+        uint8_t *spare[GRID];
+        for (int l = 0; l < GRID; l++)
+            spare[l] = kept[l];
+        scatter(spare, 0, v);
+        for (Py_ssize_t l = 0; l < count; l++)
+            memcpy(lines[l] + GRID * e + 4, kept[l], GRID);
+    }
+}
+
+static PyObject *filter_across(PyObject *self, PyObject *args)
+{
+    PyObject *objects[3];
+    Py_buffer views[3];
+    Py_ssize_t first;
+    static const int writable[3] = {1, 0, 0};
+    static const char *names[3] = {"band", "alpha", "beta"};
+    if (!PyArg_ParseTuple(args, "OOOn:filter_across", &objects[0], &objects[1], &objects[2], &first))
+        return NULL;
+    if (get_all(3, objects, views, writable, names) < 0)
+        return NULL;
+    const Py_buffer *band = &views[0], *alpha = &views[1], *beta = &views[2];
+    Py_ssize_t lines = band->shape[0], width = band->shape[1], blocks = alpha->shape[0], edges = alpha->shape[1];
+    /* compared by division: products of shapes can overflow; lines is a real array's, so first + lines cannot */
+    if (width % GRID || width / GRID - 1 != edges || beta->shape[0] != blocks || beta->shape[1] != edges
+        || first < 0 || first >= GRID || (first + lines + GRID - 1) / GRID > blocks) {
+        release_all(3, views);
+        PyErr_SetString(PyExc_ValueError,
+                        "band must be (lines, 8 (edges + 1)), and alpha and beta (blocks, edges) cover lines "
+                        "first.. of their blocks (first < 8)");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t l = 0; l < lines; l += GRID) {
+        Py_ssize_t block = (first + l) / GRID, count = lines - l < GRID ? lines - l : GRID;
+        uint8_t *group[GRID];
+        for (Py_ssize_t k = 0; k < count; k++)
+            group[k] = row(band, l + k);
+        const uint8_t *lower_alpha = block + 1 < blocks ? row(alpha, block + 1) : row(alpha, block);
+        const uint8_t *lower_beta = block + 1 < blocks ? row(beta, block + 1) : row(beta, block);
+        filter_group(group, count, edges, row(alpha, block), row(beta, block), lower_alpha, lower_beta,
+                     (int)(GRID - first));
+    }
+    Py_END_ALLOW_THREADS
     release_all(3, views);
     Py_RETURN_NONE;
 }
@@ -366,6 +515,10 @@ static PyMethodDef methods[] = {
      "filter_edges(rows, alpha, beta, first): §11.8's pass, in place, over the edges between groups of eight rows: "
      "row 8e + k of rows is sample k of every line of edge e; alpha and beta (edges, blocks) are the thresholds "
      "of each block of 8 lines, line l in block (first + l) / 8."},
+    {"filter_across", filter_across, METH_VARARGS,
+     "filter_across(band, alpha, beta, first): §11.8's pass, in place, over the vertical edges of a band of rows: "
+     "columns 8e + 4 .. 8e + 11 of each row are the samples of a line of edge e; alpha and beta (blocks, edges) "
+     "are the thresholds of each block of 8 rows, row l in block (first + l) / 8."},
     {"upsample", upsample, METH_VARARGS,
      "upsample(chroma, top, out): rows top.. of chroma upsampled by §11.5 into out, as many columns as it has."},
     {"move_blocks", move_blocks, METH_VARARGS,
@@ -375,7 +528,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_kernels", "Three of the codec's passes over samples, compiled (kernels.c).", -1,
+    PyModuleDef_HEAD_INIT, "_kernels", "The codec's passes over samples, compiled (kernels.c).", -1,
     methods,
 };
 

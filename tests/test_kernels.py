@@ -69,6 +69,52 @@ def test_filter_edges_reads_rows_where_they_lie(kernels: object, monkeypatch: py
     assert not np.array_equal(expected[:16, 4:36], edge_rows(np.random.default_rng(7), 2, 32))  # it did filter
 
 
+def numpy_across(band: np.ndarray, alpha: np.ndarray, beta: np.ndarray, first: int, monkeypatch: pytest.MonkeyPatch):
+    """band after deblock's numpy/OpenCV pass over its vertical edges: the band transposed, filtered, and back."""
+    out = band.copy()
+    with monkeypatch.context() as patch:
+        patch.setattr(compiled, "kernels", None)
+        deblock._across(out, alpha, beta, first, int(alpha.max(initial=0)))
+    return out
+
+
+@pytest.mark.parametrize("lines", [4, 5, 8, 13, 64, 67])
+@pytest.mark.parametrize("first", [0, 4, 7])
+def test_filter_across_is_the_transposed_numpy_pass(
+    kernels: object, lines: int, first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vertical edges turned around 8 rows at a time in registers are the transposed band's: groups of rows
+    split between two block rows (first), a short last group, 1 to 9 edges, alphas across the cut-offs."""
+    rng = np.random.default_rng(lines * 8 + first + 1)
+    blocks, changed = -(-(first + lines) // 8), 0
+    for edges in (1, 2, 9):
+        flat = edge_rows(rng, edges + 1, lines).reshape(edges + 1, 8, lines)
+        shifted = np.roll(flat.transpose(2, 0, 1).reshape(lines, -1), 4, axis=1)  # a step at each 8e + 8
+        for band in (np.ascontiguousarray(shifted), rng.integers(0, 256, (lines, 8 * (edges + 1)), dtype=np.uint8)):
+            thresholds = (rng.integers(0, deblock.MAX_ALPHA + 1, (blocks, edges)), rng.integers(0, 4, (blocks, edges)))
+            for alpha in (*thresholds, np.full((blocks, edges), 3)):
+                alpha = alpha.astype(np.uint8)
+                beta = rng.integers(0, 256, (blocks, edges), dtype=np.uint8)
+                expected = numpy_across(band, alpha, beta, first, monkeypatch)
+                out = band.copy()
+                deblock._across(out, alpha, beta, first, int(alpha.max()))
+                assert np.array_equal(out, expected)
+                changed += not np.array_equal(out, band)
+    assert changed  # the pass did filter
+
+
+def test_filter_across_leaves_the_plane_beside_the_band_alone(kernels: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A band that is a view into a taller, wider plane: its rows are filtered in place, nothing beside them."""
+    rng = np.random.default_rng(8)
+    plane = rng.integers(0, 256, (30, 48), dtype=np.uint8)
+    alpha, beta = np.full((3, 3), 80, np.uint8), np.full((3, 3), 255, np.uint8)
+    expected = plane.copy()
+    expected[3:23, 8:40] = numpy_across(plane[3:23, 8:40], alpha, beta, 3, monkeypatch)
+    deblock._across(plane[3:23, 8:40], alpha, beta, 3, 80)
+    assert np.array_equal(plane, expected)
+    assert not np.array_equal(expected, np.random.default_rng(8).integers(0, 256, (30, 48), dtype=np.uint8))
+
+
 @pytest.mark.parametrize(("shape", "skip", "out_shape"), [((1, 1), 0, (2, 2)), ((5, 7), 1, (7, 13)),
                                                           ((9, 4), 3, (5, 7)), ((33, 65), 0, (66, 130))])  # fmt: skip
 def test_upsample_is_the_opencv_filters(
@@ -125,6 +171,12 @@ def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
         lambda: kernels.filter_edges(rows[:, ::2], alpha, alpha, 0),  # rows not contiguous
         lambda: kernels.filter_edges(rows.reshape(2, 8, 8), alpha, alpha, 0),
         lambda: kernels.filter_edges(read_only, alpha, alpha, 0),
+        lambda: kernels.filter_across(rows, alpha, alpha, 0),  # 8 columns: no edge, and alpha holds one
+        lambda: kernels.filter_across(rows[:, :7], alpha[:, :0], alpha[:, :0], 0),  # not whole blocks
+        lambda: kernels.filter_across(rows[:8].reshape(4, 16), alpha[:1], alpha[:1], 5),  # rows 5..8 need 2
+        lambda: kernels.filter_across(rows[:8].reshape(4, 16), alpha[:1], alpha, 0),  # beta differs
+        lambda: kernels.filter_across(rows[:8].reshape(4, 16), alpha[:1], alpha[:1], 8),
+        lambda: kernels.filter_across(read_only.reshape(8, 16), alpha, alpha, 0),
         lambda: kernels.upsample(chroma, 5, out),  # output rows 5..8 of 0..7
         lambda: kernels.upsample(chroma, -1, out),
         lambda: kernels.upsample(chroma, 0, np.zeros((4, 9), np.uint8)),  # 9 columns of 8
@@ -138,6 +190,7 @@ def test_kernels_refuse_what_they_cannot_take(kernels: object) -> None:
         lambda: kernels.move_blocks(rows, np.ones((2, 1), bool), 8, out, True),  # cells must be bytes
         # shapes whose products overflow: broadcast views claim them without the memory
         lambda: kernels.filter_edges(np.zeros((0, 16), np.uint8), np.broadcast_to(alpha, (2**61, 1)), alpha, 0),
+        lambda: kernels.filter_across(rows.reshape(2, 64)[:0], *[np.broadcast_to(alpha[:1], (1, 2**63 - 1))] * 2, 0),
         lambda: kernels.move_blocks(
             rows, np.broadcast_to(np.ones((1, 1), np.uint8), (2**32, 1)), 2**31, np.zeros((0, 0), np.uint8), True
         ),
