@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import cast
 
 import numpy as np
 
 from . import compiled, container, layout, threads
-from .codecs import CODECS, MOSAIC, native
+from .codecs import CODECS, MOSAIC, MosaicCodec, native
 from .codecs.picture import Rows, is_grey
 from .container import Container, Deblock, Header, Layer
 from .deblock import plane_jobs, stream_table, strength
@@ -27,10 +28,12 @@ CHROMA_BIAS = (128 << 18) + (1 << 17)  # §11.9: 128, and a half for rounding, i
 PLANE_START = 128  # §11.2: every plane sample before any layer is written
 BAND_ROWS = 128  # chroma rows upsampled and converted per job: in cache, and a 768x512 image makes two jobs
 CANVAS_EFFORT = 8  # a canvas byte costs about this many JPEG bytes to decode and place (to start the longest first)
+BESIDE_FIRST = float("inf")  # the cost of jobs set up beside the streams: above any stream's, so they start first
 
 Planes = list[np.ndarray]  # Y, and Cb and Cr for colour (§11.2)
 StreamShape = tuple[tuple[int, int], str]  # a stream's (rows, cols) and its name in errors
 StreamShapes = dict[int, list[StreamShape]]  # each coded region's streams' (check_streams)
+FilterJobs = list[tuple[int, Callable[[], None]]]  # (cost, job) of the deblocking filter's bands
 
 
 def decode(data: bytes, *, max_pixels: int = container.DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -64,12 +67,13 @@ def decode_layers(
     shapes = check_streams(header, block_map, layers)
     if all(CODECS[layer.codec].layout != MOSAIC for layer in coded):
         return _canvas_image(header, block_map, coded, shapes)
-    strengths = None if deblock is None else block_strengths(header, block_map, coded, shapes)
-    planes = _planes(header, block_map, coded, shapes)
-    if strengths is not None and deblock is not None:  # both or neither; mypy sees two
-        jobs = _deblock_jobs(planes, strengths, deblock)
-        pixels = header.width * header.height
-        threads.run([job for _, job in jobs], pixels, [cost for cost, _ in jobs])
+    per_region = None if deblock is None else region_strengths(coded, shapes)  # every table, before the planes
+    planes = _start_planes(header, block_map, coded)
+    set_up: list[Callable[[], FilterJobs]] = []
+    if per_region is not None and deblock is not None:  # the filter's jobs are set up while libjpeg decodes
+        set_up.append(partial(_deblock_jobs, header, block_map, per_region, planes, deblock))
+    for jobs in _place_layers(header, block_map, coded, shapes, planes, set_up):
+        threads.run([job for _, job in jobs], header.width * header.height, [cost for cost, _ in jobs])
     if header.colour == "L":
         return _cropped(planes[0], header.height, header.width)
     return planes_to_rgb(planes, header.height, header.width)
@@ -116,23 +120,39 @@ def stream_shapes(header: Header, block_map: np.ndarray, layer: Layer) -> list[S
 # JPEG layers: planes (§11.2-§11.4, §11.9)
 
 
-def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], shapes: StreamShapes) -> Planes:
-    """The padded image's planes with every layer placed: JPEG layers of scale 1 and canvases (§11.3, §11.9) first,
-    then each larger scale of JPEG layers (§11.4)."""
+def _start_planes(header: Header, block_map: np.ndarray, layers: list[Layer]) -> Planes:
+    """The padded image's planes before any layer is placed (§11.2): Y, and Cb and Cr side by side in one array,
+    so that the filter takes both at once."""
     rows, cols = header.grid_shape
     b = header.block_size
     covered = _covers(block_map, layers)
     planes = [start_plane((rows * b, cols * b), covered)]
-    if header.colour == "RGB":  # Cb and Cr side by side in one array, so that the filter takes both at once
+    if header.colour == "RGB":
         pair = start_plane((rows * b // 2, cols * b), covered)
         planes += [pair[:, : cols * b // 2], pair[:, cols * b // 2 :]]
+    return planes
+
+
+def _place_layers(
+    header: Header,
+    block_map: np.ndarray,
+    layers: list[Layer],
+    shapes: StreamShapes,
+    planes: Planes,
+    beside: list[Callable[[], FilterJobs]],
+) -> list[FilterJobs]:
+    """Place every layer in the planes: JPEG layers of scale 1 and canvases (§11.3, §11.9) first, then each larger
+    scale of JPEG layers (§11.4). The jobs beside run with the first, before them (they need the GIL, which
+    libjpeg does not); their results are returned."""
+    b = header.block_size
     pixels = header.width * header.height
     mosaics = [layer for layer in layers if CODECS[layer.codec].layout == MOSAIC]
     canvases = [layer for layer in layers if CODECS[layer.codec].layout != MOSAIC]
+    results: list[FilterJobs] = []
     for scale in sorted({layer.scale for layer in mosaics} | {1}):
         same = [layer for layer in mosaics if layer.scale == scale]
         target = planes if scale == 1 else [reduce(plane, scale) for plane in planes]
-        scatter = [
+        scatter: list[tuple[float, Callable[[], object]]] = [
             job
             for layer in same
             for job in _scatter_jobs(layer, shapes[layer.region], block_map == layer.region, b // scale, target)
@@ -145,7 +165,10 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], shapes: 
                 )
                 for layer in canvases
             ]
-        threads.run([work for _, work in scatter], pixels, [size for size, _ in scatter])
+            scatter += [(BESIDE_FIRST, job) for job in beside]
+        done = threads.run([work for _, work in scatter], pixels, [size for size, _ in scatter])
+        if scale == 1:  # the first
+            results = cast(list[FilterJobs], done[len(done) - len(beside) :])
         if scale > 1:
             cells = [block_map == layer.region for layer in same]
             jobs = [
@@ -153,7 +176,7 @@ def _planes(header: Header, block_map: np.ndarray, layers: list[Layer], shapes: 
                 for plane, small in zip(planes, target, strict=True)  # cell: b for luma, b/2 for chroma
             ]
             threads.run(jobs, pixels)
-    return planes
+    return results
 
 
 def _covers(block_map: np.ndarray, layers: list[Layer]) -> bool:
@@ -215,7 +238,8 @@ def _scatter(
     layer: Layer, stream: int, shape: tuple[int, int], what: str, cells: np.ndarray, cell: int, planes: Planes
 ) -> None:
     """Decode one stream of a layer and copy its blocks into planes: luma, or Cb above Cr in one stream (§7.1)."""
-    mosaic = CODECS[layer.codec].decode(layer.streams[stream], shape, what)
+    codec = cast(MosaicCodec, CODECS[layer.codec])
+    mosaic = codec.decode(layer.streams[stream], shape, what, checked=True)  # by check_streams, first
     rows = mosaic.shape[0] // len(planes)
     for index, plane in enumerate(planes):
         layout.unpack(mosaic[index * rows : (index + 1) * rows], cells, cell, plane)
@@ -272,14 +296,15 @@ def canvas_chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _deblock_jobs(
-    planes: Planes, grids: list[tuple[np.ndarray, np.ndarray]], deblock: Deblock
-) -> list[tuple[int, Callable[[], None]]]:
+    header: Header, block_map: np.ndarray, per_region: np.ndarray, planes: Planes, deblock: Deblock
+) -> FilterJobs:
     """(cost, job) of the jobs filtering the planes in place: luma, and Cb and Cr as one array (they lie side by
-    side, _planes), the edge where they meet left out."""
+    side, _start_planes), the edge where they meet left out. per_region is each region's S (region_strengths)."""
+    grids = block_strengths(header, block_map, per_region)
     strengths, inside = grids[0]
     jobs = plane_jobs(planes[0], strengths, deblock.a, deblock.b, inside=inside)
     if len(planes) == 3:
-        pair = planes[1].base  # the array _planes made both in
+        pair = planes[1].base  # the array _start_planes made both in
         assert isinstance(pair, np.ndarray) and pair.shape[1] == 2 * planes[1].shape[1]
         strengths, inside = (np.hstack([grid, grid]) for grid in grids[1])
         jobs += plane_jobs(pair, strengths, deblock.a, deblock.b, inside=inside, cuts=(grids[1][0].shape[1],))
@@ -287,12 +312,10 @@ def _deblock_jobs(
 
 
 def block_strengths(
-    header: Header, block_map: np.ndarray, layers: list[Layer], shapes: StreamShapes
+    header: Header, block_map: np.ndarray, per_region: np.ndarray
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """For luma and (RGB) chroma: S for each 8x8 block of the plane (§11.8), from the table of the stream that
-    coded it, 0 for blocks of canvases and of layers of scale > 1; and whether the block is in the last region,
-    inside which no edge is filtered. Reads every table before anything of the image's size is allocated."""
-    per_region = region_strengths(layers, shapes)
+    """For luma and (RGB) chroma: S for each 8x8 block of the plane (§11.8), from its region's (region_strengths);
+    and whether the block is in the last region, inside which no edge is filtered."""
     last = block_map == header.regions - 1
     cells = [header.block_size // 8] + ([header.block_size // 16] if header.colour == "RGB" else [])
     rows, cols = block_map.shape

@@ -240,7 +240,8 @@ def _scatter(
     its blocks into them: Y, or Cb and Cr from the upper and lower halves (§7.1, §11.3). stream is its (shape, name).
     """
     shape, what = stream
-    mosaic = JPEG.decode_reduced(layer.streams[kind.stream], shape, kind.reduction(layer, factor), what)
+    reduction = kind.reduction(layer, factor)
+    mosaic = JPEG.decode_reduced(layer.streams[kind.stream], shape, reduction, what, checked=True)  # by _colour
     cell = header.block_size // factor // kind.coarser(layer, factor)  # a block's side in planes
     cells = block_map == layer.region
     rows = mosaic.shape[0] // len(planes)

@@ -66,6 +66,10 @@ class MosaicCodec(PayloadCodec, Protocol):
     def encode(self, plane: np.ndarray, table: Sequence[int]) -> bytes:
         """A stream of a uint8 plane quantised with table (64 steps in natural order)."""
 
+    def decode(self, data: bytes, shape: tuple[int, int], what: str, *, checked: bool = False) -> np.ndarray:
+        """The grey plane of data, which must be exactly shape (rows, cols); with checked, the caller has run check
+        on data already (the decoder checks every stream before it decodes any, §11.1 step 5)."""
+
 
 class CanvasCodec(PayloadCodec, Protocol):
     """A codec of RGB pictures at a quality (WebP, AVIF)."""

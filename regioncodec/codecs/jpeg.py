@@ -125,28 +125,33 @@ class JpegCodec:
             # found from the end, is past the first scan's start if any is (and a stream's EOI is usually its end)
             raise FormatError(f"{what} has no EOI marker after its first scan: it is cut short (§7.7)")
 
-    def decode(self, data: bytes, shape: tuple[int, int], what: str) -> np.ndarray:
+    def decode(self, data: bytes, shape: tuple[int, int], what: str, *, checked: bool = False) -> np.ndarray:
         """Decode a greyscale JPEG that must be exactly shape (rows, cols), with libjpeg-turbo's islow IDCT.
 
-        The frame header is checked first, so nothing is decoded (or allocated)
-        for a stream of the wrong size; OpenCV, which refuses truncated
-        streams, then decodes it. A stream's samples are used as stored: an
-        EXIF orientation inside it is ignored (§7.2).
+        The frame header is checked first (unless checked says the caller has
+        done so, as the decoder does for every stream before it allocates
+        anything), so nothing is decoded (or allocated) for a stream of the
+        wrong size; OpenCV, which refuses truncated streams, then decodes it.
+        A stream's samples are used as stored: an EXIF orientation inside it
+        is ignored (§7.2).
         """
-        return self.decode_reduced(data, shape, 1, what)
+        return self.decode_reduced(data, shape, 1, what, checked=checked)
 
-    def decode_reduced(self, data: bytes, shape: tuple[int, int], factor: int, what: str) -> np.ndarray:
+    def decode_reduced(
+        self, data: bytes, shape: tuple[int, int], factor: int, what: str, *, checked: bool = False
+    ) -> np.ndarray:
         """Decode a greyscale JPEG that must be exactly shape (rows, cols) at 1/factor of its size (1, 2, 4 or 8).
 
         libjpeg's scaled IDCT makes each 8x8 DCT block 8/factor samples a side
         straight from its coefficients, so a reduced decode costs the entropy
         decoding and little else; the result is ceil(rows/factor) x
         ceil(cols/factor). As decode, the frame header is checked at full
-        size first.
+        size first, unless checked.
         """
         import cv2
 
-        self.check(data, shape, what)
+        if not checked:
+            self.check(data, shape, what)
         flags = _greyscale_flag(factor) | cv2.IMREAD_IGNORE_ORIENTATION
         try:
             plane = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
