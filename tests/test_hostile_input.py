@@ -136,6 +136,12 @@ def test_canvases_past_their_codecs_side_are_refused_before_decoding(codec: str)
     refused(data, FormatError, f"past the {regioncodec.codecs.CODECS[codec].max_side}-pixel side")
 
 
+def test_an_avif_canvas_with_a_transform_property_is_refused() -> None:
+    """§7.5: a canvas is its samples as stored; an irot property (Pillow writes one from an EXIF orientation)
+    would have Chromium turn them, and the two readers decode different pixels."""
+    refused((DATA / "regressions" / "avif-canvas-rotated-by-irot.rgc").read_bytes(), FormatError, "has irot properties")
+
+
 READERS = {
     "read_info": regioncodec.read_info,
     "read_mask": regioncodec.read_mask,

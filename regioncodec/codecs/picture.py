@@ -246,16 +246,10 @@ def _has_box(data: bytes, kind: bytes) -> bool:
 
 def _item_properties(data: bytes) -> set[bytes]:
     """The types of the item properties an AVIF file declares (meta > iprp > ipco, ISO/IEC 23008-12 §9.3)."""
-    found: set[bytes] = set()
-    for meta_kind, meta_start, meta_end in _boxes(data):
-        if meta_kind != b"meta":
-            continue
-        for kind, start, end in _boxes(data, meta_start + FULL_BOX_FIELDS, meta_end):
-            if kind == b"iprp":
-                for inner, inner_start, inner_end in _boxes(data, start, end):
-                    if inner == b"ipco":
-                        found |= {prop for prop, _, _ in _boxes(data, inner_start, inner_end)}
-    return found
+    spans: list[tuple[int, int | None]] = [(0, None)]  # the payloads of the boxes on the path so far
+    for kind, fields in ((b"meta", FULL_BOX_FIELDS), (b"iprp", 0), (b"ipco", 0)):  # meta is a full box
+        spans = [(start + fields, end) for span in spans for found, start, end in _boxes(data, *span) if found == kind]
+    return {kind for span in spans for kind, _, _ in _boxes(data, *span)}
 
 
 WEBP = PictureCodec("webp", 2, max_side=16_383, max_pixels=16_383**2)  # libwebp's own limit, on either side
