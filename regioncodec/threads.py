@@ -1,7 +1,8 @@
 """The codec's own threads: the independent jobs of one image (planes, streams, bands of rows) share the cores.
 
-libjpeg (through Pillow and OpenCV), OpenCV and numpy release the GIL while
-they work, so an image's jobs run in parallel on threads. The calling thread
+libjpeg (through OpenCV, and through Pillow when it writes to a file
+descriptor: codecs/jpeg.py), OpenCV and numpy release the GIL while they
+work, so an image's jobs run in parallel on threads. The calling thread
 always takes part, so a call makes progress even while another thread's call
 keeps the pool busy, and jobs never wait on each other: several threads may
 encode and decode at once. The pool starts with the first call that has two
