@@ -81,10 +81,17 @@ def test_streams_carry_no_metadata_segments(photo: np.ndarray) -> None:
 def test_streams_are_the_same_coded_into_memory_or_into_python(
     photo: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Where the system has no in-memory file (memfd), streams are coded into BytesIO, byte for byte the same."""
+    """Where the system has no in-memory file (memfd), or refuses one, streams are coded into BytesIO, byte for
+    byte the same."""
     luma = np.ascontiguousarray(photo[..., 1])
     table = list(range(1, 65))
     into_memory = JPEG.encode(luma, table)
+
+    def refused(name: str, flags: int) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    assert JPEG.encode(luma, table) == into_memory
     monkeypatch.delattr(os, "memfd_create", raising=False)
     into_python = JPEG.encode(luma, table)
     assert into_memory == into_python

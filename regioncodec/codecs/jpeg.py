@@ -13,7 +13,7 @@ import io
 import os
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -87,14 +87,12 @@ class JpegCodec:
 
         options = {"qtables": [list(table)], "optimize": True}
         picture = Image.fromarray(plane, "L")
-        if not hasattr(os, "memfd_create"):
+        memory_file = _in_memory_file()
+        if memory_file is None:
             python_file = io.BytesIO()
             picture.save(python_file, "JPEG", **options)
             return without_metadata(python_file.getvalue())
-        # Pillow holds the GIL while it encodes into a Python object (BytesIO), and releases it only while it
-        # encodes into a file descriptor (ImageFile._save's encode_to_file); an in-memory file lets the streams
-        # of one image code on all cores at once (the same bytes either way, ~9 us more per stream)
-        with open(os.memfd_create("rgc-stream", os.MFD_CLOEXEC), "w+b", buffering=0) as memory_file:
+        with memory_file:
             picture.save(memory_file, "JPEG", **options)
             memory_file.seek(0)
             return without_metadata(memory_file.read())
@@ -163,6 +161,20 @@ class JpegCodec:
 
 
 JPEG = JpegCodec()
+
+
+def _in_memory_file() -> BinaryIO | None:
+    """A file in memory with a descriptor (Linux's memfd) for a stream to be coded into; None where there is none.
+
+    Pillow holds the GIL while it encodes into a Python object (BytesIO), and
+    releases it only while it encodes into a file descriptor (ImageFile._save's
+    encode_to_file): into such a file the streams of one image code on all
+    cores at once. The bytes are the same either way; it costs ~9 us a stream.
+    """
+    try:
+        return open(os.memfd_create("rgc-stream", os.MFD_CLOEXEC), "w+b", buffering=0)
+    except (AttributeError, OSError):  # no memfd_create (macOS, Windows), or one the kernel or a sandbox refuses
+        return None
 
 
 def _greyscale_flag(factor: int) -> int:
