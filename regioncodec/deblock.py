@@ -39,8 +39,8 @@ SKIP_BELOW = 24  # §11.8: A Q < 24 means alpha <= 2, where every correction rou
 BAND_ROWS = 512  # rows per job, about (a multiple of 8): a 768x512 image makes 1 job of luma, 1 of chroma; the
 # numpy/OpenCV pass's short calls queue for the GIL in more, smaller ones, and 256 or 128 rows gained nothing with the
 # compiled pass either (decode / Pillow decode at 768x512: 1.172 at 512 rows, 1.199 at 256, 1.254 at 128)
-BAND_SAMPLES = BAND_ROWS * 768  # but no more samples than that per band: a band's temporaries (a transposed copy,
-# its steps, d2 in 16 bits) are several times its samples, and wide planes' bands would hold more than the image
+BAND_SAMPLES = BAND_ROWS * 768  # but no more samples than that per band: the numpy pass's temporaries (a transposed
+# copy, its steps, d2 in 16 bits) are several times its samples, and wide planes' bands would hold more than the image
 _WEIGHTS = (7, 5, 3, 1)  # §11.8: c_k = (d2 (7 - 2k) + 16) >> 5 for k = 0..3
 
 # T.81 B.2.4.1: DQT segments list their entries in zigzag order; tables are used here in natural (row-major) order

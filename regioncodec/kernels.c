@@ -185,16 +185,24 @@ static void expand_blocks(const uint8_t *blocks, Py_ssize_t count, uint8_t *line
     }
 }
 
-static PyObject *filter_edges(PyObject *self, PyObject *args)
+/* The arguments of both filter passes, (samples, alpha, beta, first), samples writable: their buffers in views
+ * and first; on failure none stays held. */
+static int filter_arguments(PyObject *args, const char *format, const char *samples, Py_buffer views[3],
+                            Py_ssize_t *first)
 {
     PyObject *objects[3];
+    static const int writable[3] = {1, 0, 0};
+    const char *names[3] = {samples, "alpha", "beta"};
+    if (!PyArg_ParseTuple(args, format, &objects[0], &objects[1], &objects[2], first))
+        return -1;
+    return get_all(3, objects, views, writable, names);
+}
+
+static PyObject *filter_edges(PyObject *self, PyObject *args)
+{
     Py_buffer views[3];
     Py_ssize_t first;
-    static const int writable[3] = {1, 0, 0};
-    static const char *names[3] = {"rows", "alpha", "beta"};
-    if (!PyArg_ParseTuple(args, "OOOn:filter_edges", &objects[0], &objects[1], &objects[2], &first))
-        return NULL;
-    if (get_all(3, objects, views, writable, names) < 0)
+    if (filter_arguments(args, "OOOn:filter_edges", "rows", views, &first) < 0)
         return NULL;
     const Py_buffer *rows = &views[0], *alpha = &views[1], *beta = &views[2];
     Py_ssize_t edges = alpha->shape[0], blocks = alpha->shape[1], lines = rows->shape[1];
@@ -337,14 +345,9 @@ static void filter_group(uint8_t *const lines[GRID], Py_ssize_t count, Py_ssize_
 
 static PyObject *filter_across(PyObject *self, PyObject *args)
 {
-    PyObject *objects[3];
     Py_buffer views[3];
     Py_ssize_t first;
-    static const int writable[3] = {1, 0, 0};
-    static const char *names[3] = {"band", "alpha", "beta"};
-    if (!PyArg_ParseTuple(args, "OOOn:filter_across", &objects[0], &objects[1], &objects[2], &first))
-        return NULL;
-    if (get_all(3, objects, views, writable, names) < 0)
+    if (filter_arguments(args, "OOOn:filter_across", "band", views, &first) < 0)
         return NULL;
     const Py_buffer *band = &views[0], *alpha = &views[1], *beta = &views[2];
     Py_ssize_t lines = band->shape[0], width = band->shape[1], blocks = alpha->shape[0], edges = alpha->shape[1];
